@@ -1,0 +1,153 @@
+"""The unified example every reader produces, its validation, and bad-input reporting.
+
+Multiple choice / classification:
+    {"id", "task", "lang", "context", "question", "options": [str], "label": int, "meta": {...}}
+    (classification: ``options`` is empty and ``label`` is the class; sentence pairs put the
+    first sentence in ``context`` and the second in ``question``; regression adds a float
+    ``"target"`` and sets ``label`` to 0).
+Extractive QA:
+    {"id", "task", "lang", "context", "question", "answers": [{"text", "start"}], "meta": {...}}
+
+``label == -1`` means the gold label is missing or withheld (public test sets without keys, or
+an upstream record flagged as having no valid answer). Such examples load, but evaluation
+refuses them through :func:`require_labels` instead of scoring them as wrong.
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any, Iterable, Iterator, Mapping
+
+MISSING_LABEL = -1
+
+
+class FieldError(ValueError):
+    """A problem with one field of one record (the reader adds file and record id)."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"field {field!r}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class DataError(ValueError):
+    """Bad input, located by file, record id and field."""
+
+    def __init__(self, path: str, record_id: str | None, field: str, problem: str):
+        super().__init__(f"{path}: record {record_id!r}, field {field!r}: {problem}")
+        self.path = str(path)
+        self.record_id = record_id
+        self.field = field
+        self.problem = problem
+
+
+@dataclasses.dataclass
+class SkipReport:
+    """Records skipped in lenient mode; nothing is dropped without being counted here."""
+
+    errors: list[DataError] = dataclasses.field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.errors)
+
+    def add(self, error: DataError) -> None:
+        self.errors.append(error)
+
+    def summary(self, what: str) -> str:
+        lines = [f"{what}: skipped {self.skipped} bad record(s)"]
+        lines += [f"  {e}" for e in self.errors[:20]]
+        if self.skipped > 20:
+            lines.append(f"  ... and {self.skipped - 20} more")
+        return "\n".join(lines)
+
+    def print_summary(self, what: str) -> None:
+        print(self.summary(what), file=sys.stderr)
+
+
+def example_kind(example: Mapping[str, Any]) -> str:
+    """'span', 'regression', 'choice' (options present) or 'classification'."""
+    if "answers" in example:
+        return "span"
+    if "target" in example:
+        return "regression"
+    return "choice" if example.get("options") else "classification"
+
+
+def _require_str(example: Mapping[str, Any], field: str, allow_empty: bool = True) -> None:
+    value = example.get(field)
+    if not isinstance(value, str):
+        raise FieldError(field, f"expected a string, got {type(value).__name__}")
+    if not allow_empty and not value.strip():
+        raise FieldError(field, "is empty")
+
+
+def validate_example(example: Mapping[str, Any], num_classes: int | None = None) -> None:
+    """Raise FieldError unless ``example`` follows the unified schema.
+
+    ``num_classes`` bounds the label of classification examples (choices bound their own).
+    """
+    for field in ("id", "task", "lang"):
+        _require_str(example, field, allow_empty=False)
+    _require_str(example, "context")
+    _require_str(example, "question")
+    if not isinstance(example.get("meta", {}), dict):
+        raise FieldError("meta", "expected a dict")
+    kind = example_kind(example)
+    if kind == "span":
+        answers = example["answers"]
+        if not isinstance(answers, list):
+            raise FieldError("answers", "expected a list")
+        context = example["context"]
+        if not context.strip():
+            raise FieldError("context", "is empty")
+        for i, answer in enumerate(answers):
+            text, start = answer.get("text"), answer.get("start")
+            if not isinstance(text, str) or not text.strip():
+                raise FieldError(f"answers[{i}].text", "is missing or empty")
+            if not isinstance(start, int) or isinstance(start, bool):
+                raise FieldError(f"answers[{i}].start", f"expected an int, got {start!r}")
+            if context[start:start + len(text)] != text:
+                raise FieldError(
+                    f"answers[{i}].start",
+                    f"answer {text!r} does not match the context at {start} "
+                    f"(context there: {context[start:start + len(text)]!r})")
+        return
+    label = example.get("label")
+    if not isinstance(label, int) or isinstance(label, bool):
+        raise FieldError("label", f"expected an int, got {label!r}")
+    if kind == "regression":
+        if not isinstance(example["target"], (int, float)):
+            raise FieldError("target", f"expected a number, got {example['target']!r}")
+        return
+    options = example.get("options", [])
+    if not isinstance(options, list):
+        raise FieldError("options", "expected a list")
+    for i, option in enumerate(options):
+        if not isinstance(option, str) or not option.strip():
+            raise FieldError(f"options[{i}]", "is missing or empty")
+    bound = len(options) if options else num_classes
+    if label != MISSING_LABEL and (label < 0 or (bound is not None and label >= bound)):
+        raise FieldError("label", f"{label} is out of range [0, {bound})")
+
+
+def is_labelled(example: Mapping[str, Any]) -> bool:
+    kind = example_kind(example)
+    if kind == "span":
+        return not example.get("meta", {}).get("answers_withheld", False)
+    return example.get("label", MISSING_LABEL) != MISSING_LABEL
+
+
+def require_labels(examples: Iterable[Mapping[str, Any]], what: str) -> Iterator[Mapping[str, Any]]:
+    """Pass examples through, refusing (ValueError) any without a gold label.
+
+    Evaluation goes through this so that a split whose labels are withheld is an error, not
+    a score of zero.
+    """
+    for example in examples:
+        if not is_labelled(example):
+            raise ValueError(
+                f"{what}: example {example['id']!r} has no gold label "
+                f"({example.get('meta', {}).get('label_missing', 'label withheld')}); "
+                "refusing to evaluate on it")
+        yield example

@@ -1,0 +1,25 @@
+"""Belebele JSONL (``belebele/{FLORES_CODE}.jsonl``): link, question_number, flores_passage,
+question, mc_answer1..4, correct_answer_num (1-based, a string), dialect."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from mrc_jax.data.schema import FieldError
+from mrc_jax.data.sources.common import field
+
+
+def belebele_converter(task: str, lang: str, split: str) -> Callable[[str, Any], dict]:
+    def convert(record_id: str, record: Any) -> dict:
+        options = [field(record, f"mc_answer{i}") for i in range(1, 5)]
+        answer = str(field(record, "correct_answer_num", (str, int))).strip()
+        if answer not in ("1", "2", "3", "4"):
+            raise FieldError("correct_answer_num", f"{answer!r} is not 1..4")
+        link = field(record, "link")
+        number = field(record, "question_number", (str, int))
+        return {"id": f"{link}#{number}", "task": task, "lang": lang,
+                "context": field(record, "flores_passage"), "question": field(record, "question"),
+                "options": options, "label": int(answer) - 1,
+                "meta": {"split": split, "dialect": record.get("dialect", lang),
+                         "question_number": number}}
+
+    return convert

@@ -1,0 +1,144 @@
+"""Resumable, verified downloads against a local HTTP server and file:// URLs."""
+import hashlib
+import http.server
+import io
+import os
+import socket
+import tarfile
+import threading
+
+import pytest
+
+from mrc_jax.data import download, load_examples
+from mrc_jax.data.download import DownloadError, RemoteFile, fetch
+
+
+class RangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves ``files`` (name -> bytes) and honours ``Range: bytes=N-``."""
+    files: dict = {}
+    ranges: list = []
+
+    def do_GET(self):
+        body = self.files.get(self.path.lstrip("/"))
+        if body is None:
+            self.send_error(404)
+            return
+        start = 0
+        header = self.headers.get("Range")
+        if header:
+            start = int(header.split("=")[1].rstrip("-"))
+            self.ranges.append(start)
+        self.send_response(206 if header else 200)
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        self.wfile.write(body[start:])
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    RangeHandler.files, RangeHandler.ranges = {}, []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", RangeHandler
+    httpd.shutdown()
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_download_resumes_and_verifies(server, tmp_path):
+    url, handler = server
+    body = b'{"version": "1.1", "data": []}' * 1000
+    handler.files["xquad.de.json"] = body
+    target = tmp_path / "xquad" / "xquad.de.json"
+    target.parent.mkdir()
+    (tmp_path / "xquad" / "xquad.de.json.part").write_bytes(body[:5000])
+    remote = RemoteFile(f"{url}/xquad.de.json", "xquad/xquad.de.json", sha(body))
+    logs = []
+    assert fetch(remote, str(tmp_path), log=logs.append) == str(target)
+    assert handler.ranges == [5000] and target.read_bytes() == body
+    assert not (tmp_path / "xquad" / "xquad.de.json.part").exists() and "verified" in logs[0]
+    fetch(remote, str(tmp_path), log=logs.append)
+    assert "already present" in logs[-1] and handler.ranges == [5000]
+
+
+def test_hash_mismatch_removes_the_partial_file(server, tmp_path):
+    url, handler = server
+    handler.files["f.json"] = b"tampered"
+    remote = RemoteFile(f"{url}/f.json", "x/f.json", sha(b"original"))
+    with pytest.raises(DownloadError, match="sha256 .* != pinned"):
+        fetch(remote, str(tmp_path))
+    assert not os.path.exists(tmp_path / "x" / "f.json") and not os.path.exists(tmp_path / "x" / "f.json.part")
+
+
+def test_unpinned_files_need_consent(server, tmp_path):
+    url, handler = server
+    handler.files["g.json"] = b"{}"
+    remote = RemoteFile(f"{url}/g.json", "g/g.json", None)
+    with pytest.raises(DownloadError, match="no pinned sha256.*--allow_unpinned"):
+        fetch(remote, str(tmp_path))
+    logs = []
+    fetch(remote, str(tmp_path), allow_unpinned=True, log=logs.append)
+    assert sha(b"{}") in logs[0] and "unpinned" in logs[0]
+
+
+def test_offline_names_the_file_to_place_by_hand(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    remote = RemoteFile(f"http://127.0.0.1:{port}/x.json", "xcopa/it/test.it.jsonl", "0" * 64)
+    with pytest.raises(DownloadError, match=r"offline\? place the file by hand at .*xcopa/it/test.it.jsonl"):
+        fetch(remote, str(tmp_path))
+
+
+def test_archive_from_file_url_is_unpacked_into_the_contract_layout(tmp_path, fixture_data_dir):
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as t:
+        t.add(os.path.join(fixture_data_dir, "race", "RACE"), arcname="RACE")
+    source = tmp_path / "RACE.tar.gz"
+    source.write_bytes(archive.getvalue())
+    data_dir = tmp_path / "data"
+    remote = RemoteFile(source.as_uri(), "downloads/RACE.tar.gz", sha(archive.getvalue()), unpack_into="race")
+    fetch(remote, str(data_dir))
+    assert len(list(load_examples("race.all", None, str(data_dir)))) == 7
+
+
+def test_prepare_reports_manual_steps(tmp_path):
+    manual = download.prepare(["advrace"], str(tmp_path), log=lambda _: None)
+    assert len(manual) == 5 and all("place by hand" in m and "AdvRACE" in m for m in manual)
+    with pytest.raises(KeyError, match="unknown dataset 'nosuch'"):
+        download.prepare(["nosuch"], str(tmp_path))
+
+
+def test_every_contract_dataset_has_official_locations():
+    for name in ("xquad", "xcopa", "exams", "belebele", "mlqa", "tydiqa", "race", "advrace"):
+        assert download.DATASETS[name]
+    assert all(f.url.startswith(("https://", "http://")) for files in download.DATASETS.values()
+               for f in files if isinstance(f, RemoteFile))
+
+
+@pytest.mark.integration
+def test_pinned_hashes_match_the_shared_files(real_data_dir):
+    checked = 0
+    for path, digest in download.PINNED.items():
+        local = os.path.join(real_data_dir, path)
+        if os.path.exists(local):
+            assert download.sha256_of(local) == digest, path
+            checked += 1
+    assert checked >= 30
+
+
+def test_prepare_data_command_line(tmp_path):
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    result = subprocess.run([sys.executable, os.path.join(root, "launch", "prepare_data.py"),
+                             "--datasets=advrace", f"--data_dir={tmp_path}"],
+                            capture_output=True, text=True, timeout=120, cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("place by hand: ") == 5 and "5 file(s) to place by hand" in result.stdout
