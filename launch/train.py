@@ -1,0 +1,33 @@
+r"""Trains a config in a workdir; running the same command again resumes it.
+
+    python launch/train.py --config=configs/smoke.py --workdir=/tmp/smoke \
+        [--config.total_steps=100 --config.mesh="(('data',2),('fsdp',2),('tensor',2))"]
+"""
+import logging as std_logging
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from mrc_jax import train
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Training config file.",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and metrics.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def _quiet_checkpoint_library(record: std_logging.LogRecord) -> bool:
+  """Keeps orbax's warnings but not its per-save INFO lines, which bury the progress."""
+  return record.levelno >= std_logging.WARNING or "/orbax/" not in record.pathname
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  logging.get_absl_handler().addFilter(_quiet_checkpoint_library)
+  train.initialize_distributed()
+  train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+
+
+if __name__ == "__main__":
+  app.run(main)

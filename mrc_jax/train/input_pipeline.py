@@ -1,0 +1,177 @@
+"""Deterministic, resumable multi-task input: which example fills which batch slot.
+
+The position of the pipeline is ``{"step": s, "consumed": {task: n}}``. The tasks of
+step ``s``'s slots are drawn from a generator seeded by ``(seed, s)``, and each task's
+examples are read by index, so the batches after a resume are exactly those of an
+uninterrupted run. Every host computes the same slot assignment and builds only its own
+slots (its shard of the global batch).
+
+Batching (Muppet's ablation):
+  heterogeneous  every slot draws its task independently, by rate;
+  homogeneous    every batch draws one task, by rate;
+  sequential     tasks one after another, each for its share (by rate) of total_steps.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from mrc_jax.data import features, synthetic, vocab
+from mrc_jax.models.multitask import HeadSpec
+
+BATCHING = ("heterogeneous", "homogeneous", "sequential")
+
+
+class ExampleSource:
+  """Random access to a task's examples; the train split repeats in reshuffled epochs.
+
+  ``ordered=True`` keeps the file order (evaluation reads each example once).
+  """
+
+  def __init__(self, task: str, split: str, seed: int, data_dir: str | None = None,
+               ordered: bool = False):
+    self.task, self.split, self.seed, self.ordered = task, split, seed, ordered
+    if synthetic.is_synthetic(task):
+      self._kind, self._lang = synthetic.parse_task_name(task)
+      self._examples = None
+    else:
+      from mrc_jax.data import load_examples  # Imported late: reads real files only.
+      self._examples = list(load_examples(task, split, data_dir))
+      if not self._examples:
+        raise ValueError(f"task {task!r} split {split!r} has no examples")
+
+  @property
+  def num_examples(self) -> int | None:
+    """Examples in one epoch; None for the endless synthetic train split."""
+    if self._examples is None:
+      return None if self.split == "train" else synthetic.EVAL_SPLIT_SIZE
+    return len(self._examples)
+
+  def __getitem__(self, index: int) -> dict:
+    if self._examples is None:
+      return synthetic.make_example(self._kind, self._lang, self.split, index, self.seed)
+    n = len(self._examples)
+    if self.ordered:
+      return self._examples[index]
+    epoch, offset = divmod(index, n)
+    order = np.random.default_rng([self.seed, epoch]).permutation(n)
+    return self._examples[order[offset]]
+
+
+class MixtureSampler:
+  """The task index of every slot of a step, a pure function of (seed, step)."""
+
+  def __init__(self, rates: Sequence[float], batching: str, seed: int, total_steps: int):
+    if batching not in BATCHING:
+      raise ValueError(f"batching {batching!r} is not one of {BATCHING}")
+    rates = np.asarray(rates, np.float64)
+    if rates.ndim != 1 or not len(rates) or (rates <= 0).any():
+      raise ValueError(f"task rates must be positive, got {rates.tolist()}")
+    self.probs = rates / rates.sum()
+    self.batching, self.seed = batching, seed
+    # Sequential: task k owns steps [bounds[k], bounds[k + 1]).
+    self.bounds = np.round(np.concatenate([[0], np.cumsum(self.probs)]) * total_steps)
+
+  def tasks_of_step(self, step: int, num_slots: int) -> np.ndarray:
+    """``[num_slots]`` task indices for the global batch of ``step``."""
+    rng = np.random.default_rng([self.seed, step])
+    if self.batching == "heterogeneous":
+      return rng.choice(len(self.probs), size=num_slots, p=self.probs)
+    if self.batching == "homogeneous":
+      return np.full(num_slots, rng.choice(len(self.probs), p=self.probs))
+    task = int(np.searchsorted(self.bounds, step, side="right") - 1)
+    return np.full(num_slots, min(task, len(self.probs) - 1))
+
+
+class TrainInput:
+  """Yields this host's part of each global batch as ``accum`` stacked micro-batches.
+
+  ``convert(examples) -> (batch dict of numpy arrays, host meta)`` builds one micro-batch
+  in the rows + examples format from unified examples (see :func:`make_converter`).
+  """
+
+  def __init__(self, tasks: Sequence[str], sources: Sequence[ExampleSource],
+               sampler: MixtureSampler, batch_size: int, accum_steps: int,
+               convert: Callable, process_index: int = 0, process_count: int = 1):
+    if batch_size % (accum_steps * process_count):
+      raise ValueError(f"batch_size {batch_size} is not divisible by accumulation steps "
+                       f"({accum_steps}) x processes ({process_count})")
+    self.tasks, self.sources, self.sampler = list(tasks), list(sources), sampler
+    self.batch_size, self.accum_steps, self.convert = batch_size, accum_steps, convert
+    self.process_index, self.process_count = process_index, process_count
+    self.step = 0
+    self.consumed = {t: 0 for t in self.tasks}
+
+  def position(self) -> dict:
+    return {"step": self.step, "consumed": dict(self.consumed)}
+
+  def restore(self, position: dict) -> None:
+    unknown = set(position["consumed"]) - set(self.tasks)
+    if unknown:
+      raise ValueError(f"checkpointed input position names tasks not in this run: "
+                       f"{sorted(unknown)}")
+    self.step = int(position["step"])
+    self.consumed = {t: int(position["consumed"].get(t, 0)) for t in self.tasks}
+
+  def _slot_examples(self) -> tuple[np.ndarray, list[int]]:
+    """Task index and example index of every global slot; advances the position."""
+    slot_tasks = self.sampler.tasks_of_step(self.step, self.batch_size)
+    indices = []
+    for t in slot_tasks:
+      name = self.tasks[t]
+      indices.append(self.consumed[name])
+      self.consumed[name] += 1
+    self.step += 1
+    return slot_tasks, indices
+
+  def __iter__(self):
+    return self
+
+  def __next__(self) -> tuple[dict, list]:
+    slot_tasks, indices = self._slot_examples()
+    micro = self.batch_size // self.accum_steps
+    local = micro // self.process_count
+    batches, metas = [], []
+    for a in range(self.accum_steps):
+      start = a * micro + self.process_index * local
+      slots = range(start, start + local)
+      examples = [self.sources[slot_tasks[j]][indices[j]] for j in slots]
+      batch, meta = self.convert(examples)
+      batches.append(batch)
+      metas.append(meta)
+    stacked = {k: np.stack([b[k] for b in batches]) for k in batches[0]}  # [accum, ...]
+    return stacked, metas
+
+
+def make_converter(tokenizer_dir: str, tasks: Sequence[str], head_of_task: Sequence[int],
+                   head_specs: Sequence[HeadSpec], *, num_examples: int, max_length: int,
+                   max_choices: int, rows_per_batch: int = 0) -> Callable:
+  """``convert(examples) -> (batch, meta)``: exactly one fixed-shape micro-batch.
+
+  One length bucket and ``rows_per_batch`` rows (default: every choice of every slot in
+  a row of its own) make every batch the same shape, so the step compiles once and
+  micro-batches stack for accumulation. Fewer examples than ``num_examples`` leave
+  padding slots; examples that need more room (long contexts split into several span
+  windows) are an error naming the tasks, never dropped.
+  """
+  tokenizer = vocab.load_tokenizer(tokenizer_dir)
+  heads = list(head_specs)
+  num_classes = {t: heads[h].num_labels for t, h in zip(tasks, head_of_task)
+                 if heads[h].kind == "classification"}
+  kwargs = dict(task_index={t: i for i, t in enumerate(tasks)},
+                head_index=dict(zip(tasks, head_of_task)), num_classes=num_classes,
+                examples_per_batch=num_examples,
+                rows_per_batch=rows_per_batch or num_examples * max_choices,
+                lengths=(max_length,), max_choices=max_choices)
+
+  def convert(examples: Sequence[dict]) -> tuple[dict, list]:
+    batches = list(features.make_batches(examples, tokenizer, **kwargs))
+    if len(batches) != 1:
+      raise ValueError(
+          f"{len(examples)} examples of tasks {sorted({e['task'] for e in examples})} "
+          f"need {len(batches)} batches of {num_examples} slots x {max_length} tokens; "
+          "raise data.max_length or data.rows_per_batch")
+    return batches[0]
+
+  return convert

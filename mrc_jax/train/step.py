@@ -1,0 +1,223 @@
+"""The pure multi-task train step: per-example losses, 1/log(n) scaling, R3F, accumulation.
+
+The step is a function of ``(TrainState, batch)`` only; it is jitted with shardings by the
+trainer. Batches are "rows + examples" dicts (docs/ARCHITECTURE.md) with one extra leading
+axis of micro-batches, ``[accum, ...]``, scanned over so peak memory does not grow with
+the number of accumulation steps.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from mrc_jax.models.multitask import HeadSpec
+
+_NEG = -1e9  # logit for masked-out choices (finite, so KL and softmax stay finite)
+
+
+@flax.struct.dataclass
+class TrainState:
+  """Everything a checkpoint must hold to continue training exactly."""
+
+  step: jax.Array  # [] int32, optimizer steps taken
+  params: Any  # nested dict of parameter arrays (nnx.State.to_pure_dict() layout)
+  opt_state: Any
+
+
+# --- Per-example losses ----------------------------------------------------------------
+
+def _cross_entropy(logits: jax.Array, label: jax.Array) -> jax.Array:
+  """``-log softmax(logits)[label]``; labels out of range (other heads' slots) clip."""
+  label = jnp.clip(label, 0, logits.shape[-1] - 1)
+  logp = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+  return -jnp.take_along_axis(logp, label[..., None], axis=-1)[..., 0]
+
+
+def _masked_choices(scores: jax.Array, choice_mask: jax.Array) -> jax.Array:
+  return jnp.where(choice_mask > 0, scores.astype(jnp.float32), _NEG)
+
+
+def head_losses(spec: HeadSpec, output, batch: dict) -> tuple[jax.Array, jax.Array]:
+  """Loss ``[E]`` and correctness ``[E]`` of one head on every example slot."""
+  label = batch["label"]
+  if spec.kind == "classification":
+    return _cross_entropy(output, label), (jnp.argmax(output, -1) == label)
+  if spec.kind == "multiple_choice":
+    scores = _masked_choices(output, batch["choice_mask"])
+    return _cross_entropy(scores, label), (jnp.argmax(scores, -1) == label)
+  if spec.kind == "span":
+    start, end = output
+    loss = 0.5 * (_cross_entropy(start, batch["span_start"]) +
+                  _cross_entropy(end, batch["span_end"]))
+    correct = ((jnp.argmax(start, -1) == batch["span_start"]) &
+               (jnp.argmax(end, -1) == batch["span_end"]))
+    return loss, correct
+  error = output.astype(jnp.float32) - batch["target"]
+  return error * error, jnp.abs(error) < 0.5
+
+
+def example_losses(outputs: dict, batch: dict, head_specs: Sequence[HeadSpec]
+                   ) -> tuple[jax.Array, jax.Array]:
+  """Each example's loss and correctness under its own head (selected by ``head_id``)."""
+  loss = jnp.zeros(batch["head_id"].shape, jnp.float32)
+  correct = jnp.zeros(batch["head_id"].shape, bool)
+  for index, spec in enumerate(head_specs):
+    mine = batch["head_id"] == index
+    head_loss, head_correct = head_losses(spec, outputs[spec.name], batch)
+    loss = jnp.where(mine, head_loss, loss)
+    correct = jnp.where(mine, head_correct, correct)
+  return loss, correct
+
+
+def loss_scale(num_classes: jax.Array, enabled: bool) -> jax.Array:
+  """Muppet's ``1 / log(n)`` per example; 1 where n < 2 (regression) or when disabled."""
+  n = num_classes.astype(jnp.float32)
+  if not enabled:
+    return jnp.ones_like(n)
+  return jnp.where(n >= 2, 1.0 / jnp.log(jnp.maximum(n, 2.0)), 1.0)
+
+
+# --- R3F -------------------------------------------------------------------------------
+
+def _symmetric_kl(p_logits: jax.Array, q_logits: jax.Array) -> jax.Array:
+  """``KL(p||q) + KL(q||p)`` over the last axis."""
+  logp = jax.nn.log_softmax(p_logits.astype(jnp.float32), -1)
+  logq = jax.nn.log_softmax(q_logits.astype(jnp.float32), -1)
+  return jnp.sum((jnp.exp(logp) - jnp.exp(logq)) * (logp - logq), -1)
+
+
+def example_symmetric_kl(clean: dict, noisy: dict, batch: dict,
+                         head_specs: Sequence[HeadSpec]) -> jax.Array:
+  """R3F's divergence between clean and noised outputs, per example under its head."""
+  kl = jnp.zeros(batch["head_id"].shape, jnp.float32)
+  for index, spec in enumerate(head_specs):
+    a, b = clean[spec.name], noisy[spec.name]
+    if spec.kind == "classification":
+      d = _symmetric_kl(a, b)
+    elif spec.kind == "multiple_choice":
+      d = _symmetric_kl(_masked_choices(a, batch["choice_mask"]),
+                        _masked_choices(b, batch["choice_mask"]))
+    elif spec.kind == "span":
+      d = 0.5 * (_symmetric_kl(a[0], b[0]) + _symmetric_kl(a[1], b[1]))
+    else:
+      d = jnp.square(a.astype(jnp.float32) - b.astype(jnp.float32))
+    kl = jnp.where(batch["head_id"] == index, d, kl)
+  return kl
+
+
+def _noised_params(params: dict, key: jax.Array, noise: str, eps: float) -> dict:
+  """Adds R3F noise to the word-embedding table.
+
+  The encoder looks tokens up in this table, so noising it perturbs every input
+  embedding; tokens repeated within a batch share their noise draw.
+  """
+  word = params["encoder"]["embeddings"]["word"]
+  if noise == "normal":
+    delta = eps * jax.random.normal(key, word.shape, word.dtype)
+  else:
+    delta = jax.random.uniform(key, word.shape, word.dtype, -eps, eps)
+  embeddings = dict(params["encoder"]["embeddings"], word=word + delta)
+  return dict(params, encoder=dict(params["encoder"], embeddings=embeddings))
+
+
+# --- The step --------------------------------------------------------------------------
+
+def fresh_rng_state(rest: Any, key: jax.Array) -> Any:
+  """Rebuilds every rng stream in ``rest`` from ``key`` (dropout keyed by step, not history).
+
+  ``rest`` may be abstract (shapes and dtypes only): only its structure is used.
+  """
+  leaves, treedef = jax.tree.flatten(rest)
+  new = []
+  for i, leaf in enumerate(leaves):
+    if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+      new.append(jax.random.fold_in(key, i))
+    else:
+      new.append(jnp.zeros(leaf.shape, leaf.dtype))
+  return jax.tree.unflatten(treedef, new)
+
+
+def l2_norm(tree) -> jax.Array:
+  return optax.global_norm(tree)
+
+
+def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.GradientTransformation,
+                    schedule: optax.Schedule, head_specs: Sequence[HeadSpec], *,
+                    num_tasks: int, seed: int, scale_loss: bool = True,
+                    r3f_weight: float = 0.0, r3f_noise: str = "uniform", r3f_eps: float = 1e-5
+                    ) -> Callable[[TrainState, dict], tuple[TrainState, dict]]:
+  """Builds ``train_step(state, batch) -> (state, metrics)``.
+
+  ``rest`` is the model's non-parameter state (rng streams), rebuilt every step from
+  ``(seed, step)`` so a resumed run draws the same dropout masks. ``metrics`` holds sums
+  and counts (the host divides): scaled loss sum, per-task unscaled loss / correct /
+  count ``[num_tasks]``, real tokens, and the l2 norms, learning rate and a finite flag.
+  """
+  head_specs = tuple(head_specs)
+  base_key = jax.random.key(seed)
+
+  def micro_loss(params, micro, key, denominator):
+    model = nnx.merge(graphdef, params, fresh_rng_state(rest, key))
+    outputs = model(micro, deterministic=False)
+    loss, correct = example_losses(outputs, micro, head_specs)
+    mask = micro["example_mask"]
+    scaled = loss * loss_scale(micro["num_classes"], scale_loss)
+    total = jnp.sum(scaled * mask) / denominator
+    if r3f_weight:
+      noisy_params = _noised_params(params, jax.random.fold_in(key, 1 << 20), r3f_noise, r3f_eps)
+      noisy = nnx.merge(graphdef, noisy_params, fresh_rng_state(rest, key))(micro, deterministic=False)
+      kl = example_symmetric_kl(outputs, noisy, micro, head_specs)
+      total = total + r3f_weight * jnp.sum(kl * mask) / denominator
+    task = micro["task_id"]
+    sums = dict(
+        loss_sum=jnp.sum(scaled * mask),
+        examples=jnp.sum(mask),
+        task_loss=jax.ops.segment_sum(loss * mask, task, num_tasks),
+        task_correct=jax.ops.segment_sum(correct * mask, task, num_tasks),
+        task_count=jax.ops.segment_sum(mask, task, num_tasks),
+        tokens=jnp.sum(micro["segment_ids"] > 0).astype(jnp.float32))
+    return total, sums
+
+  grad_fn = jax.grad(micro_loss, has_aux=True)
+
+  def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
+    step_key = jax.random.fold_in(base_key, state.step)
+    # Exact mean over the whole (accumulated) batch: each micro-batch divides by the
+    # global count, and gradients are summed.
+    denominator = jnp.maximum(jnp.sum(batch["example_mask"]), 1.0)
+    accum = batch["example_mask"].shape[0]
+
+    def body(carry, inputs):
+      grads_sum, sums_acc = carry
+      index, micro = inputs
+      grads, sums = grad_fn(state.params, micro, jax.random.fold_in(step_key, index),
+                            denominator)
+      return (jax.tree.map(jnp.add, grads_sum, grads),
+              jax.tree.map(jnp.add, sums_acc, sums)), None
+
+    zeros_grads = jax.tree.map(jnp.zeros_like, state.params)
+    zero_sums = dict(loss_sum=0.0, examples=0.0, task_loss=jnp.zeros(num_tasks),
+                     task_correct=jnp.zeros(num_tasks), task_count=jnp.zeros(num_tasks),
+                     tokens=0.0)
+    zero_sums = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), zero_sums)
+    (grads, sums), _ = jax.lax.scan(body, (zeros_grads, zero_sums),
+                                    (jnp.arange(accum), batch))
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    grad_norm = l2_norm(grads)
+    metrics = dict(sums, l2_grads=grad_norm, l2_params=l2_norm(params),
+                   l2_updates=l2_norm(updates), learning_rate=schedule(state.step),
+                   finite=jnp.isfinite(sums["loss_sum"]) & jnp.isfinite(grad_norm))
+    return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
+
+  return train_step
+
+
+def num_parameters(params) -> int:
+  return sum(math.prod(x.shape) for x in jax.tree.leaves(params))

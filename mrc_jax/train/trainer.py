@@ -1,0 +1,457 @@
+"""``train_and_evaluate(config, workdir)``: multi-task (pre-)fine-tuning with exact resume.
+
+Sections: distributed setup; tasks and heads; model and initial weights (resume order:
+workdir checkpoint > ``init_from`` > fresh); shardings and the jitted step; the loop
+(metrics, NaN stop, evaluation, checkpoints); export.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from absl import logging
+from flax import nnx
+
+from mrc_jax.data import synthetic
+from mrc_jax.models import hf
+from mrc_jax.models.encoder import EncoderConfig
+from mrc_jax.models.multitask import HeadSpec, MultiTaskModel
+from mrc_jax.train import checkpoint as ckpt_lib
+from mrc_jax.train import evaluation, input_pipeline
+from mrc_jax.train import metrics as metrics_lib
+from mrc_jax.train import partitioning
+from mrc_jax.train.optimizer import make_optimizer
+from mrc_jax.train.step import TrainState, fresh_rng_state, make_train_step, num_parameters
+
+
+class NonFiniteError(FloatingPointError):
+  """The loss or gradients became NaN or inf."""
+
+
+# --- Distributed setup -----------------------------------------------------------------
+
+_MULTI_PROCESS_ENV = ("JAX_COORDINATOR_ADDRESS", "COORDINATOR_ADDRESS")
+
+
+def initialize_distributed() -> None:
+  """Calls ``jax.distributed.initialize()`` when this is one of several processes.
+
+  Pod slices and clusters (Cloud TPU, SLURM, Open MPI) are detected by JAX itself from
+  their environment; a coordinator address in the environment also counts.
+  """
+  several = (any(os.environ.get(k) for k in _MULTI_PROCESS_ENV)
+             or "," in os.environ.get("TPU_WORKER_HOSTNAMES", "")
+             or int(os.environ.get("SLURM_NTASKS", "1")) > 1
+             or int(os.environ.get("OMPI_COMM_WORLD_SIZE", "1")) > 1)
+  if several:
+    jax.distributed.initialize()
+
+
+# --- Tasks and heads -------------------------------------------------------------------
+
+def expand_tasks(data) -> list[str]:
+  """``data.tasks`` plus the encoder tasks of ``data.mixture`` (a Muppet mixture name)."""
+  tasks = list(data.tasks)
+  if data.get("mixture"):
+    from mrc_jax.data import muppet  # Imported late: the blend table matters only here.
+    chosen = muppet.encoder_datasets(muppet.mixture_datasets(data.mixture))
+    tasks += [d.task for d in chosen if d.task not in tasks]
+  if not tasks:
+    raise ValueError("config.data names no tasks (data.tasks or data.mixture)")
+  return tasks
+
+
+# Shared heads, as Muppet shares them: one multiple-choice head, one span head.
+_SHARED = {"choice": HeadSpec("multiple_choice", "multiple_choice"),
+           "span": HeadSpec("span", "span")}
+
+
+def resolve_heads(tasks: Sequence[str]) -> tuple[list[HeadSpec], list[int]]:
+  """The head table and each task's head id.
+
+  Multiple-choice tasks share one 'multiple_choice' head and span tasks one 'span' head;
+  every classification or regression dataset has its own head (the synthetic
+  sentence-pair task shares one head across its languages).
+  """
+  specs: dict[str, HeadSpec] = {}
+  head_of_task = []
+  for task in tasks:
+    spec = _head_of(task)
+    if spec.name in specs and specs[spec.name] != spec:
+      raise ValueError(f"task {task!r} needs head {spec} but {specs[spec.name]} is taken")
+    specs.setdefault(spec.name, spec)
+    head_of_task.append(list(specs).index(spec.name))
+  return list(specs.values()), head_of_task
+
+
+def _head_of(task: str) -> HeadSpec:
+  if synthetic.is_synthetic(task):
+    kind, _ = synthetic.parse_task_name(task)
+    if kind == "pair":
+      return HeadSpec(synthetic.TASK_PREFIX["pair"], "classification",
+                      synthetic.num_classes("pair"))
+    return _SHARED["choice" if kind == "mc" else "span"]
+  if task.startswith("muppet."):
+    from mrc_jax.data import muppet
+    dataset = muppet.get_dataset(task[len("muppet."):])
+    if dataset.needs_decoder:
+      raise ValueError(f"task {task!r} is a summarization task; it needs a decoder")
+    if dataset.kind in _SHARED:
+      return _SHARED[dataset.kind]
+    if dataset.kind == "regression":
+      return HeadSpec(dataset.head, "regression")
+    return HeadSpec(dataset.head, "classification", int(dataset.num_classes))
+  from mrc_jax.data import load  # Imported late: the catalog matters only for real data.
+  clean, _ = load.parse_task_name(task)
+  if clean.kind in _SHARED:
+    return _SHARED[clean.kind]
+  raise ValueError(f"task {task!r} (kind {clean.kind!r}) has no head rule; "
+                   "train it through its Muppet blend entry")
+
+
+# --- Model and initial weights ---------------------------------------------------------
+
+def _encoder_config(config: ml_collections.ConfigDict) -> EncoderConfig:
+  """The architecture: ``init_from``'s own config if set, else ``config.model``.
+
+  From ``init_from`` only the run-time fields (dtypes, dropout) of ``config.model`` apply.
+  """
+  fields = dict(config.model)
+  if config.tokenizer == "synthetic":
+    fields["vocab_size"] = synthetic.vocab_size()
+  source = config.init_from
+  if not source:
+    return EncoderConfig(**fields)
+  runtime = {k: fields[k] for k in ("dtype", "param_dtype", "hidden_dropout",
+                                    "attention_dropout") if k in fields}
+  if os.path.isfile(os.path.join(source, "config.json")) and not ckpt_lib.is_training_workdir(source):
+    with open(os.path.join(source, "config.json")) as f:
+      return EncoderConfig.from_hf_config(json.load(f), **runtime)
+  if ckpt_lib.is_training_workdir(source):
+    with open(os.path.join(source, "config.json")) as f:
+      saved = json.load(f)["resolved"]["encoder"]
+    return dataclasses.replace(EncoderConfig(**saved), **runtime)
+  raise FileNotFoundError(f"init_from {source!r} is neither a Hugging Face directory "
+                          "(config.json) nor a training workdir (checkpoints/)")
+
+
+def _source_weights(source: str) -> tuple[dict, dict]:
+  """(encoder params, {head name: head params}) of an ``init_from`` source, on the host."""
+  if ckpt_lib.is_training_workdir(source):
+    with open(os.path.join(source, "config.json")) as f:
+      saved = json.load(f)["resolved"]
+    specs = [HeadSpec(**h) for h in saved["heads"]]
+    enc_cfg = EncoderConfig(**saved["encoder"])
+    skeleton = nnx.eval_shape(lambda: MultiTaskModel(enc_cfg, specs, rngs=nnx.Rngs(0)))
+    target = jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype,
+                                       sharding=jax.sharding.SingleDeviceSharding(jax.devices()[0])),
+        nnx.state(skeleton, nnx.Param).to_pure_dict())
+    manager = ckpt_lib.CheckpointManager(os.path.join(source, "checkpoints"))
+    params = manager.restore_params(target)
+    manager.close()
+    return params["encoder"], dict(params.get("heads", {}))
+  encoder, _, heads = hf.load_hf_model(source)
+  return (nnx.state(encoder, nnx.Param).to_pure_dict(),
+          {name: nnx.state(h, nnx.Param).to_pure_dict() for name, h in heads.items()})
+
+
+def _shapes(tree) -> list:
+  return [tuple(np.shape(x)) for x in jax.tree.leaves(tree)]
+
+
+def initial_params(config, fresh: dict, source: tuple[dict, dict]) -> dict:
+  """Weights-only initialisation from ``config.init_from`` with an explicit head mapping.
+
+  ``source`` is ``_source_weights(config.init_from)``. Heads present in both (after
+  ``config.init_head_map`` renames ``new: old``) are kept;
+  the run's other heads keep their fresh initialisation; source heads not used are
+  listed as dropped.
+  """
+  encoder, source_heads = source
+  if _shapes(encoder) != _shapes(fresh["encoder"]):
+    raise ValueError(f"init_from {config.init_from}: encoder parameter shapes differ from "
+                     "the run's model")
+  rename = dict(config.get("init_head_map", {}))
+  heads, kept, new = {}, [], []
+  for name, fresh_head in fresh["heads"].items():
+    old = rename.get(name, name)
+    if old in source_heads and _shapes(source_heads[old]) == _shapes(fresh_head):
+      heads[name] = source_heads[old]
+      kept.append(name if old == name else f"{old} -> {name}")
+    else:
+      heads[name] = fresh_head
+      new.append(name)
+  used = {rename.get(n, n) for n in fresh["heads"]}
+  dropped = sorted(set(source_heads) - used)
+  logging.info("init_from %s: heads kept %s, newly initialised %s, dropped %s",
+               config.init_from, kept, new, dropped)
+  return dict(encoder=jax.tree.map(np.asarray, encoder), heads=heads)
+
+
+# --- The run ---------------------------------------------------------------------------
+
+def _write_config(config, workdir: str, resolved: dict) -> None:
+  if jax.process_index() == 0:
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      json.dump({"config": json.loads(config.to_json_best_effort()), "resolved": resolved},
+                f, indent=2, sort_keys=True)
+
+
+def _tokenizer_dir(config, workdir: str) -> str:
+  """Directory holding the run's tokenizer.json (the synthetic one is written out)."""
+  if config.tokenizer == "synthetic":
+    directory = os.path.join(workdir, "tokenizer")
+    if jax.process_index() == 0:
+      synthetic.save_tokenizer(directory)
+    return directory
+  return config.tokenizer
+
+
+def _check_finite(pending: list) -> None:
+  """Raises naming the first step whose loss or gradients were not finite."""
+  for step, finite in pending:
+    if not bool(jax.device_get(finite)):
+      raise NonFiniteError(f"loss or gradients not finite at step {step}; "
+                           "the last good checkpoint is kept")
+  pending.clear()
+
+
+@dataclasses.dataclass
+class Setup:
+  """The compiled-step ingredients of a run, shared by the trainer, tests and benchmarks."""
+
+  mesh: Any
+  rules: list
+  head_specs: list[HeadSpec]
+  enc_cfg: EncoderConfig
+  graphdef: Any
+  rest: Any  # rng-stream template; the step rebuilds its values from (seed, step)
+  abstract_state: TrainState
+  state_sh: TrainState
+  train_step: Any  # pure (state, batch) -> (state, metrics)
+  fresh_model: Any  # () -> MultiTaskModel with the run's seed
+  optimizer: Any
+
+  def init_state(self, params: dict) -> TrainState:
+    """Fresh optimizer state around ``params`` (placed with the run's shardings)."""
+    return jax.jit(self._init, out_shardings=self.state_sh)(params)
+
+  def fresh_state(self) -> TrainState:
+    return jax.jit(lambda: self._init(nnx.state(self.fresh_model(), nnx.Param).to_pure_dict()),
+                   out_shardings=self.state_sh)()
+
+  def _init(self, params):
+    return TrainState(step=jnp.zeros((), jnp.int32), params=params,
+                      opt_state=self.optimizer.init(params))
+
+  def jit_step(self, batch_ndims: dict):
+    """``jax.jit`` of the step with in/out shardings and the state donated."""
+    batch_sh = {k: partitioning.batch_sharding(self.mesh, self.rules, n, batch_axis=1)
+                for k, n in batch_ndims.items()}
+    return jax.jit(self.train_step, in_shardings=(self.state_sh, batch_sh),
+                   out_shardings=(self.state_sh, partitioning.replicated(self.mesh)),
+                   donate_argnums=(0,))
+
+
+def make_setup(config, mesh, head_specs: Sequence[HeadSpec], enc_cfg: EncoderConfig,
+               num_tasks: int) -> Setup:
+  """Builds the model template, shardings, optimizer and train step of ``config``."""
+  rules = [tuple(r) for r in config.axis_rules]
+  optimizer, schedule = make_optimizer(config)
+  seed = int(config.seed)
+
+  def fresh_model():
+    return MultiTaskModel(enc_cfg, head_specs, rngs=nnx.Rngs(params=seed, dropout=seed))
+
+  graphdef, abstract_params, rest = nnx.split(nnx.eval_shape(fresh_model), nnx.Param, ...)
+  param_sh = partitioning.param_shardings(abstract_params, rules, mesh)
+  abstract_params = abstract_params.to_pure_dict()
+  replicated = partitioning.replicated(mesh)
+  abstract_state = jax.eval_shape(
+      lambda p: TrainState(step=jnp.zeros((), jnp.int32), params=p,
+                           opt_state=optimizer.init(p)), abstract_params)
+  state_sh = TrainState(
+      step=replicated, params=param_sh,
+      opt_state=_opt_state_shardings(optimizer, abstract_state.opt_state, param_sh, replicated))
+  train_step = make_train_step(
+      graphdef, rest, optimizer, schedule, head_specs, num_tasks=num_tasks, seed=seed,
+      scale_loss=config.loss.scale_by_log_classes, r3f_weight=config.r3f.weight,
+      r3f_noise=config.r3f.noise, r3f_eps=config.r3f.eps)
+  return Setup(mesh=mesh, rules=rules, head_specs=list(head_specs), enc_cfg=enc_cfg,
+               graphdef=graphdef, rest=rest, abstract_state=abstract_state,
+               state_sh=state_sh, train_step=train_step, fresh_model=fresh_model,
+               optimizer=optimizer)
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
+  """Trains ``config`` in ``workdir`` (resuming from its latest checkpoint if any)."""
+  workdir = os.path.abspath(workdir)
+  os.makedirs(workdir, exist_ok=True)
+  mesh = partitioning.make_mesh(config.mesh)
+  tasks = expand_tasks(config.data)
+  head_specs, head_of_task = resolve_heads(tasks)
+  enc_cfg = _encoder_config(config)
+  tokenizer_dir = _tokenizer_dir(config, workdir)
+  _write_config(config, workdir, dict(
+      mesh=dict(mesh.shape), encoder=dataclasses.asdict(enc_cfg),
+      heads=[dataclasses.asdict(h) for h in head_specs], tasks=tasks,
+      head_of_task=head_of_task, tokenizer_dir=tokenizer_dir))
+  setup = make_setup(config, mesh, head_specs, enc_cfg, len(tasks))
+  input_ = _train_input(config, tasks, head_of_task, head_specs, tokenizer_dir)
+  manager = ckpt_lib.CheckpointManager(os.path.join(workdir, "checkpoints"),
+                                       keep=config.keep_checkpoints)
+  try:
+    state = _restore_or_init(config, workdir, setup, input_, manager, tasks, head_of_task,
+                             tokenizer_dir)
+  finally:
+    # A failing run (e.g. NonFiniteError) still finishes its pending good checkpoints.
+    manager.wait()
+    manager.close()
+  if config.export.enabled:
+    export_hf(config, workdir, setup, state.params, tokenizer_dir)
+  return state
+
+
+def _restore_or_init(config, workdir, setup, input_, manager, tasks, head_of_task,
+                     tokenizer_dir) -> TrainState:
+  """Restores (or initialises) the state and the input position, then trains."""
+  mesh, head_specs = setup.mesh, setup.head_specs
+  resume = manager.latest_step() is not None
+  # Read outside the mesh context: building the source's module skeleton there would try
+  # to place its logical axes on the mesh.
+  source = _source_weights(config.init_from) if config.init_from and not resume else None
+  with jax.set_mesh(mesh):
+    # Resume order: this workdir's checkpoint > init_from weights > fresh weights.
+    if resume:
+      abstract = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+                              setup.abstract_state, setup.state_sh)
+      state, position = manager.restore(abstract)
+      input_.restore(position)
+    elif config.init_from:
+      fresh = jax.device_get(jax.jit(
+          lambda: nnx.state(setup.fresh_model(), nnx.Param).to_pure_dict())())
+      params = initial_params(config, fresh, source)
+      state = setup.init_state(jax.device_put(params, setup.state_sh.params))
+    else:
+      state = setup.fresh_state()
+    logging.info("model: %d parameters, heads %s, mesh %s", num_parameters(state.params),
+                 [h.name for h in head_specs], dict(mesh.shape))
+    evaluator = evaluation.PeriodicEvaluator(config, setup.graphdef, setup.rest, head_specs,
+                                             tasks, head_of_task, tokenizer_dir, mesh,
+                                             setup.rules)
+    return _train_loop(config, workdir, setup, state, input_, manager, tasks, evaluator)
+
+
+def _opt_state_shardings(optimizer, abstract_opt_state, param_sh, replicated):
+  """Optimizer moments follow their parameters' shardings; counters are replicated."""
+  return optax.tree_map_params(optimizer, lambda _, s: s, abstract_opt_state, param_sh,
+                               transform_non_params=lambda _: replicated)
+
+
+def _train_input(config, tasks, head_of_task, head_specs, tokenizer_dir
+                 ) -> input_pipeline.TrainInput:
+  data = config.data
+  sources = [input_pipeline.ExampleSource(t, "train", int(config.seed), data.data_dir or None)
+             for t in tasks]
+  rates = list(data.rates) if data.rates else [
+      s.num_examples or 1 for s in sources]  # natural proportions; endless tasks equal
+  sampler = input_pipeline.MixtureSampler(rates, data.batching, int(config.seed),
+                                          int(config.total_steps))
+  accum = int(config.optimizer.accum_steps)
+  convert = input_pipeline.make_converter(
+      tokenizer_dir, tasks, head_of_task, head_specs,
+      num_examples=config.batch_size // accum // jax.process_count(),
+      max_length=data.max_length, max_choices=data.max_choices,
+      rows_per_batch=data.rows_per_batch)
+  return input_pipeline.TrainInput(tasks, sources, sampler, int(config.batch_size), accum,
+                                   convert, jax.process_index(), jax.process_count())
+
+
+def _global_batch(local: dict, mesh, rules) -> dict:
+  """Host-local ``[accum, ...]`` numpy arrays -> global arrays sharded on the batch axis."""
+  return {k: jax.make_array_from_process_local_data(
+              partitioning.batch_sharding(mesh, rules, v.ndim, batch_axis=1), v)
+          for k, v in local.items()}
+
+
+def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, evaluator):
+  """Runs steps up to ``config.total_steps``; logs, evaluates and checkpoints on schedule."""
+  mesh, rules, enc_cfg = setup.mesh, setup.rules, setup.enc_cfg
+  local, _ = next(input_)  # the batch of the current step, fetched here for its shapes
+  step_fn = setup.jit_step({k: v.ndim for k, v in local.items()})
+  rows, length = local["input_ids"].shape[1:]
+  flops = metrics_lib.encoder_train_flops(
+      enc_cfg, rows * jax.process_count() * config.optimizer.accum_steps, length)
+  flops *= 2 if config.r3f.weight else 1  # R3F runs a second forward + backward
+  peak, peak_source = metrics_lib.peak_flops_per_device(config.peak_flops_per_device)
+  logging.info("MFU reference: %.3g FLOP/s per device (%s)", peak, peak_source)
+  writer = metrics_lib.create_writer(workdir)
+  step = int(jax.device_get(state.step))
+  progress = metrics_lib.Progress(config.total_steps, step, flops / mesh.size, peak)
+  sums, pending = None, []
+  while step < config.total_steps:
+    if local is None:
+      local, _ = next(input_)
+    state, metrics = step_fn(state, _global_batch(local, mesh, rules))
+    local = None
+    step += 1
+    pending.append((step, metrics["finite"]))
+    sums = metrics if sums is None else jax.tree.map(jnp.add, sums, metrics)
+    last = step == config.total_steps
+    if step % config.log_every_steps == 0 or last:
+      _check_finite(pending)
+      host = jax.device_get(sums)
+      scalars = metrics_lib.summarise(host, tasks)
+      # Norms and the learning rate of the interval's last step, not summed.
+      scalars.update({k: float(jax.device_get(metrics[k]))
+                      for k in ("l2_grads", "l2_params", "l2_updates", "learning_rate")})
+      rates = progress.update(step, float(host["tokens"]))
+      scalars.update(rates)
+      writer.write_scalars(step, scalars)
+      logging.info("%s", progress.line(step, scalars["loss"], rates))
+      sums = None
+    if config.eval_every_steps and (step % config.eval_every_steps == 0 or last):
+      writer.write_scalars(step, evaluator(state.params))
+    if step % config.checkpoint_every_steps == 0 or last:
+      _check_finite(pending)
+      manager.save(state, input_.position(), force=last)
+  writer.flush()
+  return state
+
+
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                    "vocab.txt", "sentencepiece.bpe.model")
+
+
+def export_hf(config, workdir: str, setup: Setup, params: dict, tokenizer_dir: str
+              ) -> list[str]:
+  """Writes one Hugging Face directory per head (encoder + that head + tokenizer).
+
+  A Hugging Face directory holds a single task head, so ``export/hf/HEAD`` per head keeps
+  every head loadable by transformers. ``config.export.heads`` limits the set.
+  """
+  if jax.process_index() != 0:
+    return []
+  # The merge needs concrete rng streams in place of the template's shapes.
+  model = nnx.merge(setup.graphdef, jax.device_get(params),
+                    fresh_rng_state(setup.rest, jax.random.key(0)))
+  wanted = list(config.export.heads) or [h.name for h in setup.head_specs]
+  paths = []
+  for name in wanted:
+    path = os.path.join(workdir, "export", "hf", name)
+    hf.save_hf_encoder(model.encoder, setup.enc_cfg, path, heads={name: model.heads[name]})
+    for file_name in _TOKENIZER_FILES:
+      if os.path.isfile(os.path.join(tokenizer_dir, file_name)):
+        shutil.copy(os.path.join(tokenizer_dir, file_name), path)
+    paths.append(path)
+  logging.info("exported Hugging Face directories: %s", paths)
+  return paths
