@@ -32,6 +32,10 @@ PUNCTUATION = frozenset(
     chr(i) for i in range(sys.maxunicode + 1)
     if unicodedata.category(chr(i)).startswith("P")).union(string.punctuation)
 
+# str.translate table deleting every punctuation character (C speed; same result as the
+# official per-character filter).
+_DELETE_PUNCTUATION = {ord(ch): None for ch in PUNCTUATION}
+
 # The official MLQA script's article patterns. Arabic's pattern removes the definite
 # article "ال" wherever it occurs, also inside words; that is the official behaviour and
 # is kept so scores are comparable with published MLQA numbers.
@@ -79,7 +83,7 @@ def _mixed_segmentation(text: str, single_characters: re.Pattern) -> list[str]:
 def normalize_answer(text: str, lang: str) -> str:
     """MLQA normalisation: lower, strip punctuation, drop articles, re-join tokens."""
     lang = _language(lang)
-    text = "".join(ch for ch in text.lower() if ch not in PUNCTUATION)
+    text = text.lower().translate(_DELETE_PUNCTUATION)
     if lang in _ARTICLE_PATTERNS:
         text = _ARTICLE_PATTERNS[lang].sub(" ", text)
     if lang in _SEGMENTED_CHARACTERS:
@@ -94,10 +98,7 @@ def exact_match_score(prediction: str, gold: str, lang: str) -> float:
     return float(normalize_answer(prediction, lang) == normalize_answer(gold, lang))
 
 
-def f1_score(prediction: str, gold: str, lang: str) -> float:
-    """Token-level F1 between the normalised prediction and gold answer, in [0, 1]."""
-    prediction_tokens = normalize_answer(prediction, lang).split()
-    gold_tokens = normalize_answer(gold, lang).split()
+def _token_f1(prediction_tokens: list[str], gold_tokens: list[str]) -> float:
     common = collections.Counter(prediction_tokens) & collections.Counter(gold_tokens)
     num_same = sum(common.values())
     if num_same == 0:
@@ -105,6 +106,12 @@ def f1_score(prediction: str, gold: str, lang: str) -> float:
     precision = num_same / len(prediction_tokens)
     recall = num_same / len(gold_tokens)
     return 2 * precision * recall / (precision + recall)
+
+
+def f1_score(prediction: str, gold: str, lang: str) -> float:
+    """Token-level F1 between the normalised prediction and gold answer, in [0, 1]."""
+    return _token_f1(normalize_answer(prediction, lang).split(),
+                     normalize_answer(gold, lang).split())
 
 
 def span_scores(targets: Sequence[Sequence[str]], predictions: Sequence[str],
@@ -118,8 +125,11 @@ def span_scores(targets: Sequence[Sequence[str]], predictions: Sequence[str],
             raise ValueError(
                 f"span_metrics: targets[{index}] must be a non-empty list of gold answer strings, "
                 f"got {golds!r}")
-        exact.append(max(exact_match_score(prediction, gold, lang) for gold in golds))
-        f1.append(max(f1_score(prediction, gold, lang) for gold in golds))
+        # Each string is normalised once; EM and F1 both come from it.
+        predicted = normalize_answer(prediction, lang)
+        normalised_golds = [normalize_answer(gold, lang) for gold in golds]
+        exact.append(float(any(predicted == gold for gold in normalised_golds)))
+        f1.append(max(_token_f1(predicted.split(), gold.split()) for gold in normalised_golds))
     return exact, f1
 
 

@@ -1,0 +1,119 @@
+"""Evaluation cells from `config.evals`: each task clean and under each attack, batched.
+
+A robustness entry is a `config.evals` entry with an `attacks` field:
+
+    config.evals.robustness = dict(
+        type="robustness",                        # optional
+        tasks=("synthetic.en", "synthetic.de"),   # clean tasks, named DATASET.LANG
+        attacks=("charswap", "addsent"),          # registered attacks (may be empty)
+        split="test", num_examples=200,           # 0 = every example of the split
+        batch_size=16,                            # example slots per batch (default
+                                                  # config.batch_size)
+        perturb_seed=0)                           # default: load_examples' seed
+
+Entries without `attacks` (the trainer's periodic `type="accuracy"` validation) are left
+alone. Each task gives a clean cell and one cell per attack over the same examples (the
+attacked copy keeps every id, so results pair by id). The report names a cell's task by
+its dataset (`synthetic`, `xquad`) and its language by the rest of the task name (`en`,
+`deu_Latn`). Batches use one length bucket, `config.data.max_length`, so each head kind
+compiles once.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+
+from mrc_jax.data import features, synthetic
+from mrc_jax.data.schema import example_kind
+from mrc_jax.data.vocab import load_tokenizer
+from mrc_jax.eval.evaluator import EvalCell
+from mrc_jax.eval.results import CLEAN
+
+# Head kind that serves each example kind of `mrc_jax.data.schema.example_kind`.
+_HEAD_KIND = {"choice": "multiple_choice", "span": "span", "classification": "classification"}
+
+
+def robustness_entries(config) -> dict[str, Mapping]:
+    entries = {name: entry for name, entry in config.get("evals", {}).items()
+               if "attacks" in entry and entry.get("type", "robustness") == "robustness"}
+    if not entries:
+        raise ValueError("config.evals has no robustness entry (an entry with an `attacks` "
+                         "field, e.g. config.evals.robustness = dict(tasks=(...), "
+                         "attacks=('charswap',), split='test'))")
+    return entries
+
+
+def split_task_name(task: str) -> tuple[str, str]:
+    """`xquad.de` -> (`xquad`, `de`); `belebele.deu_Latn` -> (`belebele`, `deu_Latn`)."""
+    dataset, dot, lang = task.partition(".")
+    if not dot or not lang:
+        raise ValueError(f"task {task!r} is not named DATASET.LANG")
+    return dataset, lang
+
+
+def clean_examples(task: str, split: str, limit: int, data_dir: str | None) -> list[dict]:
+    """The first `limit` (0 = all) examples of a clean task's split."""
+    if synthetic.is_synthetic(task):
+        if not limit:
+            limit = synthetic.EVAL_SPLIT_SIZE
+        kind, lang = synthetic.parse_task_name(task)
+        return list(itertools.islice(synthetic.examples(kind, lang, split), limit))
+    from mrc_jax.data import load_examples  # Imported late: real files only.
+    examples = load_examples(task, split, data_dir)
+    return list(itertools.islice(examples, limit) if limit else examples)
+
+
+def attacked_examples(examples: list[dict], attack: str, seed: int) -> list[dict]:
+    from mrc_jax import perturb  # Imported late: only attacked cells need the suite.
+    return list(perturb.perturb_examples(examples, attack, None, seed))
+
+
+def _head_of(task: str, kind: str, resolved: Mapping, entry_name: str) -> int:
+    """Index of the head that serves `task`: its training head, else the one head of its kind."""
+    heads = resolved["heads"]
+    trained = dict(zip(resolved.get("tasks", ()), resolved.get("head_of_task", ())))
+    if task in trained:
+        return int(trained[task])
+    candidates = [i for i, head in enumerate(heads) if head["kind"] == _HEAD_KIND[kind]]
+    if len(candidates) != 1:
+        raise ValueError(f"config.evals.{entry_name}: task {task!r} ({kind}) was not trained and "
+                         f"the model has {len(candidates)} heads of kind {_HEAD_KIND[kind]!r} "
+                         f"(heads: {[h['name'] for h in heads]})")
+    return candidates[0]
+
+
+def eval_cells(config, resolved: Mapping, data_dir: str | None = None) -> Iterator[EvalCell]:
+    """Every (task, attack) cell of every robustness entry; batches are built lazily."""
+    from mrc_jax.data.load import PERTURB_SEED
+
+    tokenizer = load_tokenizer(resolved["tokenizer_dir"])
+    data_dir = data_dir or config.data.get("data_dir") or None
+    max_length = int(config.data.max_length)
+    max_choices = int(config.data.get("max_choices", 4))
+    seen = set()
+    for name, entry in robustness_entries(config).items():
+        batch_size = int(entry.get("batch_size", config.batch_size))
+        for task in entry.tasks:
+            dataset, lang = split_task_name(task)
+            examples = clean_examples(task, entry.get("split", "test"),
+                                      int(entry.get("num_examples", 0)), data_dir)
+            if not examples:
+                raise ValueError(f"config.evals.{name}: task {task!r} has no examples")
+            kind = example_kind(examples[0])
+            head = _head_of(task, kind, resolved, name)
+            head_spec = resolved["heads"][head]
+            for attack in (CLEAN, *entry.attacks):
+                if (dataset, lang, attack) in seen:
+                    raise ValueError(f"config.evals.{name}: ({task}, {attack}) is evaluated by "
+                                     "another entry too")
+                seen.add((dataset, lang, attack))
+                cell_examples = examples if attack == CLEAN else attacked_examples(
+                    examples, attack, int(entry.get("perturb_seed", PERTURB_SEED)))
+                batches = features.make_batches(
+                    cell_examples, tokenizer, task_index={task: 0}, head_index={task: head},
+                    num_classes={task: head_spec["num_labels"]} if kind == "classification" else None,
+                    examples_per_batch=batch_size,
+                    rows_per_batch=batch_size * (max_choices if kind == "choice" else 1),
+                    lengths=(max_length,), max_choices=max_choices,
+                    window_stride=int(entry.get("window_stride", max(max_length // 2, 1))))
+                yield EvalCell(dataset, lang, attack, head_spec["kind"], head_spec["name"], batches)
