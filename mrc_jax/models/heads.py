@@ -1,0 +1,132 @@
+"""Task heads with the pooling each architecture's Hugging Face task classes use.
+
+Every head says which encoder output it reads through `input_kind`:
+  'pooled'      encoder.pool(first-token hidden state)   `[..., hidden]`
+  'first_token' the raw first-token (`[CLS]` / `<s>`) hidden state   `[..., hidden]`
+  'tokens'      all hidden states   `[batch, length, hidden]`
+so one multi-task model can feed any mix of heads from one encoder pass.
+
+  BERT sequence classification / multiple choice: pooled -> dropout -> linear.
+  RoBERTa / XLM-R sequence classification: first token -> dropout -> dense -> tanh ->
+    dropout -> linear (no encoder pooler).
+  RoBERTa / XLM-R multiple choice: pooled -> dropout -> linear(1).
+  Question answering (all): tokens -> linear(hidden, 2), no dropout.
+Regression is sequence classification with one output, as in Hugging Face.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from mrc_jax.models.encoder import DTYPES, EncoderConfig, _normal, _param, _zeros
+
+
+class Dense(nnx.Module):
+  """`x @ kernel + bias` with logical axis names, in the config's computation dtype."""
+
+  def __init__(self, config: EncoderConfig, in_features: int, out_features: int,
+               names: tuple, *, rngs: nnx.Rngs):
+    pdt = DTYPES[config.param_dtype]
+    self.dtype = DTYPES[config.dtype]
+    self.kernel = _param(rngs, _normal, (in_features, out_features), names, pdt)
+    self.bias = _param(rngs, _zeros, (out_features,), names[1:], pdt)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return x.astype(self.dtype) @ self.kernel[...].astype(self.dtype) + self.bias[...].astype(
+        self.dtype)
+
+
+def _classifier_dropout(config: EncoderConfig, rate: float | None) -> float:
+  return config.hidden_dropout if rate is None else rate
+
+
+class SequenceClassificationHead(nnx.Module):
+  """Class logits `[..., num_labels]` for one sequence (or sequence pair)."""
+
+  def __init__(self, config: EncoderConfig, num_labels: int, *,
+               dropout_rate: float | None = None, rngs: nnx.Rngs):
+    self.num_labels = num_labels
+    rate = _classifier_dropout(config, dropout_rate)
+    self.dropout = nnx.Dropout(rate, rngs=rngs)
+    e = config.hidden_size
+    if config.model_type == "bert":
+      self.input_kind = "pooled"
+      self.dense = None
+    else:
+      self.input_kind = "first_token"
+      self.dense = Dense(config, e, e, ("embed", "mlp"), rngs=rngs)
+    self.out = Dense(config, e, num_labels, ("embed", None), rngs=rngs)
+
+  def __call__(self, features: jax.Array, deterministic: bool = True) -> jax.Array:
+    x = self.dropout(features, deterministic=deterministic)
+    if self.dense is not None:
+      x = self.dropout(jnp.tanh(self.dense(x)), deterministic=deterministic)
+    return self.out(x)
+
+
+class RegressionHead(SequenceClassificationHead):
+  """One real-valued prediction `[...]` per sequence."""
+
+  def __init__(self, config: EncoderConfig, *, dropout_rate: float | None = None,
+               rngs: nnx.Rngs):
+    super().__init__(config, 1, dropout_rate=dropout_rate, rngs=rngs)
+
+  def __call__(self, features: jax.Array, deterministic: bool = True) -> jax.Array:
+    return super().__call__(features, deterministic)[..., 0]
+
+
+class MultipleChoiceHead(nnx.Module):
+  """One score per option: pooled `[batch, choices, hidden]` -> `[batch, choices]`."""
+
+  input_kind = "pooled"
+
+  def __init__(self, config: EncoderConfig, *, dropout_rate: float | None = None,
+               rngs: nnx.Rngs):
+    self.dropout = nnx.Dropout(_classifier_dropout(config, dropout_rate), rngs=rngs)
+    self.out = Dense(config, config.hidden_size, 1, ("embed", None), rngs=rngs)
+
+  def __call__(self, features: jax.Array, deterministic: bool = True) -> jax.Array:
+    return self.out(self.dropout(features, deterministic=deterministic))[..., 0]
+
+
+class SpanHead(nnx.Module):
+  """Start and end logits, each `[batch, length]`, from all hidden states."""
+
+  input_kind = "tokens"
+
+  def __init__(self, config: EncoderConfig, *, rngs: nnx.Rngs):
+    self.out = Dense(config, config.hidden_size, 2, ("embed", None), rngs=rngs)
+
+  def __call__(self, features: jax.Array,
+               deterministic: bool = True) -> tuple[jax.Array, jax.Array]:
+    del deterministic  # Hugging Face's span head has no dropout.
+    logits = self.out(features)  # [batch, length, 2]
+    return logits[..., 0], logits[..., 1]
+
+
+def head_spec(head: nnx.Module) -> dict:
+  """The JSON-serialisable constructor arguments that rebuild `head` with `build_head`."""
+  if isinstance(head, RegressionHead):
+    return {"kind": "RegressionHead", "dropout_rate": head.dropout.rate}
+  if isinstance(head, SequenceClassificationHead):
+    return {"kind": "SequenceClassificationHead", "num_labels": head.num_labels,
+            "dropout_rate": head.dropout.rate}
+  if isinstance(head, MultipleChoiceHead):
+    return {"kind": "MultipleChoiceHead", "dropout_rate": head.dropout.rate}
+  if isinstance(head, SpanHead):
+    return {"kind": "SpanHead"}
+  raise TypeError(f"unknown head type {type(head).__name__}")
+
+
+HEAD_CLASSES = {cls.__name__: cls for cls in (
+    SequenceClassificationHead, RegressionHead, MultipleChoiceHead, SpanHead)}
+
+
+def build_head(config: EncoderConfig, spec: dict, *, rngs: nnx.Rngs) -> nnx.Module:
+  """A freshly initialised head from a `head_spec` dict."""
+  kwargs = dict(spec)
+  kind = kwargs.pop("kind")
+  if kind not in HEAD_CLASSES:
+    raise ValueError(f"unknown head kind {kind!r}; known: {sorted(HEAD_CLASSES)}")
+  return HEAD_CLASSES[kind](config, **kwargs, rngs=rngs)

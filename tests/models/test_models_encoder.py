@@ -1,0 +1,144 @@
+"""Encoder behaviour: packed segments, bfloat16, dropout, sharding names, save round trip."""
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from mrc_jax.models import hf
+from mrc_jax.models.encoder import Encoder, EncoderConfig, dropout, segment_positions
+
+TINY = dict(vocab_size=101, hidden_size=32, num_layers=2, num_heads=4, intermediate_size=37,
+            max_position_embeddings=40, layer_norm_eps=1e-5)
+
+
+def random_encoder(model_type="roberta", **overrides):
+  fields = dict(TINY, model_type=model_type)
+  if model_type != "bert":
+    fields.update(pad_token_id=1, position_offset=2)
+  fields.update(overrides)
+  config = EncoderConfig(**fields)
+  return Encoder(config, rngs=nnx.Rngs(params=1, dropout=2)), config
+
+
+def test_segment_positions_restart_per_segment():
+  segments = jnp.array([[1, 1, 1, 2, 2, 0, 0], [1, 2, 2, 2, 3, 3, 0]])
+  np.testing.assert_array_equal(segment_positions(segments),
+                                [[0, 1, 2, 0, 1, 0, 1], [0, 0, 1, 2, 0, 1, 0]])
+
+
+@pytest.mark.parametrize("model_type", ["bert", "xlm-roberta"])
+def test_packed_sequences_equal_separate(model_type):
+  encoder, config = random_encoder(model_type)
+  rng = np.random.default_rng(0)
+  first, second = rng.integers(5, 101, 7), rng.integers(5, 101, 4)
+  pad = config.pad_token_id
+  packed = np.full((1, 14), pad, np.int32)
+  packed[0, :7], packed[0, 7:11] = first, second
+  segments = np.zeros((1, 14), np.int32)
+  segments[0, :7], segments[0, 7:11] = 1, 2
+  types = np.zeros((1, 14), np.int32)
+  types[0, 3:7] = 1  # token types inside the first sequence travel with it
+  hidden = encoder(packed, (segments > 0).astype(np.int32), types, segment_ids=segments)
+
+  alone_first = encoder(first[None], np.ones((1, 7), np.int32), types[:, :7])
+  alone_second = encoder(second[None], np.ones((1, 4), np.int32))
+  np.testing.assert_allclose(hidden[0, :7], alone_first[0], atol=1e-5, rtol=0)
+  np.testing.assert_allclose(hidden[0, 7:11], alone_second[0], atol=1e-5, rtol=0)
+
+
+def test_bfloat16_close_to_float32():
+  encoder, config = random_encoder("bert")
+  ids = np.random.default_rng(0).integers(5, 101, (2, 16)).astype(np.int32)
+  mask = np.ones_like(ids)
+  reference = np.asarray(encoder(ids, mask))
+  low = Encoder(dataclasses.replace(config, dtype="bfloat16"), rngs=nnx.Rngs(0))
+  nnx.update(low, nnx.state(encoder, nnx.Param))
+  hidden = low(ids, mask)
+  assert hidden.dtype == jnp.bfloat16
+  relative = np.linalg.norm(np.asarray(hidden, np.float32) - reference) / np.linalg.norm(reference)
+  assert relative <= 2e-2
+  assert relative > 0  # the computation did run in bfloat16
+
+
+def test_dropout_mask_rate_scale_and_independence():
+  x = jnp.ones((400, 500))
+  seed = lambda a, b: jnp.array([a, b], jnp.uint32)
+  y = np.asarray(dropout(x, 0.1, seed(7, 11)))
+  dropped = y == 0
+  assert abs(dropped.mean() - 0.1) < 0.003
+  np.testing.assert_allclose(y.mean(), 1.0, atol=0.01)  # inverted dropout keeps the mean
+  np.testing.assert_array_equal(y, dropout(x, 0.1, seed(7, 11)))  # same seed, same mask
+  # Masks of different seeds (either word) and of neighbouring rows are independent:
+  # both dropped at about rate**2.
+  for other in (seed(8, 11), seed(7, 12)):
+    both = dropped & (np.asarray(dropout(x, 0.1, other)) == 0)
+    assert abs(both.mean() - 0.01) < 0.002
+  assert abs((dropped[1:] & dropped[:-1]).mean() - 0.01) < 0.002
+  assert abs((dropped[:, 1:] & dropped[:, :-1]).mean() - 0.01) < 0.002
+
+
+def test_training_mode_uses_dropout_stream():
+  encoder, _ = random_encoder("bert")
+  ids = np.random.default_rng(0).integers(5, 101, (2, 8)).astype(np.int32)
+  mask = np.ones_like(ids)
+  clean = encoder(ids, mask)
+  np.testing.assert_array_equal(clean, encoder(ids, mask))
+  noisy_a = encoder(ids, mask, deterministic=False)
+  noisy_b = encoder(ids, mask, deterministic=False)
+  assert not np.allclose(noisy_a, clean, atol=1e-3)
+  assert not np.allclose(noisy_a, noisy_b, atol=1e-3)  # the stream advances per call
+
+
+def test_parameters_carry_logical_axis_names():
+  encoder, config = random_encoder("bert")
+  specs = nnx.get_partition_spec(nnx.state(encoder, nnx.Param))
+  flat = {"/".join(map(str, path)): leaf.value for path, leaf in
+          jax.tree_util.tree_leaves_with_path(specs, is_leaf=lambda x: isinstance(x, nnx.Param))
+          for path in [tuple(k.key for k in path)]}
+  assert flat["embeddings/word"] == jax.sharding.PartitionSpec("vocab", "embed")
+  assert flat["layers/qkv_kernel"] == jax.sharding.PartitionSpec(
+      "layers", "embed", None, "heads", "kv")
+  assert flat["layers/mlp_in_kernel"] == jax.sharding.PartitionSpec("layers", "embed", "mlp")
+  assert all(spec is not None for spec in flat.values())
+
+
+@pytest.mark.parametrize("model_type,suffix", [("bert", "ForMultipleChoice"),
+                                               ("roberta", "ForSequenceClassification"),
+                                               ("xlm-roberta", "Model")])
+def test_save_round_trip_through_transformers(model_type, suffix, make_hf_checkpoint,
+                                              ragged_batch, torch_forward, tmp_path):
+  import transformers
+  path, _ = make_hf_checkpoint(model_type, suffix)
+  encoder, config, heads = hf.load_hf_model(path)
+  out_dir = str(tmp_path / "saved")
+  hf.save_hf_encoder(encoder, config, out_dir, heads=heads)
+  reloaded = getattr(transformers, "AutoModel" if suffix == "Model" else "AutoModel" + suffix)
+  reference = reloaded.from_pretrained(out_dir).eval()
+  ids, mask, types = ragged_batch(model_type)
+  hidden = encoder(ids, mask, types)
+  if suffix == "Model":
+    expected = torch_forward(reference, ids, mask, types).last_hidden_state
+    assert np.max(np.abs(np.asarray(hidden) - expected.numpy())) <= 1e-5
+    again, _ = hf.load_hf_encoder(out_dir)
+    np.testing.assert_array_equal(again(ids, mask, types), hidden)
+    return
+  (head,) = heads.values()
+  first = hidden[:, 0]
+  features = encoder.pool(first) if head.input_kind == "pooled" else first
+  if suffix == "ForMultipleChoice":  # the three rows are the choices of one example
+    expected = torch_forward(reference, ids[None], mask[None], types[None]).logits[0]
+  else:
+    expected = torch_forward(reference, ids, mask, types).logits
+  logits = head(features)
+  assert np.max(np.abs(np.asarray(logits) - expected.numpy())) <= 1e-5
+
+
+def test_save_rejects_several_heads(tmp_path):
+  from mrc_jax.models.heads import MultipleChoiceHead, SpanHead
+  encoder, config = random_encoder("bert")
+  heads = {"a": SpanHead(config, rngs=nnx.Rngs(0)), "b": MultipleChoiceHead(config, rngs=nnx.Rngs(0))}
+  with pytest.raises(ValueError, match="one task head"):
+    hf.save_hf_encoder(encoder, config, str(tmp_path), heads=heads)
