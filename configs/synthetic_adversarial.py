@@ -1,0 +1,56 @@
+"""Adversarial training tasks over the built-in synthetic data: ``synthetic.LANG.ATTACK``.
+
+The AdvRACE recipe adds perturbed copies of training examples to the training set. For the
+synthetic tasks this module registers, per (language, attack), a finite pool of synthetic
+multiple-choice examples perturbed by ``mrc_jax.perturb`` as a data-catalog task named by
+the contract's ``DATASET.LANG.ATTACK`` convention, so the trainer reads it like any other
+task. The pool is drawn with a different generator seed from the clean training stream, so
+it holds different passages. A helper of the configs (not a config): the registration runs
+in whichever process loads a config that calls :func:`register`.
+"""
+from __future__ import annotations
+
+import itertools
+
+from mrc_jax import perturb
+from mrc_jax.data import catalog, synthetic
+
+# Generator seed of the adversarial pools (the clean stream uses the run's seed).
+POOL_SEED = 1
+PERTURB_SEED = 0
+SOURCE = "built in: mrc_jax.data.synthetic examples perturbed by mrc_jax.perturb"
+
+
+def task_name(lang: str, attack: str) -> str:
+  return f"{synthetic.task_name('mc', lang)}.{attack}"
+
+
+def pool(lang: str, attack: str, size: int, split: str = "train") -> list[dict]:
+  """``size`` synthetic multiple-choice examples of ``lang`` perturbed by ``attack``."""
+  name = task_name(lang, attack)
+  clean = itertools.islice(synthetic.examples("mc", lang, split, seed=POOL_SEED), size)
+  return [{**example, "task": name, "id": f"{name}-{example['id']}"}
+          for example in perturb.perturb_examples(clean, attack, lang, PERTURB_SEED)]
+
+
+def _reader(lang: str, attack: str, size: int):
+  def read_split(data_dir, split, strict, report):
+    del data_dir, strict, report  # Procedural: no files, nothing to skip.
+    yield from pool(lang, attack, size, split)
+  return read_split
+
+
+def register(lang: str, attacks, size: int) -> tuple[str, ...]:
+  """Registers ``synthetic.LANG.ATTACK`` for each attack (idempotent); returns the names."""
+  tasks = catalog.clean_tasks()
+  names = []
+  for attack in attacks:
+    perturb.get(attack)  # unknown attacks fail here, naming the registry
+    name = task_name(lang, attack)
+    if name not in tasks:
+      tasks[name] = catalog.CleanTask(
+          name=name, dataset="synthetic", lang=lang, kind="choice", files={"train": ()},
+          source=SOURCE, read_split=_reader(lang, attack, size),
+          num_choices=synthetic.NUM_CHOICES)
+    names.append(name)
+  return tuple(names)
