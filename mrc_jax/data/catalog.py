@@ -12,6 +12,7 @@ import functools
 import glob
 import os
 import random
+import types
 from typing import Callable, Iterator, Mapping
 
 from mrc_jax.data import languages
@@ -203,15 +204,34 @@ _add(CleanTask("advrace.train_mix", "advrace", "en", "choice",
                _advrace_train_mix, num_choices=4))
 
 
+# Tasks a config derives at run time (an article split of XQuAD, perturbed built-in data),
+# kept apart from the upstream releases' tasks above.
+_DERIVED: dict[str, CleanTask] = {}
+
+
+def register_derived(task: CleanTask) -> None:
+    """Adds a run-time task; the same name again is a no-op, a clash with a file task an error."""
+    if task.name in _TASKS:
+        raise ValueError(f"task {task.name!r} is an upstream file task; pick another name")
+    _DERIVED.setdefault(task.name, task)
+
+
+def file_tasks() -> Mapping[str, CleanTask]:
+    """The tasks of the upstream releases, read from files in the contract layout."""
+    return types.MappingProxyType(_TASKS)
+
+
 def clean_tasks() -> Mapping[str, CleanTask]:
-    return _TASKS
+    """Every clean task: the file tasks and those registered with :func:`register_derived`."""
+    return types.MappingProxyType({**_TASKS, **_DERIVED})
 
 
 def get_clean_task(name: str) -> CleanTask:
-    if name not in _TASKS:
+    tasks = clean_tasks()
+    if name not in tasks:
         raise KeyError(f"unknown task {name!r}; known datasets: "
-                       f"{sorted({t.dataset for t in _TASKS.values()})}")
-    return _TASKS[name]
+                       f"{sorted({t.dataset for t in tasks.values()})}")
+    return tasks[name]
 
 
 def files_for(task: CleanTask, data_dir: str, split: str) -> list[str]:

@@ -73,7 +73,7 @@ def count_raw_records(path):
 def test_every_shared_file_loads_with_nothing_skipped(real_data_dir):
     report = SkipReport()
     loaded = collections.Counter()
-    for name, task in catalog.clean_tasks().items():
+    for name, task in catalog.file_tasks().items():
         for split in task.present_splits(real_data_dir):
             for example in load_examples(name, split, real_data_dir, strict=False, report=report):
                 (path,) = task.files[split]

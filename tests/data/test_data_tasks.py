@@ -1,11 +1,12 @@
 """seqio registrations, metric functions and seqio -> model batches."""
 import collections
+import dataclasses
 import os
 
 import pytest
 import seqio
 
-from mrc_jax.data import load_examples, tasks
+from mrc_jax.data import catalog, load_examples, tasks
 from mrc_jax.data.mixing import MixingConfig
 
 CONTRACT_NAMES = ["xquad.de", "belebele.deu_Latn", "exams.it", "xcopa.it", "race.high", "race.middle",
@@ -116,3 +117,14 @@ def test_real_mixture_yields_batches_of_the_converter_shapes(real_data_dir, toke
         assert len(seen) == 4
     finally:
         tasks.set_data_dir(None)
+
+
+def test_derived_tasks_join_clean_tasks_but_not_the_file_catalog():
+    base = catalog.get_clean_task("xcopa.it")
+    derived = dataclasses.replace(base, name="xcopa_derived_for_test.it")
+    catalog.register_derived(derived)
+    catalog.register_derived(derived)  # same name again: a no-op
+    assert catalog.get_clean_task("xcopa_derived_for_test.it") is derived
+    assert "xcopa_derived_for_test.it" not in catalog.file_tasks()
+    with pytest.raises(ValueError, match="xcopa.it"):
+        catalog.register_derived(base)
