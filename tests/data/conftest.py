@@ -18,7 +18,7 @@ def real_data_dir() -> str:
         pytest.skip("MRC_JAX_DATA_DIR is not set")
     return data_dir
 
-XLMR_CORPUS = [
+MULTILINGUAL_SENTENCES = [
     "Wie viele Punkte gab die Verteidigung der Panthers ab?",
     "Der Kölner Dom ist eine römisch-katholische Kirche in Köln.",
     "ما هي عاصمة مصر؟ القاهرة هي عاصمة مصر وأكبر مدنها.",
@@ -31,10 +31,16 @@ XLMR_CORPUS = [
 
 
 @pytest.fixture(scope="session")
+def multilingual_sentences():
+    """Sentences in several scripts, with odd whitespace and an emoji."""
+    return list(MULTILINGUAL_SENTENCES)
+
+
+@pytest.fixture(scope="session")
 def xlmr_dir(tmp_path_factory):
     """A tiny XLM-R-style unigram sentencepiece model trained on multilingual text."""
     directory = tmp_path_factory.mktemp("xlmr")
-    corpus = [s for s in XLMR_CORPUS for _ in range(3)] + [
+    corpus = [s for s in MULTILINGUAL_SENTENCES for _ in range(3)] + [
         "The quick brown fox jumps over the lazy dog near the river bank.",
         "Die Verteidigung der Panthers gab nur 308 Punkte ab und belegte den sechsten Platz.",
         "Город был основан в двенадцатом веке на берегу реки.",

@@ -9,17 +9,6 @@ import transformers
 from mrc_jax.data import load_examples
 from mrc_jax.data.vocab import CheckpointVocabulary, XlmrSentencePieceTokenizer, load_tokenizer
 
-MULTILINGUAL = [
-    "Wie viele Punkte gab die Verteidigung der Panthers ab?",
-    "Der Kölner Dom ist eine römisch-katholische Kirche in Köln.",
-    "ما هي عاصمة مصر؟ القاهرة هي عاصمة مصر وأكبر مدنها.",
-    "Москва — столица России, крупнейший по численности населения город.",
-    "北京是中华人民共和国的首都，也是全国政治中心。",
-    "Türkiye'nin başkenti Ankara'dır; en kalabalık şehri ise İstanbul'dur.",
-    "Hà Nội là thủ đô của nước Cộng hòa Xã hội chủ nghĩa Việt Nam.",
-    "  spaces   between\twords\nand an émoji 🙂 too ",
-]
-
 
 @pytest.fixture(scope="module")
 def minilm_dir():
@@ -41,15 +30,16 @@ def assert_same_as_hf(ours, reference, pairs):
         assert [tuple(offsets[i]) for i in real] == [tuple(hf["offset_mapping"][i]) for i in real]
 
 
-def test_minilm_tokenizer_json_matches_hf(minilm_dir):
+def test_minilm_tokenizer_json_matches_hf(minilm_dir, multilingual_sentences):
     ours = load_tokenizer(minilm_dir)
     reference = transformers.AutoTokenizer.from_pretrained(minilm_dir)
     assert ours.style == "bert" and ours.vocab_size == len(reference)
     assert (ours.cls_id, ours.sep_id, ours.pad_id) == (
         reference.cls_token_id, reference.sep_token_id, reference.pad_token_id)
-    long_text = " ".join(MULTILINGUAL * 20)  # beyond the file's saved truncation at 128
+    long_text = " ".join(multilingual_sentences * 20)  # beyond the file's saved truncation at 128
     assert len(ours(long_text)) == len(reference(long_text, truncation=False)["input_ids"]) > 500
-    assert_same_as_hf(ours, reference, zip(MULTILINGUAL, MULTILINGUAL[1:] + MULTILINGUAL[:1]))
+    rotated = multilingual_sentences[1:] + multilingual_sentences[:1]
+    assert_same_as_hf(ours, reference, zip(multilingual_sentences, rotated))
 
 
 @pytest.mark.integration
@@ -64,7 +54,7 @@ def test_minilm_on_real_xquad_text(minilm_dir, real_data_dir):
     assert_same_as_hf(ours, reference, pairs)
 
 
-def test_xlmr_sentencepiece_matches_hf(xlmr_dir):
+def test_xlmr_sentencepiece_matches_hf(xlmr_dir, multilingual_sentences):
     ours = load_tokenizer(xlmr_dir)
     assert isinstance(ours, XlmrSentencePieceTokenizer) and ours.style == "roberta"
     reference = transformers.XLMRobertaTokenizer.from_pretrained(xlmr_dir)
@@ -72,15 +62,15 @@ def test_xlmr_sentencepiece_matches_hf(xlmr_dir):
     assert (ours.cls_id, ours.sep_id, ours.pad_id, ours.unk_id) == (
         reference.cls_token_id, reference.sep_token_id, reference.pad_token_id, reference.unk_token_id)
     unseen = ["Ein völlig neuer Satz über Quantenphysik.", "Ξένο κείμενο με ελληνικά γράμματα."]
-    texts = MULTILINGUAL + unseen
+    texts = multilingual_sentences + unseen
     assert_same_as_hf(ours, reference, zip(texts, texts[::-1]))
     assert ours.unk_id in ours.encode(unseen[1])  # Greek is outside the training corpus
 
 
-def test_seqio_vocabulary_wraps_the_tokenizer(minilm_dir):
+def test_seqio_vocabulary_wraps_the_tokenizer(minilm_dir, multilingual_sentences):
     tokenizer = load_tokenizer(minilm_dir)
     vocabulary = CheckpointVocabulary(tokenizer)
-    text = MULTILINGUAL[1]
+    text = multilingual_sentences[1]
     ids = vocabulary.encode(text)
     assert ids == tokenizer.encode(text) and vocabulary.vocab_size == tokenizer.vocab_size
     assert vocabulary.pad_id == tokenizer.pad_id and vocabulary.eos_id == tokenizer.sep_id
@@ -89,8 +79,9 @@ def test_seqio_vocabulary_wraps_the_tokenizer(minilm_dir):
     plain_ids = vocabulary.encode(plain)
     assert vocabulary.decode(plain_ids) == plain
     assert vocabulary.decode_tf(tf.constant(plain_ids)).numpy().decode() == plain
-    dataset = tf.data.Dataset.from_tensor_slices([text, MULTILINGUAL[0]]).map(vocabulary.encode_tf)
-    assert [list(x.numpy()) for x in dataset] == [ids, tokenizer.encode(MULTILINGUAL[0])]
+    first = multilingual_sentences[0]
+    dataset = tf.data.Dataset.from_tensor_slices([text, first]).map(vocabulary.encode_tf)
+    assert [list(x.numpy()) for x in dataset] == [ids, tokenizer.encode(first)]
 
 
 def test_missing_tokenizer_files_is_a_clear_error(tmp_path):
