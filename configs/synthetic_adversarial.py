@@ -46,10 +46,9 @@ def register(lang: str, attacks, size: int) -> tuple[str, ...]:
   for attack in attacks:
     perturb.get(attack)  # unknown attacks fail here, naming the registry
     name = task_name(lang, attack)
-    if name not in catalog.clean_tasks():
-      catalog.register_derived(catalog.CleanTask(
-          name=name, dataset="synthetic", lang=lang, kind="choice", files={"train": ()},
-          source=SOURCE, read_split=_reader(lang, attack, size),
-          num_choices=synthetic.NUM_CHOICES))
+    catalog.register_derived(catalog.CleanTask(
+        name=name, dataset="synthetic", lang=lang, kind="choice", files={"train": ()},
+        source=SOURCE, read_split=_reader(lang, attack, size),
+        num_choices=synthetic.NUM_CHOICES))
     names.append(name)
   return tuple(names)

@@ -44,15 +44,14 @@ def register(first: int, stop: int, langs) -> tuple[str, ...]:
   for lang in langs:
     base = catalog.get_clean_task(f"xquad.{lang}")
     name = task_name(first, stop, lang)
-    if name not in catalog.clean_tasks():
-      def read_split(data_dir, split, strict, report, lang=lang, name=name):
-        del split, strict, report  # the test file is strict-read by load_examples
-        yield from article_examples(lang, first, stop, data_dir, name=name)
-      # Served under every split name, so training ("train") and evaluation ("test")
-      # read the same articles.
-      catalog.register_derived(catalog.CleanTask(
-          name=name, dataset=f"xquad_articles_{first}_{stop}", lang=lang, kind="span",
-          files={s: base.files["test"] for s in ("train", "test")}, source=base.source,
-          read_split=read_split))
+    def read_split(data_dir, split, strict, report, lang=lang, name=name):
+      del split, strict, report  # the test file is strict-read by load_examples
+      yield from article_examples(lang, first, stop, data_dir, name=name)
+    # Served under every split name, so training ("train") and evaluation ("test") read
+    # the same articles. Registering a name again is a no-op.
+    catalog.register_derived(catalog.CleanTask(
+        name=name, dataset=f"xquad_articles_{first}_{stop}", lang=lang, kind="span",
+        files={s: base.files["test"] for s in ("train", "test")}, source=base.source,
+        read_split=read_split))
     names.append(name)
   return tuple(names)
