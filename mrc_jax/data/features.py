@@ -223,9 +223,12 @@ class BatchBuilder:
         if room < 1:
             raise OverlongError(f"example {example['id']!r} of {example['task']}: the question alone "
                              f"({len(question_ids)} tokens) leaves no room for the context")
+        # Consecutive windows start `window_stride` tokens apart, or closer when a window
+        # holds fewer tokens than that, so every context token lands in some window.
+        step = min(self.window_stride, room)
         starts = [0]
         while starts[-1] + room < len(context_ids):
-            starts.append(starts[-1] + self.window_stride)
+            starts.append(starts[-1] + step)
         first_context = len(question_ids) + self.specials - 1  # [CLS] q [SEP] (+</s>) before context
         answers = example["answers"]
         answer = answers[0] if answers else None

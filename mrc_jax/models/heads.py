@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from mrc_jax.models.encoder import DTYPES, EncoderConfig, _normal, _param, _zeros
+from mrc_jax.models.encoder import DTYPES, EncoderConfig, _param, _zeros, normal_init
 
 
 class Dense(nnx.Module):
@@ -29,7 +29,7 @@ class Dense(nnx.Module):
                names: tuple, *, rngs: nnx.Rngs):
     pdt = DTYPES[config.param_dtype]
     self.dtype = DTYPES[config.dtype]
-    self.kernel = _param(rngs, _normal, (in_features, out_features), names, pdt)
+    self.kernel = _param(rngs, normal_init(config), (in_features, out_features), names, pdt)
     self.bias = _param(rngs, _zeros, (out_features,), names[1:], pdt)
 
   def __call__(self, x: jax.Array) -> jax.Array:

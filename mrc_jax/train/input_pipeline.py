@@ -146,12 +146,15 @@ class TrainInput:
 
 def make_converter(tokenizer_dir: str, tasks: Sequence[str], head_of_task: Sequence[int],
                    head_specs: Sequence[HeadSpec], *, num_examples: int, max_length: int,
-                   max_choices: int, rows_per_batch: int = 0) -> Callable:
+                   max_choices: int, rows_per_batch: int = 0,
+                   slots_per_batch: int = 0) -> Callable:
   """``convert(examples) -> (batch, meta)``: exactly one fixed-shape micro-batch.
 
-  One length bucket and ``rows_per_batch`` rows (default: every choice of every slot in
-  a row of its own) make every batch the same shape, so the step compiles once and
-  micro-batches stack for accumulation. Fewer examples than ``num_examples`` leave
+  One length bucket, ``slots_per_batch`` example slots (default ``num_examples``; span
+  examples take one slot per context window, so long-context tasks need more slots than
+  examples) and ``rows_per_batch`` rows (default: every choice of every slot in a row of
+  its own) make every batch the same shape, so the step compiles once and micro-batches
+  stack for accumulation. Fewer examples than ``num_examples`` leave
   padding slots; examples that need more room (long contexts split into several span
   windows) are an error naming the tasks, never dropped.
   """
@@ -161,8 +164,8 @@ def make_converter(tokenizer_dir: str, tasks: Sequence[str], head_of_task: Seque
                  if heads[h].kind == "classification"}
   kwargs = dict(task_index={t: i for i, t in enumerate(tasks)},
                 head_index=dict(zip(tasks, head_of_task)), num_classes=num_classes,
-                examples_per_batch=num_examples,
-                rows_per_batch=rows_per_batch or num_examples * max_choices,
+                examples_per_batch=slots_per_batch or num_examples,
+                rows_per_batch=rows_per_batch or (slots_per_batch or num_examples) * max_choices,
                 lengths=(max_length,), max_choices=max_choices)
 
   def convert(examples: Sequence[dict]) -> tuple[dict, list]:
@@ -170,8 +173,9 @@ def make_converter(tokenizer_dir: str, tasks: Sequence[str], head_of_task: Seque
     if len(batches) != 1:
       raise ValueError(
           f"{len(examples)} examples of tasks {sorted({e['task'] for e in examples})} "
-          f"need {len(batches)} batches of {num_examples} slots x {max_length} tokens; "
-          "raise data.max_length or data.rows_per_batch")
+          f"need {len(batches)} batches of {slots_per_batch or num_examples} slots x "
+          f"{max_length} tokens; raise data.max_length, data.slots_per_batch or "
+          "data.rows_per_batch")
     return batches[0]
 
   return convert

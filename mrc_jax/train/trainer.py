@@ -122,7 +122,8 @@ def _head_of(task: str) -> HeadSpec:
 def _encoder_config(config: ml_collections.ConfigDict) -> EncoderConfig:
   """The architecture: ``init_from``'s own config if set, else ``config.model``.
 
-  From ``init_from`` only the run-time fields (dtypes, dropout) of ``config.model`` apply.
+  From ``init_from`` only the run-time fields (dtypes, dropout, layer unrolling) of
+  ``config.model`` apply.
   """
   fields = dict(config.model)
   if config.tokenizer == "synthetic":
@@ -131,7 +132,7 @@ def _encoder_config(config: ml_collections.ConfigDict) -> EncoderConfig:
   if not source:
     return EncoderConfig(**fields)
   runtime = {k: fields[k] for k in ("dtype", "param_dtype", "hidden_dropout",
-                                    "attention_dropout") if k in fields}
+                                    "attention_dropout", "scan_unroll") if k in fields}
   if os.path.isfile(os.path.join(source, "config.json")) and not ckpt_lib.is_training_workdir(source):
     with open(os.path.join(source, "config.json")) as f:
       return EncoderConfig.from_hf_config(json.load(f), **runtime)
@@ -371,7 +372,7 @@ def _train_input(config, tasks, head_of_task, head_specs, tokenizer_dir
       tokenizer_dir, tasks, head_of_task, head_specs,
       num_examples=config.batch_size // accum // jax.process_count(),
       max_length=data.max_length, max_choices=data.max_choices,
-      rows_per_batch=data.rows_per_batch)
+      rows_per_batch=data.rows_per_batch, slots_per_batch=data.get("slots_per_batch", 0))
   return input_pipeline.TrainInput(tasks, sources, sampler, int(config.batch_size), accum,
                                    convert, jax.process_index(), jax.process_count())
 

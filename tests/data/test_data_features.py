@@ -143,13 +143,15 @@ def test_buckets_and_padding_slots(tokenizer):
     assert batch["num_classes"].tolist() == [3, 2, 2, 2]  # padding slots keep log(n) finite
 
 
-def test_span_windows_overlap_and_locate_the_answer(tokenizer):
+@pytest.mark.parametrize("window_stride", [24, 128])  # 128: more than a window holds
+def test_span_windows_overlap_and_locate_the_answer(tokenizer, window_stride):
     words = [f"w{i}" for i in range(60)]
     context = " ".join(words)
     answers = [{"text": "w27 w28", "start": context.index("w27 ")}]
     example = {"id": "s1", "task": "qa", "lang": "en", "context": context,
                "question": "Which words?", "answers": answers}
-    batches = build([example], tokenizer, lengths=(64,), window_stride=24, examples_per_batch=8)
+    batches = build([example], tokenizer, lengths=(64,), window_stride=window_stride,
+                    examples_per_batch=8)
     ((batch, meta),) = batches
     check_shapes(batch, 8, 64, 8, 4)
     windows = [m for m in meta]

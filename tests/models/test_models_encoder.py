@@ -63,6 +63,36 @@ def test_bfloat16_close_to_float32():
   assert relative > 0  # the computation did run in bfloat16
 
 
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_unrolled_layers_equal_scanned(deterministic):
+  """scan_unroll changes how XLA compiles the layer loop, never the numbers."""
+  rolled, config = random_encoder("bert", num_layers=3, hidden_dropout=0.2,
+                                  attention_dropout=0.2)
+  unrolled = Encoder(dataclasses.replace(config, scan_unroll=3), rngs=nnx.Rngs(params=1, dropout=2))
+  ids = np.random.default_rng(0).integers(5, 101, (2, 9)).astype(np.int32)
+  mask = np.ones_like(ids)
+  mask[1, 6:] = 0
+  expected = np.asarray(rolled(ids, mask, deterministic=deterministic))
+  actual = np.asarray(unrolled(ids, mask, deterministic=deterministic))
+  np.testing.assert_allclose(actual, expected, atol=1e-6, rtol=0)
+  assert not np.allclose(expected[0], expected[1], atol=1e-3)  # rows do differ
+
+
+def test_initializer_range_sets_fresh_weights_and_round_trips():
+  wide, config = random_encoder("bert", hidden_size=64, intermediate_size=128,
+                                initializer_range=0.1)
+  narrow, _ = random_encoder("bert", hidden_size=64, intermediate_size=128)
+  for encoder, std in ((wide, 0.1), (narrow, 0.02)):
+    kernel = np.asarray(encoder.layers.mlp_in_kernel[...])
+    assert abs(kernel.std() - std) < 0.05 * std
+  assert EncoderConfig.from_hf_config(config.to_hf_config()).initializer_range == 0.1
+
+
+def test_scan_unroll_must_be_positive():
+  with pytest.raises(ValueError, match="scan_unroll"):
+    EncoderConfig(**TINY, scan_unroll=0)
+
+
 def test_dropout_mask_rate_scale_and_independence():
   x = jnp.ones((400, 500))
   seed = lambda a, b: jnp.array([a, b], jnp.uint32)

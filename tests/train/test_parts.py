@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mrc_jax.data import synthetic
+from mrc_jax.models.multitask import HeadSpec
 from mrc_jax.train import input_pipeline, optimizer, step
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -53,6 +54,24 @@ def test_heterogeneous_batches_mix_tasks():
   pipe = _input(accum=1, batch_size=12)
   _, (metas,) = next(pipe)
   assert len({i.split("-")[0] for i in metas}) > 1
+
+
+def test_span_windows_take_slots_of_their_own(tmp_path):
+  """A long context splits into windows, one slot each: room is made by slots_per_batch."""
+  tokenizer_dir = str(tmp_path)
+  synthetic.save_tokenizer(tokenizer_dir)
+  task = "synthetic_span.en"
+  examples = [synthetic.make_example("span", "en", "train", i) for i in range(2)]
+  kwargs = dict(tasks=[task], head_of_task=[0], head_specs=[HeadSpec("span", "span")],
+                num_examples=2, max_length=32, max_choices=1)
+  with pytest.raises(ValueError, match="slots_per_batch"):
+    input_pipeline.make_converter(tokenizer_dir, **kwargs)(examples)
+  batch, metas = input_pipeline.make_converter(tokenizer_dir, slots_per_batch=12, **kwargs)(
+      examples)
+  windows = [m["num_windows"] for m in metas if m["window"] == 0]
+  assert len(windows) == 2 and min(windows) > 1  # every context needed several windows
+  assert len(metas) == sum(windows) <= 12
+  assert batch["label"].shape == (12,) and batch["input_ids"].shape == (12, 32)
 
 
 def test_no_weight_decay_on_norms_and_biases():
