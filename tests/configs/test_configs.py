@@ -1,6 +1,9 @@
 """Every study config builds for every argument combination, with the published recipes."""
 import importlib.machinery
 import itertools
+import json
+import math
+import os
 import pathlib
 
 import pytest
@@ -223,3 +226,19 @@ def test_xquad_article_split_keeps_evaluation_questions_unseen():
   assert [e["id"] for e in held_en] == [e["id"] for e in held_zh]
   assert not {e["id"] for e in train} & {e["id"] for e in held_zh}
   assert not {e["meta"]["title"] for e in train} & {e["meta"]["title"] for e in held_en}
+
+
+@pytest.mark.slow
+def test_minilm_xquad_trains_on_real_contexts(tmp_path):
+  """Real XQuAD contexts span up to 4 windows at 256 tokens: every batch must fit them."""
+  data_dir = os.environ.get("MRC_JAX_DATA_DIR")
+  if not data_dir:
+    pytest.skip("MRC_JAX_DATA_DIR is not set")
+  from mrc_jax.train import trainer  # pylint: disable=import-outside-toplevel
+  config = load("minilm_xquad.py").get_config(
+      f"stage=finetune_clean,steps=3,batch=8,data_dir={data_dir},root={tmp_path}")
+  config.log_every_steps = 1
+  trainer.train_and_evaluate(config, str(tmp_path / "run"))
+  records = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]
+  losses = [r["loss"] for r in records if "loss" in r]
+  assert len(losses) == 3 and all(math.isfinite(loss) for loss in losses)
