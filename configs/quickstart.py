@@ -23,8 +23,8 @@ Each stage is also a plain training config:
 ``python launch/train.py --config=configs/quickstart.py:stage=finetune_adv,root=/tmp/quickstart
 --workdir=/tmp/quickstart/finetune_adv``.
 
-What to expect (measured, docs/RESULTS.md): the whole run takes about 8 minutes on this
-2-core CPU; all report files, 6 languages x 5 attacks x 2 regimes and their paired
+What to expect (measured, docs/RESULTS.md): the whole run takes about 4 minutes on a
+quiet 2-core CPU (8 when the machine is shared); all report files, 6 languages x 5 attacks x 2 regimes and their paired
 differences. The tiny encoder (4 layers, hidden 64) trained from scratch does NOT yet
 learn the synthetic multiple-choice task in this step budget: clean accuracy stays near
 chance (~24%, target >= 80%; its loss sits at log 4 while the pair and span tasks move
