@@ -65,12 +65,10 @@ def _heads_first(x):
   return x.transpose(0, 2, 1, 3)  # [b, t, n, h] <-> [b, n, t, h]
 
 
-def _attention_current(q, k, v, allowed):
-  """mrc_jax's attention core: head-major `[b, n, t, h]` operands, float32 scores."""
-  q, k, v = _heads_first(q), _heads_first(k), _heads_first(v)
-  scores = jnp.einsum("bnth,bnsh->bnts", q * (1.0 / math.sqrt(HEAD_DIM)), k)
-  scores = jnp.where(allowed, scores, jnp.finfo(jnp.float32).min)
-  return _heads_first(jnp.einsum("bnts,bnsh->bnth", jax.nn.softmax(scores, axis=-1), v))
+def _attention_current(config, q, k, v, allowed):
+  """mrc_jax's attention (`encoder.attention`) on the token-major inputs given here."""
+  out = enc.attention(config, _heads_first(q), _heads_first(k), _heads_first(v), allowed, None)
+  return _heads_first(out)
 
 
 def _attention_token_major(q, k, v, allowed):
@@ -93,12 +91,13 @@ def _attention_library(q, k, v, allowed):
   return jax.nn.dot_product_attention(q, k, v, mask=allowed, implementation="xla")
 
 
-def _attention_chunked(q, k, v, allowed, rows):
+def _attention_chunked(config, q, k, v, allowed, rows):
   """The current core mapped over blocks of `rows` sequences (cache-sized working set)."""
   b = q.shape[0]
   split = lambda x: x.reshape(b // rows, rows, *x.shape[1:])
   mask = jnp.broadcast_to(allowed, (b,) + allowed.shape[1:])
-  out = jax.lax.map(lambda a: _attention_current(*a), (split(q), split(k), split(v), split(mask)))
+  out = jax.lax.map(lambda a: _attention_current(config, *a),
+                    (split(q), split(k), split(v), split(mask)))
   return out.reshape(q.shape)
 
 
@@ -159,7 +158,8 @@ def jax_parts(rows, length):
   return {
       "projections": _jax_grad_fn(projections, x, params),
       "projections (token-major outputs)": _jax_grad_fn(projections_token_major, x, params),
-      "attention": _jax_grad_fn(lambda q, k, v: _attention_current(q, k, v, allowed), *qkv),
+      "attention": _jax_grad_fn(
+          lambda q, k, v: _attention_current(config, q, k, v, allowed), *qkv),
       "attention (token-major operands)": _jax_grad_fn(
           lambda q, k, v: _attention_token_major(q, k, v, allowed), *qkv),
       "attention (additive mask)": _jax_grad_fn(
@@ -167,7 +167,7 @@ def jax_parts(rows, length):
       "attention (jax.nn.dot_product_attention)": _jax_grad_fn(
           lambda q, k, v: _attention_library(q, k, v, allowed), *qkv),
       "attention (lax.map over blocks of 4 rows)": _jax_grad_fn(
-          lambda q, k, v: _attention_chunked(q, k, v, allowed, 4), *qkv),
+          lambda q, k, v: _attention_chunked(config, q, k, v, allowed, 4), *qkv),
       "elementwise": _jax_grad_fn(elementwise, x, ones, zeros, ones, zeros, h),
       "embeddings": _jax_grad_fn(embeddings, *tables),
       "layer": _jax_grad_fn(layer_fn, x, params),

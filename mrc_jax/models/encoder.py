@@ -240,6 +240,23 @@ class LayerStack(nnx.Module):
         "mlp_norm_scale", "mlp_norm_bias")}
 
 
+def attention(config: EncoderConfig, q: jax.Array, k: jax.Array, v: jax.Array,
+              allowed: jax.Array, seed: jax.Array | None) -> jax.Array:
+  """Scaled dot-product attention on head-major `[batch, heads, length, kv]` operands.
+
+  Scores and softmax are float32; `seed` (`uint32[2]`) drops attention probabilities,
+  None is deterministic. Returns the context `[batch, heads, length, kv]`.
+  """
+  dt = q.dtype
+  q = q * jnp.asarray(1.0 / math.sqrt(config.head_dim), dt)
+  scores = jnp.einsum("bnth,bnsh->bnts", q, k).astype(jnp.float32)  # [batch, heads, t, s]
+  scores = jnp.where(allowed, scores, jnp.finfo(jnp.float32).min)
+  probs = jax.nn.softmax(scores, axis=-1).astype(dt)
+  if seed is not None:
+    probs = dropout(probs, config.attention_dropout, seed)
+  return jnp.einsum("bnts,bnsh->bnth", probs, v)
+
+
 def transformer_layer(config: EncoderConfig, p: Mapping[str, jax.Array], x: jax.Array,
                       allowed: jax.Array, seeds: jax.Array | None) -> jax.Array:
   """One post-layer-norm Transformer layer.
@@ -255,14 +272,8 @@ def transformer_layer(config: EncoderConfig, p: Mapping[str, jax.Array], x: jax.
   dt = x.dtype
   qkv = jnp.einsum("bte,ecnh->cbnth", x, p["qkv_kernel"])  # [3, batch, heads, length, kv]
   qkv = qkv + p["qkv_bias"][:, None, :, None, :]
-  q, k, v = qkv[0], qkv[1], qkv[2]
-  q = q * jnp.asarray(1.0 / math.sqrt(config.head_dim), dt)
-  scores = jnp.einsum("bnth,bnsh->bnts", q, k).astype(jnp.float32)  # [batch, heads, t, s]
-  scores = jnp.where(allowed, scores, jnp.finfo(jnp.float32).min)
-  probs = jax.nn.softmax(scores, axis=-1).astype(dt)
-  if seeds is not None:
-    probs = dropout(probs, config.attention_dropout, seeds[0])
-  context = jnp.einsum("bnts,bnsh->bnth", probs, v)  # [batch, heads, length, kv]
+  context = attention(config, qkv[0], qkv[1], qkv[2], allowed,
+                      None if seeds is None else seeds[0])  # [batch, heads, length, kv]
   attn = jnp.einsum("bnth,nhe->bte", context, p["attn_out_kernel"]) + p["attn_out_bias"]
   if seeds is not None:
     attn = dropout(attn, config.hidden_dropout, seeds[1])
