@@ -5,10 +5,10 @@ only (procedural reading tasks of mrc_jax.data.synthetic; no real text anywhere)
 
   1. prefinetune      a tiny BERT-style encoder (4 layers, hidden 64) pre-finetuned
                       Muppet-style on a blend of distinct synthetic tasks (multiple
-                      choice, sentence-pair classification, extractive span) in 6
-                      languages (en de ru zh ar hi: Latin, Cyrillic, Han, Arabic,
-                      Devanagari scripts), heterogeneous batches, losses scaled by
-                      1/log(classes);
+                      choice with and without binding, sentence-pair classification,
+                      extractive span) in 6 languages (en de ru zh ar hi: Latin,
+                      Cyrillic, Han, Arabic, Devanagari scripts), heterogeneous batches,
+                      losses scaled by 1/log(classes);
   2. finetune_clean   fine-tuned from its exported weights on synthetic multiple choice in
                       the 6 languages (the RACE analogue);
   3. finetune_adv     the same plus AdvRACE-style adversarial augmentation: English examples
@@ -24,14 +24,15 @@ Each stage is also a plain training config:
 --workdir=/tmp/quickstart/finetune_adv``.
 
 What to expect (measured, docs/RESULTS.md): the whole run takes about 4 minutes on a
-quiet 2-core CPU (8 when the machine is shared); all report files, 6 languages x 5 attacks x 2 regimes and their paired
-differences. The tiny encoder (4 layers, hidden 64) trained from scratch does NOT yet
-learn the synthetic multiple-choice task in this step budget: clean accuracy stays near
-chance (~24%, target >= 80%; its loss sits at log 4 while the pair and span tasks move
-slowly). distractor_extraction then scores far above clean (~70-95%): its extracted
-distractors are not values of the asked attribute, so a model that only knows which
-words are values picks the answer. Numbers are synthetic: they show the loop works, not a
-finding about real models.
+quiet 2-core CPU (8 when the machine is shared); all report files, 6 languages x 5
+attacks x 2 regimes and their paired differences. The tiny encoder (4 layers, hidden 64)
+trained from scratch does NOT yet learn the synthetic multiple-choice task in this step
+budget: clean accuracy stays near chance (~25%, target >= 80%; its loss sits at log 4
+while the pair and span tasks move slowly; docs/RESULTS.md records what was tried).
+distractor_extraction then scores far above clean (~70-95%): its extracted distractors
+are not values of the asked attribute, so a model that only knows which words are values
+picks the answer. Numbers are synthetic: they show the loop works, not a finding about
+real models.
 """
 import os
 import sys

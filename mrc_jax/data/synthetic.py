@@ -2,11 +2,17 @@
 
 Every example is a short passage of facts about a few people ("Alice lives in Paris. The
 favourite colour of Alice is red.") and a question about one fact, so the answer can only
-be read from the passage. Three task kinds share the passages, giving a small blend of
-distinct heads for a toy pre-finetuning stage:
+be read from the passage. Four task kinds share the passages, giving a small blend of
+distinct tasks and heads for a toy pre-finetuning stage:
 
 * ``synthetic.LANG``       4-way multiple choice; distractors are the other people's values
-                           from the same passage, topped up from the language's word list.
+                           from the same passage, topped up from the language's word list,
+                           so the answer needs the person bound to the value.
+* ``synthetic_lookup.LANG`` 4-way multiple choice whose distractors are values of the asked
+                           attribute that the passage never mentions: the answer is the one
+                           option the passage states (lexical lookup, no binding). The
+                           distractor_extraction attack then brings in passage spans as
+                           distractors, which this task never has.
 * ``synthetic_pair.LANG``  3-way sentence-pair classification of a claim against the
                            passage: 0 stated, 1 contradicted, 2 not mentioned.
 * ``synthetic_span.LANG``  extractive QA: the answer's text and character offset.
@@ -29,14 +35,19 @@ from tokenizers import models as tok_models
 from tokenizers import normalizers, pre_tokenizers, processors
 
 LANGS = ("en", "de", "ru", "zh", "ar", "hi")
-KINDS = ("mc", "pair", "span")
-TASK_PREFIX = {"mc": "synthetic", "pair": "synthetic_pair", "span": "synthetic_span"}
+KINDS = ("mc", "lookup", "pair", "span")
+CHOICE_KINDS = ("mc", "lookup")
+TASK_PREFIX = {"mc": "synthetic", "lookup": "synthetic_lookup", "pair": "synthetic_pair",
+               "span": "synthetic_span"}
 SPLITS = ("train", "validation", "test")
 # Finite evaluation splits; the train split never ends.
 EVAL_SPLIT_SIZE = 1000
 NUM_CHOICES = 4
 PAIR_LABELS = ("stated", "contradicted", "not_mentioned")
 ATTRIBUTES = ("city", "colour")
+# People per passage: from one (two sentences) to four (eight). Short passages give a model
+# trained from scratch an early, strong signal for matching options against the passage.
+MIN_PEOPLE, MAX_PEOPLE = 1, 4
 
 # Per language: people, values of each attribute, and the templates that state a fact
 # and ask about it. Values are nominative forms that fit every template unchanged.
@@ -115,8 +126,8 @@ def is_synthetic(name: str) -> bool:
 
 
 def _passage(rng: np.random.Generator, lex: dict) -> tuple[list[str], dict]:
-    """Picks 3-4 people with distinct values per attribute; returns shuffled fact sentences."""
-    num_people = int(rng.integers(3, 5))
+    """Picks 1-4 people with distinct values per attribute; returns shuffled fact sentences."""
+    num_people = int(rng.integers(MIN_PEOPLE, MAX_PEOPLE + 1))
     people = [lex["names"][i] for i in rng.choice(len(lex["names"]), num_people, replace=False)]
     facts = {attr: [lex[attr][i] for i in rng.choice(len(lex[attr]), num_people, replace=False)]
              for attr in ATTRIBUTES}
@@ -166,6 +177,15 @@ def make_example(kind: str, lang: str, split: str, index: int, seed: int = 0) ->
         label = int(rng.integers(NUM_CHOICES))
         options = distractors[:label] + [answer] + distractors[label:]
         example.update(question=lex["ask"][attr].format(name=name), options=options, label=label)
+    elif kind == "lookup":
+        # A substring test, not a token test: it also leaves out values that only occur
+        # inside a longer passage word (Омск in Томск), so no distractor is ever "stated".
+        unstated = [v for v in lex[attr] if v not in context]
+        distractors = [unstated[i] for i in rng.choice(len(unstated), NUM_CHOICES - 1,
+                                                      replace=False)]
+        label = int(rng.integers(NUM_CHOICES))
+        options = distractors[:label] + [answer] + distractors[label:]
+        example.update(question=lex["ask"][attr].format(name=name), options=options, label=label)
     elif kind == "pair":
         label = int(rng.integers(len(PAIR_LABELS)))
         if label == 0:
@@ -194,7 +214,7 @@ def examples(kind: str, lang: str, split: str, seed: int = 0, start: int = 0) ->
 
 def num_classes(kind: str) -> int:
     """Output classes of a kind's head (span heads count positions; not fixed here)."""
-    return {"mc": NUM_CHOICES, "pair": len(PAIR_LABELS)}[kind]
+    return {"mc": NUM_CHOICES, "lookup": NUM_CHOICES, "pair": len(PAIR_LABELS)}[kind]
 
 
 # --- Tokenizer -------------------------------------------------------------------------
@@ -272,7 +292,7 @@ def _dataset_fn(kind: str, lang: str):
 
 
 def register_tasks() -> None:
-    """Registers ``synthetic{,_pair,_span}.LANG`` seqio tasks (idempotent)."""
+    """Registers ``synthetic{,_lookup,_pair,_span}.LANG`` seqio tasks (idempotent)."""
     for kind, lang in itertools.product(KINDS, LANGS):
         name = task_name(kind, lang)
         if name in seqio.TaskRegistry.names():

@@ -98,7 +98,7 @@ def _head_of(task: str) -> HeadSpec:
     if kind == "pair":
       return HeadSpec(synthetic.TASK_PREFIX["pair"], "classification",
                       synthetic.num_classes("pair"))
-    return _SHARED["choice" if kind == "mc" else "span"]
+    return _SHARED["choice" if kind in synthetic.CHOICE_KINDS else "span"]
   if task.startswith("muppet."):
     from mrc_jax.data import muppet
     dataset = muppet.get_dataset(task[len("muppet."):])

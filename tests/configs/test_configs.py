@@ -141,7 +141,7 @@ def test_quickstart_stages_build(stage, tmp_path):
   assert "SYNTHETIC" in config.data_label
   if stage == "prefinetune":
     kinds = {task.split(".")[0] for task in config.data.tasks}
-    assert kinds == {"synthetic", "synthetic_pair", "synthetic_span"}
+    assert kinds == {"synthetic", "synthetic_lookup", "synthetic_pair", "synthetic_span"}
   elif stage == "finetune_adv":
     assert config.init_from == str(tmp_path / "prefinetune" / "export" / "hf" / "multiple_choice")
     languages = ("en", "de", "ru", "zh", "ar", "hi")
@@ -166,6 +166,21 @@ def test_adversarial_synthetic_tasks_load_perturbed_examples(tmp_path):
   assert [e["label"] for e in examples] == [c["label"] for c in clean]
   assert sum(e["question"] != c["question"] for e, c in zip(examples, clean)) >= 10
   assert all(e["meta"]["perturbation"] for e in examples)
+
+
+def test_adversarial_lookup_tasks_perturb_lookup_examples(tmp_path):
+  module = load("synthetic_adversarial.py")
+  names = module.register("ru", ("distractor_extraction",), size=8, kind="lookup")
+  assert names == ("synthetic_lookup.ru.distractor_extraction",)
+  from mrc_jax.data import load_examples, synthetic
+  examples = list(load_examples(names[0], "train", str(tmp_path)))
+  clean = [synthetic.make_example("lookup", "ru", "train", i, seed=1) for i in range(8)]
+  assert [e["context"] for e in examples] == [c["context"] for c in clean]
+  # Lookup distractors are never in the passage; extracted ones are.
+  assert all(sum(o in c["context"] for o in c["options"]) == 1 for c in clean)
+  assert any(sum(o in e["context"] for o in e["options"]) > 1 for e in examples)
+  with pytest.raises(ValueError, match="multiple-choice kind"):
+    module.register("ru", ("charswap",), size=8, kind="span")
 
 
 @pytest.mark.parametrize("name", sorted(load("common.py").HARDWARE))

@@ -88,6 +88,35 @@ def test_initializer_range_sets_fresh_weights_and_round_trips():
   assert EncoderConfig.from_hf_config(config.to_hf_config()).initializer_range == 0.1
 
 
+def test_mimetic_attention_init_makes_tokens_attend_to_themselves():
+  normal, _ = random_encoder("bert")
+  mimetic, _ = random_encoder("bert", attention_init="mimetic")
+  x = np.random.default_rng(0).normal(size=(200, TINY["hidden_size"]))
+  off_diagonal = ~np.eye(len(x), dtype=bool)
+  for encoder, (low, high) in ((normal, (-1.0, 1.0)), (mimetic, (1.5, 4.0))):
+    kernel = np.asarray(encoder.layers.qkv_kernel[...])        # [layers, embed, 3, heads, kv]
+    for layer, head in np.ndindex(TINY["num_layers"], TINY["num_heads"]):
+      query, key = x @ kernel[layer, :, 0, head], x @ kernel[layer, :, 1, head]
+      scores = query @ key.T                                   # [x, y]
+      other = scores[off_diagonal]
+      z = (np.diag(scores).mean() - other.mean()) / other.std()
+      assert low < z < high, (layer, head, z)
+  kernel = np.asarray(mimetic.layers.qkv_kernel[...])
+  for layer, head in np.ndindex(TINY["num_layers"], TINY["num_heads"]):
+    query, key = kernel[layer, :, 0, head], kernel[layer, :, 1, head]
+    # U sqrt(S) and V sqrt(S) of one SVD: both Gram matrices are the same diagonal S.
+    np.testing.assert_allclose(query.T @ query, key.T @ key, atol=1e-5)
+    gram = query.T @ query
+    np.testing.assert_allclose(gram - np.diag(np.diag(gram)), 0, atol=1e-5)
+  # Values keep the normal initialiser.
+  assert abs(kernel[:, :, 2].std() - 0.02) < 0.1 * 0.02
+
+
+def test_attention_init_is_checked():
+  with pytest.raises(ValueError, match="attention_init"):
+    EncoderConfig(**TINY, attention_init="identity")
+
+
 def test_scan_unroll_must_be_positive():
   with pytest.raises(ValueError, match="scan_unroll"):
     EncoderConfig(**TINY, scan_unroll=0)

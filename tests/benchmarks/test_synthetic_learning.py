@@ -1,0 +1,21 @@
+"""The learning-curve probe runs and prints one table row per `--every` steps."""
+import pathlib
+import re
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_probe_prints_a_row_per_interval(tmp_path):
+  result = subprocess.run(
+      [sys.executable, "benchmarks/synthetic_learning.py", "--kind=lookup", "--langs=en,zh",
+       "--steps=4", "--every=2", "--batch=2", "--layers=1", "--warmup=1",
+       f"--tokenizer_dir={tmp_path}"],
+      cwd=REPO, capture_output=True, text=True, check=True)
+  rows = [line.split() for line in result.stdout.splitlines()
+          if re.match(r"^\s+\d+\s", line)]
+  assert [row[0] for row in rows] == ["2", "4"], result.stdout
+  for _, loss, accuracy, _ in rows:
+    assert 0.0 < float(loss) < 5.0 and 0.0 <= float(accuracy) <= 1.0
+  assert "kind=lookup langs=en,zh" in result.stdout
