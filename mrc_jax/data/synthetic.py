@@ -151,6 +151,22 @@ def _render(lex: dict, sentences, world) -> tuple[str, dict]:
     return text, offsets
 
 
+def _distractors(kind: str, rng: np.random.Generator, values: list[str], stated: list[str],
+                 answer: str, context: str) -> list[str]:
+    """The wrong options of a choice kind: NUM_CHOICES - 1 values of the asked attribute."""
+    if kind == "mc":
+        # Hard distractors first: values of the other people in this passage.
+        others = [v for v in stated if v != answer]
+        rng.shuffle(others)
+        pool = [v for v in values if v != answer and v not in others]
+        rng.shuffle(pool)
+        return (others + pool)[:NUM_CHOICES - 1]
+    # lookup. A substring test, not a token test: it also leaves out values that only
+    # occur inside a longer passage word (Омск in Томск), so no distractor is ever "stated".
+    unstated = [v for v in values if v not in context]
+    return [unstated[i] for i in rng.choice(len(unstated), NUM_CHOICES - 1, replace=False)]
+
+
 def make_example(kind: str, lang: str, split: str, index: int, seed: int = 0) -> dict:
     """Example ``index`` of a task as a unified example dict (pure function of its args)."""
     if kind not in KINDS or lang not in LEXICON or split not in SPLITS:
@@ -167,22 +183,8 @@ def make_example(kind: str, lang: str, split: str, index: int, seed: int = 0) ->
     answer = world["facts"][attr][person]
     example = dict(id=f"{task_name(kind, lang)}-{split}-{index}", task=task_name(kind, lang),
                    lang=lang, context=context, meta=dict(attribute=attr))
-    if kind == "mc":
-        # Hard distractors first: values of the other people in this passage.
-        others = [v for v in world["facts"][attr] if v != answer]
-        rng.shuffle(others)
-        pool = [v for v in lex[attr] if v != answer and v not in others]
-        rng.shuffle(pool)
-        distractors = (others + pool)[:NUM_CHOICES - 1]
-        label = int(rng.integers(NUM_CHOICES))
-        options = distractors[:label] + [answer] + distractors[label:]
-        example.update(question=lex["ask"][attr].format(name=name), options=options, label=label)
-    elif kind == "lookup":
-        # A substring test, not a token test: it also leaves out values that only occur
-        # inside a longer passage word (Омск in Томск), so no distractor is ever "stated".
-        unstated = [v for v in lex[attr] if v not in context]
-        distractors = [unstated[i] for i in rng.choice(len(unstated), NUM_CHOICES - 1,
-                                                      replace=False)]
+    if kind in CHOICE_KINDS:
+        distractors = _distractors(kind, rng, lex[attr], world["facts"][attr], answer, context)
         label = int(rng.integers(NUM_CHOICES))
         options = distractors[:label] + [answer] + distractors[label:]
         example.update(question=lex["ask"][attr].format(name=name), options=options, label=label)
@@ -214,7 +216,7 @@ def examples(kind: str, lang: str, split: str, seed: int = 0, start: int = 0) ->
 
 def num_classes(kind: str) -> int:
     """Output classes of a kind's head (span heads count positions; not fixed here)."""
-    return {"mc": NUM_CHOICES, "lookup": NUM_CHOICES, "pair": len(PAIR_LABELS)}[kind]
+    return NUM_CHOICES if kind in CHOICE_KINDS else {"pair": len(PAIR_LABELS)}[kind]
 
 
 # --- Tokenizer -------------------------------------------------------------------------

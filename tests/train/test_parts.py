@@ -118,8 +118,8 @@ def test_synthetic_examples_are_deterministic_and_answerable():
       if kind in synthetic.CHOICE_KINDS:
         assert len(set(a["options"])) == synthetic.NUM_CHOICES
         assert a["options"][a["label"]] in a["context"]
-      if kind == "lookup":  # the answer is the only option the passage states
-        assert sum(option in a["context"] for option in a["options"]) == 1
+        if kind == "lookup":  # the answer is the only option the passage states
+          assert sum(option in a["context"] for option in a["options"]) == 1
       elif kind == "span":
         answer = a["answers"][0]
         assert a["context"][answer["start"]:answer["start"] + len(answer["text"])] == answer["text"]
