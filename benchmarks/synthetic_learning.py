@@ -1,13 +1,15 @@
 r"""Learning curve of a from-scratch encoder on one synthetic multiple-choice kind.
 
-    python benchmarks/synthetic_learning.py --kind=lookup --heads=2 --attention_init=mimetic
+    python benchmarks/synthetic_learning.py --kind=lookup --heads=2 --layers=2 --options_first \
+        --position_init=sinusoidal --initializer_range=0.05
 
 Trains the multiple-choice head and a fresh encoder on ``synthetic_{kind}`` examples of the
 given languages (fresh examples every step, so training accuracy is held-out accuracy) and
 prints a table: every ``--every`` steps, the mean loss and accuracy over those steps. It
 isolates the question docs/RESULTS.md asks about the quickstart: how many steps a tiny
 encoder needs before it matches options against the passage (``lookup``) or binds values
-to people (``mc``). The optimizer is AdamW with warm-up and cosine decay (optax's default
+to people (``mc``), and which encoder initialisation and input layout shorten that plateau
+(docs/RESULTS.md, "Third round"). The optimizer is AdamW with warm-up and cosine decay (optax's default
 eps), not the trainer's; single task, so no loss scaling. Phase transitions vary with the
 seed: compare settings over several ``--seed`` values.
 """
@@ -21,7 +23,7 @@ from absl import app, flags
 from flax import nnx
 
 from mrc_jax.data import synthetic
-from mrc_jax.models.encoder import ATTENTION_INITS, EncoderConfig
+from mrc_jax.models.encoder import ATTENTION_INITS, POSITION_INITS, EncoderConfig
 from mrc_jax.models.multitask import HeadSpec, MultiTaskModel
 from mrc_jax.train import input_pipeline
 from mrc_jax.train.step import example_losses
@@ -35,9 +37,12 @@ flags.DEFINE_integer("hidden", 64, "Hidden size (intermediate size is twice this
 flags.DEFINE_integer("layers", 4, "Layers.")
 flags.DEFINE_integer("heads", 2, "Attention heads.")
 flags.DEFINE_enum("attention_init", "mimetic", list(ATTENTION_INITS), "Query/key initialiser.")
+flags.DEFINE_enum("position_init", "normal", list(POSITION_INITS), "Position table initialiser.")
 flags.DEFINE_float("initializer_range", 0.02, "Std of the other fresh weights.")
 flags.DEFINE_float("lr", 1e-3, "Peak learning rate.")
 flags.DEFINE_integer("warmup", 50, "Warm-up steps.")
+flags.DEFINE_bool("options_first", False, "Multiple-choice layout [CLS] option+question "
+                  "[SEP] passage [SEP] instead of [CLS] passage [SEP] question+option [SEP].")
 flags.DEFINE_integer("seed", 0, "Parameter seed.")
 flags.DEFINE_integer("every", 100, "Steps per table row.")
 flags.DEFINE_string("tokenizer_dir", "/tmp/mrc_jax_synthetic_tokenizer", "Where the "
@@ -52,12 +57,14 @@ def main(_):
   heads = [HeadSpec("multiple_choice", "multiple_choice")]
   convert = input_pipeline.make_converter(
       FLAGS.tokenizer_dir, tasks, [0] * len(tasks), heads, num_examples=FLAGS.batch,
-      max_length=MAX_LENGTH, max_choices=synthetic.NUM_CHOICES)
+      max_length=MAX_LENGTH, max_choices=synthetic.NUM_CHOICES,
+      options_first=FLAGS.options_first)
   config = EncoderConfig(
       vocab_size=synthetic.vocab_size(), hidden_size=FLAGS.hidden, num_layers=FLAGS.layers,
       num_heads=FLAGS.heads, intermediate_size=2 * FLAGS.hidden, max_position_embeddings=128,
       hidden_dropout=0.0, attention_dropout=0.0, initializer_range=FLAGS.initializer_range,
-      attention_init=FLAGS.attention_init, scan_unroll=FLAGS.layers)
+      attention_init=FLAGS.attention_init, position_init=FLAGS.position_init,
+      scan_unroll=FLAGS.layers)
   model = MultiTaskModel(config, heads, rngs=nnx.Rngs(FLAGS.seed))
   schedule = optax.warmup_cosine_decay_schedule(0.0, FLAGS.lr, FLAGS.warmup, FLAGS.steps)
   optimizer = nnx.Optimizer(model, optax.chain(
@@ -75,7 +82,9 @@ def main(_):
     return loss, accuracy
 
   print(f"kind={FLAGS.kind} langs={','.join(FLAGS.langs)} encoder {FLAGS.layers}x"
-        f"{FLAGS.hidden}, {FLAGS.heads} heads, {FLAGS.attention_init} q/k, lr {FLAGS.lr}, "
+        f"{FLAGS.hidden}, {FLAGS.heads} heads, {FLAGS.attention_init} q/k, "
+        f"{FLAGS.position_init} positions, init {FLAGS.initializer_range}, "
+        f"{'options' if FLAGS.options_first else 'passage'} first, lr {FLAGS.lr}, "
         f"batch {FLAGS.batch}, seed {FLAGS.seed}; chance accuracy "
         f"{1 / synthetic.NUM_CHOICES:.2f}")
   print(f"{'step':>6} {'loss':>7} {'accuracy':>9} {'seconds':>8}")

@@ -3,14 +3,16 @@ r"""python launch/study.py --config=configs/quickstart.py --workdir=/tmp/quickst
 The whole study at toy scale, offline, in a few minutes on 2 CPU cores, on SYNTHETIC data
 only (procedural reading tasks of mrc_jax.data.synthetic; no real text anywhere):
 
-  1. prefinetune      a tiny BERT-style encoder (4 layers, hidden 64) pre-finetuned
-                      Muppet-style on a blend of distinct synthetic tasks (multiple
-                      choice with and without binding, sentence-pair classification,
-                      extractive span) in 6 languages (en de ru zh ar hi: Latin,
-                      Cyrillic, Han, Arabic, Devanagari scripts), heterogeneous batches,
-                      losses scaled by 1/log(classes);
-  2. finetune_clean   fine-tuned from its exported weights on synthetic multiple choice in
-                      the 6 languages (the RACE analogue);
+  1. prefinetune      a tiny BERT-style encoder (2 layers, hidden 64, 2 heads) trained from
+                      scratch Muppet-style on a blend of distinct synthetic tasks (multiple
+                      choice answered by lookup and by binding a value to its person,
+                      sentence-pair classification, extractive span) in 6 languages (en de
+                      ru zh ar hi: Latin, Cyrillic, Han, Arabic, Devanagari scripts),
+                      heterogeneous batches, losses scaled by 1/log(classes), the lookup
+                      task up-weighted (rate x2, loss x50);
+  2. finetune_clean   fine-tuned from its exported weights on the lookup multiple-choice
+                      task in the 6 languages (the RACE analogue: the answer is the one
+                      option the passage states);
   3. finetune_adv     the same plus AdvRACE-style adversarial augmentation: English examples
                       perturbed by charswap, addsent and distractor_extraction
                       (mrc_jax.perturb), each at a quarter of the clean rate;
@@ -21,18 +23,19 @@ only (procedural reading tasks of mrc_jax.data.synthetic; no real text anywhere)
 
 Each stage is also a plain training config:
 ``python launch/train.py --config=configs/quickstart.py:stage=finetune_adv,root=/tmp/quickstart
---workdir=/tmp/quickstart/finetune_adv``.
+--workdir=/tmp/quickstart/finetune_adv``; ``seed=N`` changes the initialisation and data.
 
-What to expect (measured, docs/RESULTS.md): the whole run takes about 4 minutes on a
-quiet 2-core CPU (8 when the machine is shared); all report files, 6 languages x 5
-attacks x 2 regimes and their paired differences. The tiny encoder (4 layers, hidden 64)
-trained from scratch does NOT yet learn the synthetic multiple-choice task in this step
-budget: clean accuracy stays near chance (~25%, target >= 80%; its loss sits at log 4
-while the pair and span tasks move slowly; docs/RESULTS.md records what was tried).
-distractor_extraction then scores far above clean (~70-95%): its extracted distractors
-are not values of the asked attribute, so a model that only knows which words are values
-picks the answer. Numbers are synthetic: they show the loop works, not a finding about
-real models.
+What to expect (measured, docs/RESULTS.md): about 3 minutes on a quiet 2-core CPU; all
+report files, 6 languages x 5 attacks x 2 regimes and their paired differences. Clean
+accuracy 99-100% in both regimes (chance 25%) with the default seed, and >= 90% in both
+for each of seeds 0-4. The model answers from the options and the passage alone, so the
+attacks split cleanly: addsent (a sentence stating a wrong option) and distractor_passage
+(another passage, which can state wrong options) cost ~55-60 and ~30 points, while
+charswap and typo_keyboard, which edit only the question's words here, and
+distractor_extraction (wrong options taken from the passage, but names and template
+words, not values) cost 0-7 points.
+Adversarial fine-tuning changes these by a few points at most. Numbers are synthetic:
+they show the loop works, not a finding about real models.
 """
 import os
 import sys
@@ -48,6 +51,9 @@ STAGES = ("prefinetune", "finetune_clean", "finetune_adv")
 PREFINETUNED_EXPORT = ("prefinetune", "export", "hf", "multiple_choice")
 FINETUNED = ("finetune_clean", "finetune_adv")
 LANGS = synthetic.LANGS
+# The fine-tuning and evaluation task (the RACE analogue): multiple choice answered by the
+# one option the passage states. The binding kind ("mc") stays in the blend only.
+TARGET_KIND = "lookup"
 TRAIN_LANG = "en"
 TRAIN_ATTACKS = ("charswap", "addsent", "distractor_extraction")
 EVAL_ATTACKS = ("charswap", "addsent", "distractor_extraction", "typo_keyboard",
@@ -59,39 +65,61 @@ DATA_LABEL = ("SYNTHETIC data: procedural reading tasks from mrc_jax.data.synthe
 def _tiny_model():
   return common.ml_collections.ConfigDict(dict(
       model_type="bert", vocab_size=0,  # from the synthetic tokenizer
-      hidden_size=64, num_layers=4, num_heads=4, intermediate_size=128, hidden_act="gelu",
+      hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128, hidden_act="gelu",
       max_position_embeddings=128, type_vocab_size=2, pad_token_id=0, position_offset=0,
       layer_norm_eps=1e-12, hidden_dropout=0.0, attention_dropout=0.0, dtype="float32",
-      param_dtype="float32", with_pooler=True, scan_unroll=4))  # unrolled: faster on CPU
+      param_dtype="float32", with_pooler=True,
+      # From scratch, the option must be matched against the passage before the loss
+      # moves; these make that a short plateau instead of a seed-dependent stall
+      # (docs/RESULTS.md, "Third round"): copies attend to each other from step 0
+      # (mimetic), [CLS] attends to its neighbours, the option among them (sinusoidal,
+      # with data.options_first), and a wider init gives the choice scores a signal.
+      attention_init="mimetic", position_init="sinusoidal", initializer_range=0.05,
+      scan_unroll=2))  # unrolled: faster on CPU
+
+
+def _target_tasks() -> tuple[str, ...]:
+  return tuple(synthetic.task_name(TARGET_KIND, lang) for lang in LANGS)
 
 
 def get_config(arg: str = ""):
   opts = common.parse_arg(arg, stage="prefinetune", root="/tmp/quickstart",
-                          prefinetune_steps=400, finetune_steps=150, batch=16,
-                          eval_examples=200, adv_pool=2000)
+                          prefinetune_steps=800, finetune_steps=300, batch=16,
+                          target_rate=2.0, target_weight=50.0, seed=0, eval_examples=200,
+                          adv_pool=2000)
   common.choose("stage", opts.stage, STAGES + ("eval",))
   config = common.base_config()
   config.tokenizer = "synthetic"
+  config.seed = opts.seed
   config.model = _tiny_model()
   config.data.data_dir = ""
   config.batch_size = opts.batch
   config.data.max_length = 96
   config.data.max_choices = synthetic.NUM_CHOICES
+  # [CLS] option question [SEP] passage [SEP]: the option sits next to [CLS].
+  config.data.options_first = True
   config.log_every_steps = 50
   config.keep_checkpoints = 1
   config.export.enabled = False
-  config.optimizer.update(learning_rate=3e-3, warmup_fraction=0.05, weight_decay=0.01,
-                          clip_norm=1.0, b2=0.999)
+  # b2 0.98 (RoBERTa's) rather than 0.999: Adam's second moment then forgets the large
+  # early span-task gradients sooner, and the choice task's moves sooner (RESULTS.md).
+  config.optimizer.update(learning_rate=2e-3, warmup_fraction=0.05, weight_decay=0.01,
+                          clip_norm=1.0, b2=0.98)
   config.data_label = DATA_LABEL
 
   if opts.stage == "prefinetune":
     config.total_steps = opts.prefinetune_steps
     config.data.tasks = tuple(synthetic.task_name(kind, lang)
                               for kind in synthetic.KINDS for lang in LANGS)
-    # Multiple choice (the fine-tuning task's head) gets half of every batch.
-    config.data.rates = tuple(2.0 if kind == "mc" else 1.0
+    # The fine-tuning task's kind: target_rate x each other kind's share of the batches,
+    # and target_weight x their loss weight. Its gradient starts ~1e-5 (the choice
+    # scores barely differ at init) and, unweighted, is drowned by the span task's in
+    # Adam's shared normalisation: it stays at chance at any rate (RESULTS.md).
+    config.data.rates = tuple(opts.target_rate if kind == TARGET_KIND else 1.0
                               for kind in synthetic.KINDS for lang in LANGS)
-    config.evals.validation = dict(tasks=tuple(synthetic.task_name("mc", lang) for lang in LANGS),
+    config.loss.task_weights = tuple(opts.target_weight if kind == TARGET_KIND else 1.0
+                                     for kind in synthetic.KINDS for lang in LANGS)
+    config.evals.validation = dict(tasks=_target_tasks(),
                                    split="validation", num_examples=64)
     # Fine-tuning starts from the exported encoder + multiple-choice head.
     config.export.enabled = True
@@ -100,10 +128,11 @@ def get_config(arg: str = ""):
     config.total_steps = opts.finetune_steps
     config.init_from = os.path.join(opts.root, *PREFINETUNED_EXPORT)
     config.optimizer.learning_rate = 1e-3
-    tasks = tuple(synthetic.task_name("mc", lang) for lang in LANGS)
+    tasks = _target_tasks()
     rates = (1.0,) * len(tasks)
     if opts.stage == "finetune_adv":
-      adversarial = synthetic_adversarial.register(TRAIN_LANG, TRAIN_ATTACKS, opts.adv_pool)
+      adversarial = synthetic_adversarial.register(TRAIN_LANG, TRAIN_ATTACKS, opts.adv_pool,
+                                                   kind=TARGET_KIND)
       tasks += adversarial
       # AdvRACE: a 25% sample of each attack, relative to the English clean data.
       rates += (0.25,) * len(adversarial)
@@ -116,7 +145,7 @@ def get_config(arg: str = ""):
   else:
     config.total_steps = 1
     config.evals.robustness = dict(
-        tasks=tuple(synthetic.task_name("mc", lang) for lang in LANGS),
+        tasks=_target_tasks(),
         attacks=EVAL_ATTACKS, split="test", num_examples=opts.eval_examples, batch_size=32)
   config.checkpoint_every_steps = config.total_steps
   config.eval_every_steps = config.total_steps

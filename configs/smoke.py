@@ -77,11 +77,14 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       batching="heterogeneous",  # | homogeneous | sequential
       max_length=96,
       max_choices=synthetic.NUM_CHOICES,
+      options_first=False,  # multiple-choice layout: [CLS] option+question [SEP] context
       rows_per_batch=0,  # 0: one row per choice of every example slot
       slots_per_batch=0,  # 0: one slot per example (span windows take a slot each)
       data_dir=""))
 
-  config.loss = ml_collections.ConfigDict(dict(scale_by_log_classes=True))
+  config.loss = ml_collections.ConfigDict(dict(
+      scale_by_log_classes=True,
+      task_weights=()))  # per data.tasks entry, on top of the scaling; empty: all 1
   config.r3f = ml_collections.ConfigDict(dict(weight=0.0, noise="uniform", eps=1e-5))
   config.optimizer = ml_collections.ConfigDict(dict(
       learning_rate=2e-3, warmup_fraction=0.05, warmup_steps=0, weight_decay=0.01,

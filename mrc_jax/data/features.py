@@ -4,7 +4,10 @@ Every example becomes one or more *slots* (a span example becomes one slot per c
 window), and every slot one or more token *sequences* (one per option for multiple choice):
 
 * multiple choice: ``[CLS] context [SEP] question+option [SEP]`` per option (a cloze blank
-  ``_`` in the question is filled with the option, as in RACE practice);
+  ``_`` in the question is filled with the option, as in RACE practice); with
+  ``options_first``, ``[CLS] option+question [SEP] context [SEP]``, which puts the option
+  at a fixed position right after ``[CLS]`` (an encoder trained from scratch then finds it
+  by position; the context-first layout leaves it wherever the passage ends);
 * classification / regression / sentence pairs: ``[CLS] context [SEP] question [SEP]``
   (``[CLS] context [SEP]`` when the question is empty);
 * extractive QA: ``[CLS] question [SEP] context-window [SEP]``; a context longer than the
@@ -139,8 +142,10 @@ class BatchBuilder:
                  examples_per_batch: int, rows_per_batch: int | Mapping[int, int],
                  lengths: Sequence[int] = (128, 256, 512), max_choices: int = 4,
                  pack: bool = True, window_stride: int = 128, allow_unlabelled: bool = False,
-                 pack_length: int | None = None, skip_overlong: bool = False):
+                 pack_length: int | None = None, skip_overlong: bool = False,
+                 options_first: bool = False):
         self.tokenizer = tokenizer
+        self.options_first = options_first
         self.task_index, self.head_index = task_index, head_index
         self.num_classes = dict(num_classes or {})
         self.examples_per_batch = examples_per_batch
@@ -185,9 +190,11 @@ class BatchBuilder:
                                  f"{self.max_choices}")
             question = example["question"]
             seconds = [question.replace("_", option) if "_" in question
-                       else f"{question} {option}".strip() for option in options]
+                       else (f"{option} {question}" if self.options_first
+                             else f"{question} {option}").strip() for option in options]
             context_ids, _ = self.tokenizer.encode_with_offsets(example["context"])
-            sequences = [self._passage_pair(context_ids, self.tokenizer.encode(s), example, "options")
+            sequences = [self._passage_pair(context_ids, self.tokenizer.encode(s), example, "options",
+                                            second_first=self.options_first)
                          for s in seconds]
             return [_Slot(sequences, num_classes=self.num_classes.get(task, len(options)),
                           label=example["label"], meta={**meta, "num_choices": len(options)}, **base)]
@@ -205,14 +212,17 @@ class BatchBuilder:
                              f"{self.num_classes[task]} classes")
         return [_Slot([sequence], num_classes=self.num_classes[task], label=label, meta=meta, **base)]
 
-    def _passage_pair(self, context_ids, second_ids, example, what):
-        """Special tokens around context + second piece, cutting only the context."""
+    def _passage_pair(self, context_ids, second_ids, example, what, second_first=False):
+        """Special tokens around context + second piece (in either order), cutting only
+        the context."""
         if second_ids is None:
             return self.tokenizer.build_pair(context_ids[:self.max_length - 2])
         room = self.max_length - self.specials - len(second_ids)
         if room < 0:
             raise OverlongError(f"example {example['id']!r} of {example['task']}: the {what} alone "
                              f"({len(second_ids)} tokens) exceeds the largest length {self.max_length}")
+        if second_first:
+            return self.tokenizer.build_pair(second_ids, context_ids[:room])
         return self.tokenizer.build_pair(context_ids[:room], second_ids)
 
     def _span_slots(self, example: dict) -> list[_Slot]:
@@ -313,7 +323,8 @@ def make_batches(examples: Iterable[dict], tokenizer: CheckpointTokenizer, *,
                  rows_per_batch: int | Mapping[int, int], lengths: Sequence[int] = (128, 256, 512),
                  max_choices: int = 4, pack: bool = True, window_stride: int = 128,
                  allow_unlabelled: bool = False, pack_length: int | None = None,
-                 skip_overlong: bool = False) -> Iterator[tuple[dict[str, np.ndarray], list[dict]]]:
+                 skip_overlong: bool = False, options_first: bool = False
+                 ) -> Iterator[tuple[dict[str, np.ndarray], list[dict]]]:
     """Yield ``(batch, meta)``: batch arrays as in docs/ARCHITECTURE.md, one meta dict per
     real example slot (slot order; padding slots have none).
 
@@ -324,12 +335,14 @@ def make_batches(examples: Iterable[dict], tokenizer: CheckpointTokenizer, *,
     every packable sequence up to that length into rows of that length, where packing wastes
     less than in short rows. An example whose question or option alone exceeds the largest
     length is an error, or with ``skip_overlong`` skipped, counted and logged at the end.
+    ``options_first`` selects the option-first multiple-choice layout (module docstring).
     """
     builder = BatchBuilder(tokenizer, task_index=task_index, head_index=head_index,
                            num_classes=num_classes, examples_per_batch=examples_per_batch,
                            rows_per_batch=rows_per_batch, lengths=lengths, max_choices=max_choices,
                            pack=pack, window_stride=window_stride, allow_unlabelled=allow_unlabelled,
-                           pack_length=pack_length, skip_overlong=skip_overlong)
+                           pack_length=pack_length, skip_overlong=skip_overlong,
+                           options_first=options_first)
     for example in examples:
         yield from builder.add(example)
     yield from builder.flush()

@@ -90,6 +90,8 @@ def eval_cells(config, resolved: Mapping, data_dir: str | None = None) -> Iterat
     data_dir = data_dir or config.data.get("data_dir") or None
     max_length = int(config.data.max_length)
     max_choices = int(config.data.get("max_choices", 4))
+    # The multiple-choice layout the model was trained with (features.make_batches).
+    options_first = bool(config.data.get("options_first", False))
     seen = set()
     for name, entry in robustness_entries(config).items():
         batch_size = int(entry.get("batch_size", config.batch_size))
@@ -115,5 +117,6 @@ def eval_cells(config, resolved: Mapping, data_dir: str | None = None) -> Iterat
                     examples_per_batch=batch_size,
                     rows_per_batch=batch_size * (max_choices if kind == "choice" else 1),
                     lengths=(max_length,), max_choices=max_choices,
-                    window_stride=int(entry.get("window_stride", max(max_length // 2, 1))))
+                    window_stride=int(entry.get("window_stride", max(max_length // 2, 1))),
+                    options_first=options_first)
                 yield EvalCell(dataset, lang, attack, head_spec["kind"], head_spec["name"], batches)

@@ -40,6 +40,7 @@ ACTIVATIONS = {
 # hash is elementwise, fuses into the masking op, and its top 16 bits give the keep test.
 _DROPOUT_BITS = 16
 ATTENTION_INITS = ("normal", "mimetic")
+POSITION_INITS = ("normal", "sinusoidal")
 # Mimetic initialisation's weight on both the random and the identity part of W_q W_k^T.
 _MIMETIC_ALPHA = 0.7
 
@@ -75,6 +76,12 @@ class EncoderConfig:
   # encoder matches options against short passages within 200 steps with it, and is at
   # 46% (chance 25%) after 400 without.
   attention_init: str = "normal"
+  # Fresh position table: "normal" (as above) or "sinusoidal" (the sine/cosine table of
+  # Vaswani et al., 2017, rescaled to std initializer_range, then learned): nearby
+  # positions start similar, so with mimetic query/key kernels a token attends to its
+  # neighbours from step 0. Only from-scratch training sees it: docs/RESULTS.md has a tiny
+  # encoder that reads the option placed right after [CLS] with it and stalls without.
+  position_init: str = "normal"
   # Layers unrolled per iteration of the layer scan (run-time only, not architecture):
   # 1 keeps one compiled layer body (fast compiles, for deep models on accelerators);
   # num_layers unrolls fully, which lets XLA fuse across layer boundaries and drop the
@@ -91,6 +98,8 @@ class EncoderConfig:
       raise ValueError(f"hidden_act {self.hidden_act!r} is not one of {sorted(ACTIVATIONS)}")
     if self.attention_init not in ATTENTION_INITS:
       raise ValueError(f"attention_init {self.attention_init!r} is not one of {ATTENTION_INITS}")
+    if self.position_init not in POSITION_INITS:
+      raise ValueError(f"position_init {self.position_init!r} is not one of {POSITION_INITS}")
     if self.scan_unroll < 1:
       raise ValueError(f"scan_unroll must be >= 1, got {self.scan_unroll}")
     for field in ("dtype", "param_dtype"):
@@ -194,6 +203,28 @@ def qkv_init(config: "EncoderConfig"):
   return init
 
 
+def position_init(config: "EncoderConfig"):
+  """Initialiser of the `[max_positions, embed]` position table (`config.position_init`).
+
+  "sinusoidal": row p holds sin(p w_i) and cos(p w_i) interleaved, w_i = 10000^(-2i/embed),
+  rescaled to std `initializer_range` so positions weigh as much as fresh word embeddings.
+  """
+  if config.position_init == "normal":
+    return normal_init(config)
+
+  def init(key, shape, dtype):
+    del key  # deterministic
+    positions, embed = shape
+    pairs = (embed + 1) // 2
+    angle = (jnp.arange(positions, dtype=jnp.float32)[:, None]
+             * 10000.0 ** (-2.0 * jnp.arange(pairs, dtype=jnp.float32) / embed))  # [P, pairs]
+    table = jnp.stack([jnp.sin(angle), jnp.cos(angle)], -1).reshape(positions, 2 * pairs)
+    table = table[:, :embed]                                                   # [P, embed]
+    return (table / table.std() * config.initializer_range).astype(dtype)
+
+  return init
+
+
 _zeros = jax.nn.initializers.zeros
 _ones = jax.nn.initializers.ones
 
@@ -241,7 +272,7 @@ class Embeddings(nnx.Module):
     e = config.hidden_size
     init = normal_init(config)
     self.word = _param(rngs, init, (config.vocab_size, e), ("vocab", "embed"), pdt)
-    self.position = _param(rngs, init, (config.max_position_embeddings, e),
+    self.position = _param(rngs, position_init(config), (config.max_position_embeddings, e),
                            (None, "embed"), pdt)
     self.token_type = _param(rngs, init, (config.type_vocab_size, e), (None, "embed"), pdt)
     self.norm_scale = _param(rngs, _ones, (e,), ("embed",), pdt)

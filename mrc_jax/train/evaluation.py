@@ -49,7 +49,8 @@ class PeriodicEvaluator:
         tokenizer_dir, tasks, head_of_task, head_specs, num_examples=self.local_examples,
         max_length=config.data.max_length, max_choices=config.data.max_choices,
         rows_per_batch=config.data.rows_per_batch,
-        slots_per_batch=config.data.get("slots_per_batch", 0))
+        slots_per_batch=config.data.get("slots_per_batch", 0),
+        options_first=config.data.get("options_first", False))
     self._sums = jax.jit(make_eval_sums(graphdef, rest, head_specs))
 
   def _batches(self, task: str, split: str, limit: int):

@@ -147,7 +147,7 @@ class TrainInput:
 def make_converter(tokenizer_dir: str, tasks: Sequence[str], head_of_task: Sequence[int],
                    head_specs: Sequence[HeadSpec], *, num_examples: int, max_length: int,
                    max_choices: int, rows_per_batch: int = 0,
-                   slots_per_batch: int = 0) -> Callable:
+                   slots_per_batch: int = 0, options_first: bool = False) -> Callable:
   """``convert(examples) -> (batch, meta)``: exactly one fixed-shape micro-batch.
 
   One length bucket, ``slots_per_batch`` example slots (default ``num_examples``; span
@@ -166,7 +166,7 @@ def make_converter(tokenizer_dir: str, tasks: Sequence[str], head_of_task: Seque
                 head_index=dict(zip(tasks, head_of_task)), num_classes=num_classes,
                 examples_per_batch=slots_per_batch or num_examples,
                 rows_per_batch=rows_per_batch or (slots_per_batch or num_examples) * max_choices,
-                lengths=(max_length,), max_choices=max_choices)
+                lengths=(max_length,), max_choices=max_choices, options_first=options_first)
 
   def convert(examples: Sequence[dict]) -> tuple[dict, list]:
     batches = list(features.make_batches(examples, tokenizer, **kwargs))

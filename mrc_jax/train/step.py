@@ -150,7 +150,7 @@ def l2_norm(tree) -> jax.Array:
 def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.GradientTransformation,
                     schedule: optax.Schedule, head_specs: Sequence[HeadSpec], *,
                     num_tasks: int, seed: int, scale_loss: bool = True,
-                    r3f_weight: float = 0.0, r3f_noise: str = "uniform", r3f_eps: float = 1e-5
+                    task_weights: Sequence[float] | None = None, r3f_weight: float = 0.0, r3f_noise: str = "uniform", r3f_eps: float = 1e-5
                     ) -> Callable[[TrainState, dict], tuple[TrainState, dict]]:
   """Builds ``train_step(state, batch) -> (state, metrics)``.
 
@@ -158,8 +158,13 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
   ``(seed, step)`` so a resumed run draws the same dropout masks. ``metrics`` holds sums
   and counts (the host divides): scaled loss sum, per-task unscaled loss / correct /
   count ``[num_tasks]``, real tokens, and the l2 norms, learning rate and a finite flag.
+  ``task_weights`` ``[num_tasks]`` multiply each task's examples' losses on top of the
+  1/log(n) scaling (None: all 1).
   """
   head_specs = tuple(head_specs)
+  weights = jnp.ones(num_tasks) if task_weights is None else jnp.asarray(task_weights, jnp.float32)
+  if weights.shape != (num_tasks,):
+    raise ValueError(f"task_weights has {weights.shape[0]} entries for {num_tasks} tasks")
   base_key = jax.random.key(seed)
 
   def micro_loss(params, micro, key, denominator):
@@ -167,7 +172,7 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
     outputs = model(micro, deterministic=False)
     loss, correct = example_losses(outputs, micro, head_specs)
     mask = micro["example_mask"]
-    scaled = loss * loss_scale(micro["num_classes"], scale_loss)
+    scaled = loss * loss_scale(micro["num_classes"], scale_loss) * weights[micro["task_id"]]
     total = jnp.sum(scaled * mask) / denominator
     if r3f_weight:
       noisy_params = _noised_params(params, jax.random.fold_in(key, 1 << 20), r3f_noise, r3f_eps)

@@ -285,7 +285,8 @@ def make_setup(config, mesh, head_specs: Sequence[HeadSpec], enc_cfg: EncoderCon
       opt_state=_opt_state_shardings(optimizer, abstract_state.opt_state, param_sh, replicated))
   train_step = make_train_step(
       graphdef, rest, optimizer, schedule, head_specs, num_tasks=num_tasks, seed=seed,
-      scale_loss=config.loss.scale_by_log_classes, r3f_weight=config.r3f.weight,
+      scale_loss=config.loss.scale_by_log_classes,
+      task_weights=tuple(config.loss.get("task_weights", ())) or None, r3f_weight=config.r3f.weight,
       r3f_noise=config.r3f.noise, r3f_eps=config.r3f.eps)
   return Setup(mesh=mesh, rules=rules, head_specs=list(head_specs), enc_cfg=enc_cfg,
                graphdef=graphdef, rest=rest, abstract_state=abstract_state,
@@ -372,7 +373,8 @@ def _train_input(config, tasks, head_of_task, head_specs, tokenizer_dir
       tokenizer_dir, tasks, head_of_task, head_specs,
       num_examples=config.batch_size // accum // jax.process_count(),
       max_length=data.max_length, max_choices=data.max_choices,
-      rows_per_batch=data.rows_per_batch, slots_per_batch=data.get("slots_per_batch", 0))
+      rows_per_batch=data.rows_per_batch, slots_per_batch=data.get("slots_per_batch", 0),
+      options_first=data.get("options_first", False))
   return input_pipeline.TrainInput(tasks, sources, sampler, int(config.batch_size), accum,
                                    convert, jax.process_index(), jax.process_count())
 

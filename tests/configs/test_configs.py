@@ -139,15 +139,22 @@ def test_quickstart_stages_build(stage, tmp_path):
   config = load("quickstart.py").get_config(f"stage={stage},root={tmp_path}")
   assert config.tokenizer == "synthetic"
   assert "SYNTHETIC" in config.data_label
+  assert config.data.options_first
   if stage == "prefinetune":
-    kinds = {task.split(".")[0] for task in config.data.tasks}
-    assert kinds == {"synthetic", "synthetic_lookup", "synthetic_pair", "synthetic_span"}
+    kinds = [task.split(".")[0] for task in config.data.tasks]
+    assert set(kinds) == {"synthetic", "synthetic_lookup", "synthetic_pair", "synthetic_span"}
+    # The fine-tuning task's kind is up-weighted in the blend, in rate and in loss.
+    for values in (config.data.rates, config.loss.task_weights):
+      assert len(values) == len(kinds)
+      target = {v for k, v in zip(kinds, values) if k == "synthetic_lookup"}
+      others = {v for k, v in zip(kinds, values) if k != "synthetic_lookup"}
+      assert others == {1.0} and len(target) == 1 and target.pop() > 1.0
   elif stage == "finetune_adv":
     assert config.init_from == str(tmp_path / "prefinetune" / "export" / "hf" / "multiple_choice")
     languages = ("en", "de", "ru", "zh", "ar", "hi")
-    assert config.data.tasks[:6] == tuple(f"synthetic.{lang}" for lang in languages)
-    assert config.data.tasks[6:] == ("synthetic.en.charswap", "synthetic.en.addsent",
-                                     "synthetic.en.distractor_extraction")
+    assert config.data.tasks[:6] == tuple(f"synthetic_lookup.{lang}" for lang in languages)
+    assert config.data.tasks[6:] == ("synthetic_lookup.en.charswap", "synthetic_lookup.en.addsent",
+                                     "synthetic_lookup.en.distractor_extraction")
     assert config.data.rates == (1.0,) * 6 + (0.25,) * 3
   elif stage == "eval":
     entry = config.evals.robustness

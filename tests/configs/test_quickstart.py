@@ -39,7 +39,8 @@ def test_quickstart_reports_both_regimes_over_languages_and_attacks(report):
                if r["attack"] not in ("clean", "mean") and not r["attack"].startswith("worst(")}
     assert len(langs) >= 5 and len({"ru", "zh", "ar", "hi"} & langs) >= 2, langs
     assert len(attacks) >= 3, attacks
-    assert 0.0 <= _clean_accuracy(rows, run) <= 100.0
+    # The quickstart's promise: the tiny encoder learns the synthetic task (chance 25%).
+    assert _clean_accuracy(rows, run) >= 80.0, (run, _clean_accuracy(rows, run))
   # Both regimes compared: paired differences per cell.
   compared = [r for r in rows if r["run"] == "finetune_adv-finetune_clean"]
   assert any(r["metric"] == "accuracy_diff" for r in compared)

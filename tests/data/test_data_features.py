@@ -103,6 +103,28 @@ def test_truncation_cuts_the_passage_only(tokenizer, hf):
         build([too_long], tokenizer)
 
 
+def test_options_first_layout_puts_the_option_after_cls(fixture_data_dir, tokenizer, hf):
+    examples = list(load_examples("race.high", "test", fixture_data_dir))
+    long = {"id": "long", "task": "mc", "lang": "en", "context": "word " * 200,
+            "question": "Which word is repeated?", "options": ["word", "other thing"], "label": 0}
+    checked = 0
+    for batch, meta in build(examples + [long], tokenizer, options_first=True):
+        for e, m in enumerate(meta):
+            example = next(x for x in examples + [long] if x["id"] == m["id"])
+            question = example["question"]
+            for c, option in enumerate(example["options"]):
+                first = question.replace("_", option) if "_" in question else f"{option} {question}"
+                ids, types, positions = sequence_at(batch, batch["pool_row"][e, c], batch["pool_pos"][e, c])
+                expected = hf(first, example["context"], truncation="only_second",
+                              max_length=batch["input_ids"].shape[1])
+                assert ids == expected["input_ids"] and types == expected["token_type_ids"]
+                assert positions == list(range(len(ids)))
+                if "_" not in question:  # the option's first token sits right after [CLS]
+                    assert ids[1] == hf(option, add_special_tokens=False)["input_ids"][0]
+                checked += 1
+    assert checked == sum(len(e["options"]) for e in examples) + 2
+
+
 def pair_examples(n):
     return [{"id": f"p{i}", "task": "nli", "lang": "en", "context": f"A man plays guitar number {i}.",
              "question": "Somebody makes music." if i % 2 else "", "options": [], "label": i % 3}

@@ -112,9 +112,34 @@ def test_mimetic_attention_init_makes_tokens_attend_to_themselves():
   assert abs(kernel[:, :, 2].std() - 0.02) < 0.1 * 0.02
 
 
-def test_attention_init_is_checked():
+def test_sinusoidal_position_init_makes_neighbours_similar():
+  normal, _ = random_encoder("bert")
+  sinusoidal, _ = random_encoder("bert", position_init="sinusoidal")
+  table = np.asarray(sinusoidal.embeddings.position[...])        # [positions, embed]
+  positions, embed = table.shape
+  assert abs(table.std() - 0.02) < 1e-6
+  # Row p is sin(p w_i), cos(p w_i) interleaved up to one scale factor.
+  w = 10000.0 ** (-2.0 * np.arange(embed // 2) / embed)
+  expected = np.stack([np.sin(np.outer(np.arange(positions), w)),
+                       np.cos(np.outer(np.arange(positions), w))], -1).reshape(positions, -1)
+  np.testing.assert_allclose(table, expected * (table[1, 0] / expected[1, 0]), rtol=1e-4, atol=1e-7)
+
+  def similarity(t, distance):
+    a, b = t[:-distance], t[distance:]
+    return np.mean(np.sum(a * b, -1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1))
+
+  learned = np.asarray(normal.embeddings.position[...])
+  assert similarity(table, 1) > 0.9 > similarity(table, 8) and abs(similarity(learned, 1)) < 0.1
+  # The other weights draw exactly what the normal initialiser draws.
+  np.testing.assert_array_equal(sinusoidal.embeddings.word[...], normal.embeddings.word[...])
+  np.testing.assert_array_equal(sinusoidal.layers.qkv_kernel[...], normal.layers.qkv_kernel[...])
+
+
+def test_attention_and_position_inits_are_checked():
   with pytest.raises(ValueError, match="attention_init"):
     EncoderConfig(**TINY, attention_init="identity")
+  with pytest.raises(ValueError, match="position_init"):
+    EncoderConfig(**TINY, position_init="rotary")
 
 
 def test_scan_unroll_must_be_positive():

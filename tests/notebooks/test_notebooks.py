@@ -71,7 +71,7 @@ def test_prefinetune_finetune_notebook(tmp_path):
                  "--config.batch_size=4", "--config.eval_every_steps=0"],
       FINETUNE_CONFIG="configs/quickstart.py:stage=finetune_adv,root={workdir},adv_pool=16")
   assert (tmp_path / "finetune" / "metrics.jsonl").read_text().strip()
-  assert "synthetic.en.charswap" in outputs(notebook)
+  assert "synthetic_lookup.en.charswap" in outputs(notebook)
 
 
 @pytest.mark.slow

@@ -53,6 +53,29 @@ def test_heterogeneous_loss_is_hand_computed_scaled_mean():
   np.testing.assert_allclose(np.asarray(metrics["task_loss"]), [cls, mc, span, reg], rtol=1e-5)
 
 
+def test_task_weights_multiply_each_tasks_scaled_loss():
+  batch = helpers.stack([helpers.mixed_batch(0, examples=6)])  # tasks 0-3, one example each
+  results = {}
+  for weights in ((), (2.0, 0.5, 3.0, 0.25)):
+    config = helpers.tiny_config(**{"loss.task_weights": weights})
+    setup = _setup(config)
+    with jax.set_mesh(setup.mesh):
+      _, metrics = setup.jit_step({k: v.ndim for k, v in batch.items()})(
+          setup.fresh_state(), batch)
+    results[weights] = jax.device_get(metrics)
+  plain, weighted = results[()], results[(2.0, 0.5, 3.0, 0.25)]
+  n = helpers.mixed_batch(0, examples=6)["num_classes"][:4].astype(np.float64)
+  scale = np.append(1 / np.log(n[:3]), 1.0)  # the regression example is not scaled
+  task_loss = np.asarray(plain["task_loss"], np.float64)
+  np.testing.assert_allclose(plain["loss_sum"], np.sum(scale * task_loss), rtol=1e-5)
+  np.testing.assert_allclose(weighted["loss_sum"],
+                             np.sum(np.array([2.0, 0.5, 3.0, 0.25]) * scale * task_loss), rtol=1e-5)
+  # Reported per-task losses stay unweighted.
+  np.testing.assert_allclose(weighted["task_loss"], plain["task_loss"], rtol=1e-6)
+  with pytest.raises(ValueError, match="task_weights has 3 entries for 4 tasks"):
+    _setup(helpers.tiny_config(**{"loss.task_weights": (1.0, 1.0, 1.0)}))
+
+
 def _learnable_batch(rng, rows=16, length=10):
   """The label is which of tokens 6 / 7 follows [CLS]: learnable only by reading it."""
   ids = rng.integers(8, helpers.VOCAB, (rows, length)).astype(np.int32)
