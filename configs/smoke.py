@@ -4,8 +4,8 @@ r"""Smoke run: a tiny BERT-style encoder on the built-in synthetic reading tasks
 
 trains for about a minute on a 2-core CPU in heterogeneous batches of four task kinds
 (two multiple-choice kinds, sentence-pair classification, extractive span) in six
-languages, with checkpoints, evaluation and a Hugging Face export in the workdir. The span loss falls
-first (the model learns which tokens can be answers); matching the question's person to
+languages, with checkpoints, evaluation and a Hugging Face export in the workdir. The span
+loss falls first (the model learns which tokens can be answers); matching the question's person to
 the right fact, which multiple choice needs, takes a randomly initialised encoder far
 longer than a minute, so that accuracy stays near chance (25%) here. Arguments
 (``--config=configs/smoke.py:ARGS``, comma-separated):

@@ -90,8 +90,9 @@ def eval_cells(config, resolved: Mapping, data_dir: str | None = None) -> Iterat
     data_dir = data_dir or config.data.get("data_dir") or None
     max_length = int(config.data.max_length)
     max_choices = int(config.data.get("max_choices", 4))
-    # The multiple-choice layout the model was trained with (features.make_batches).
-    options_first = bool(config.data.get("options_first", False))
+    # The multiple-choice layout the model was trained with (features.make_batches);
+    # workdirs from before the option have none and used the default layout.
+    options_first = bool(resolved.get("options_first", False))
     seen = set()
     for name, entry in robustness_entries(config).items():
         batch_size = int(entry.get("batch_size", config.batch_size))

@@ -45,12 +45,8 @@ class PeriodicEvaluator:
     self.data_dir = config.data.data_dir or None
     self.task_index = {t: i for i, t in enumerate(tasks)}
     self.local_examples = config.batch_size // config.optimizer.accum_steps // jax.process_count()
-    self.convert = input_pipeline.make_converter(
-        tokenizer_dir, tasks, head_of_task, head_specs, num_examples=self.local_examples,
-        max_length=config.data.max_length, max_choices=config.data.max_choices,
-        rows_per_batch=config.data.rows_per_batch,
-        slots_per_batch=config.data.get("slots_per_batch", 0),
-        options_first=config.data.get("options_first", False))
+    self.convert = input_pipeline.config_converter(
+        config, tokenizer_dir, tasks, head_of_task, head_specs, self.local_examples)
     self._sums = jax.jit(make_eval_sums(graphdef, rest, head_specs))
 
   def _batches(self, task: str, split: str, limit: int):

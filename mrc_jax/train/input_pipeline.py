@@ -179,3 +179,16 @@ def make_converter(tokenizer_dir: str, tasks: Sequence[str], head_of_task: Seque
     return batches[0]
 
   return convert
+
+
+def config_converter(config, tokenizer_dir: str, tasks: Sequence[str],
+                     head_of_task: Sequence[int], head_specs: Sequence[HeadSpec],
+                     num_examples: int) -> Callable:
+  """:func:`make_converter` with the batch layout of ``config.data`` (training and its
+  periodic evaluation share it)."""
+  data = config.data
+  return make_converter(
+      tokenizer_dir, tasks, head_of_task, head_specs, num_examples=num_examples,
+      max_length=data.max_length, max_choices=data.max_choices,
+      rows_per_batch=data.rows_per_batch, slots_per_batch=data.get("slots_per_batch", 0),
+      options_first=data.get("options_first", False))

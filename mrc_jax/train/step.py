@@ -150,7 +150,8 @@ def l2_norm(tree) -> jax.Array:
 def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.GradientTransformation,
                     schedule: optax.Schedule, head_specs: Sequence[HeadSpec], *,
                     num_tasks: int, seed: int, scale_loss: bool = True,
-                    task_weights: Sequence[float] | None = None, r3f_weight: float = 0.0, r3f_noise: str = "uniform", r3f_eps: float = 1e-5
+                    task_weights: Sequence[float] | None = None, r3f_weight: float = 0.0,
+                    r3f_noise: str = "uniform", r3f_eps: float = 1e-5
                     ) -> Callable[[TrainState, dict], tuple[TrainState, dict]]:
   """Builds ``train_step(state, batch) -> (state, metrics)``.
 
@@ -162,7 +163,8 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
   1/log(n) scaling (None: all 1).
   """
   head_specs = tuple(head_specs)
-  weights = jnp.ones(num_tasks) if task_weights is None else jnp.asarray(task_weights, jnp.float32)
+  weights = (jnp.ones(num_tasks) if task_weights is None
+             else jnp.asarray(task_weights, jnp.float32))                  # [num_tasks]
   if weights.shape != (num_tasks,):
     raise ValueError(f"task_weights has {weights.shape[0]} entries for {num_tasks} tasks")
   base_key = jax.random.key(seed)

@@ -286,8 +286,8 @@ def make_setup(config, mesh, head_specs: Sequence[HeadSpec], enc_cfg: EncoderCon
   train_step = make_train_step(
       graphdef, rest, optimizer, schedule, head_specs, num_tasks=num_tasks, seed=seed,
       scale_loss=config.loss.scale_by_log_classes,
-      task_weights=tuple(config.loss.get("task_weights", ())) or None, r3f_weight=config.r3f.weight,
-      r3f_noise=config.r3f.noise, r3f_eps=config.r3f.eps)
+      task_weights=tuple(config.loss.get("task_weights", ())) or None,
+      r3f_weight=config.r3f.weight, r3f_noise=config.r3f.noise, r3f_eps=config.r3f.eps)
   return Setup(mesh=mesh, rules=rules, head_specs=list(head_specs), enc_cfg=enc_cfg,
                graphdef=graphdef, rest=rest, abstract_state=abstract_state,
                state_sh=state_sh, train_step=train_step, fresh_model=fresh_model,
@@ -306,7 +306,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   _write_config(config, workdir, dict(
       mesh=dict(mesh.shape), encoder=dataclasses.asdict(enc_cfg),
       heads=[dataclasses.asdict(h) for h in head_specs], tasks=tasks,
-      head_of_task=head_of_task, tokenizer_dir=tokenizer_dir))
+      head_of_task=head_of_task, tokenizer_dir=tokenizer_dir,
+      # The multiple-choice input layout travels with the model, as its tokenizer does.
+      options_first=bool(config.data.get("options_first", False))))
   setup = make_setup(config, mesh, head_specs, enc_cfg, len(tasks))
   input_ = _train_input(config, tasks, head_of_task, head_specs, tokenizer_dir)
   manager = ckpt_lib.CheckpointManager(os.path.join(workdir, "checkpoints"),
@@ -369,12 +371,9 @@ def _train_input(config, tasks, head_of_task, head_specs, tokenizer_dir
   sampler = input_pipeline.MixtureSampler(rates, data.batching, int(config.seed),
                                           int(config.total_steps))
   accum = int(config.optimizer.accum_steps)
-  convert = input_pipeline.make_converter(
-      tokenizer_dir, tasks, head_of_task, head_specs,
-      num_examples=config.batch_size // accum // jax.process_count(),
-      max_length=data.max_length, max_choices=data.max_choices,
-      rows_per_batch=data.rows_per_batch, slots_per_batch=data.get("slots_per_batch", 0),
-      options_first=data.get("options_first", False))
+  convert = input_pipeline.config_converter(
+      config, tokenizer_dir, tasks, head_of_task, head_specs,
+      num_examples=config.batch_size // accum // jax.process_count())
   return input_pipeline.TrainInput(tasks, sources, sampler, int(config.batch_size), accum,
                                    convert, jax.process_index(), jax.process_count())
 

@@ -96,3 +96,25 @@ def test_launch_eval_command_line(make_workdir, tmp_path):
         assert (report_dir / name).stat().st_size > 0
     rates = np.array([row["value"] for row in payload["rows"] if row["metric"] == "accuracy"])
     assert ((0 <= rates) & (rates <= 100)).all()
+
+
+@pytest.mark.parametrize("options_first", (False, True))
+def test_eval_cells_use_the_layout_the_model_was_trained_with(tmp_path, options_first):
+    from mrc_jax.data import synthetic
+    from mrc_jax.eval import inputs
+    synthetic.save_tokenizer(str(tmp_path))
+    resolved = {"heads": [{"name": "multiple_choice", "kind": "multiple_choice",
+                           "num_labels": 0}],
+                "tasks": ["synthetic.en"], "head_of_task": [0], "tokenizer_dir": str(tmp_path),
+                "options_first": options_first}
+    (cell,) = inputs.eval_cells(eval_config(["synthetic.en"], (), num_examples=2), resolved)
+    batch, meta = next(iter(cell.batches))
+    example = synthetic.make_example("mc", "en", "test", 0)
+    assert meta[0]["id"] == example["id"]
+    tok = synthetic.tokenizer()
+    first, second = example["context"], f"{example['question']} {example['options'][0]}"
+    if options_first:
+        first, second = f"{example['options'][0]} {example['question']}", example["context"]
+    expected = tok.encode(first, second).ids
+    row, pos = batch["pool_row"][0, 0], batch["pool_pos"][0, 0]
+    assert batch["input_ids"][row, pos:pos + len(expected)].tolist() == expected
