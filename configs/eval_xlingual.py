@@ -12,7 +12,11 @@ Arguments (comma-separated; a list continues over the following bare words, or u
             finetune_race.py:...,span=squad)
   attacks=  any of the perturbation registry (``python launch/perturb.py --list``); an
             attack that does not apply to a set's kind (e.g. distractor_extraction on
-            extractive QA) is left out for that set only
+            extractive QA) is left out for that set only; an attack that cannot run
+            (dg, paraphrase: no seq2seq checkpoint; codeswitch without lexicon=) is refused
+            here, naming what it lacks
+  lexicon=  MUSE-style word-pair file for codeswitch (its source language is the
+            evaluated one: restrict langs= to it)
   langs=    restrict every set to these languages (default: all of each set)
   max_examples=N  evaluate the first N examples per language (0 = all)
   runlocal  (flag) two languages and 16 examples per cell: a wiring check
@@ -53,8 +57,21 @@ def applicable_attacks(attacks, kind: str) -> tuple[str, ...]:
   return tuple(a for a in attacks if kind in perturb.get(a).kinds)
 
 
-def eval_entries(sets, attacks, langs=(), max_examples=0, runlocal=False) -> dict:
-  """``config.evals`` entries: one per set, its tasks (one per language) and attacks."""
+def attack_params(attacks, lexicon: str = "") -> dict:
+  """{attack: parameters} for the attacks that take a resource (codeswitch's lexicon)."""
+  return {a: dict(lexicon=lexicon) for a in attacks if "lexicon" in perturb.get(a).params}
+
+
+def eval_entries(sets, attacks, langs=(), max_examples=0, runlocal=False, params=None) -> dict:
+  """``config.evals`` entries: one per set, its tasks (one per language) and attacks.
+
+  ``params`` ({attack: parameters}, default :func:`attack_params`) go into the entries'
+  ``attack_params``; an attack that cannot run with them is refused here, naming what it
+  lacks, instead of failing once the evaluation reaches it.
+  """
+  params = attack_params(attacks) if params is None else params
+  for attack in attacks:
+    perturb.require_runnable(attack, **params.get(attack, {}))
   entries = {}
   for name in sets:
     pattern, set_langs, split, kind = SETS[common.choose("sets", name, SETS)]
@@ -64,24 +81,29 @@ def eval_entries(sets, attacks, langs=(), max_examples=0, runlocal=False) -> dic
                        f"{list(set_langs)}")
     if runlocal:
       chosen = chosen[:RUNLOCAL_LANGS]
-    entries[name] = dict(tasks=tuple(pattern.format(lang=lang) for lang in chosen),
-                         split=split, attacks=applicable_attacks(attacks, kind),
+    applicable = applicable_attacks(attacks, kind)
+    entries[name] = dict(type="robustness",
+                         tasks=tuple(pattern.format(lang=lang) for lang in chosen),
+                         split=split, attacks=applicable,
                          num_examples=16 if runlocal else max_examples)
+    used = {a: params[a] for a in applicable if a in params}
+    if used:
+      entries[name]["attack_params"] = used
   return entries
 
 
 def get_config(arg: str = ""):
   opts = common.parse_arg(arg, sets=("belebele", "exams", "xcopa"), attacks=DEFAULT_ATTACKS,
                           langs=(), max_examples=0, runlocal=False, data_dir="",
-                          max_length=512)
-  for attack in opts.attacks:
-    perturb.get(attack)  # an unknown name fails here, naming the registry
+                          max_length=512, lexicon="")
+  # Entries first: an attack that cannot run fails before anything else is built.
+  entries = eval_entries(opts.sets, opts.attacks, opts.langs, opts.max_examples, opts.runlocal,
+                         attack_params(opts.attacks, opts.lexicon))
   config = common.base_config()
   config.data.max_length = opts.max_length
   if opts.data_dir:
     config.data.data_dir = opts.data_dir
   config.max_answer_length = 30
-  for name, entry in eval_entries(opts.sets, opts.attacks, opts.langs, opts.max_examples,
-                                  opts.runlocal).items():
+  for name, entry in entries.items():
     config.evals[name] = entry
   return config

@@ -21,6 +21,11 @@ Arguments (comma-separated):
 Summarization entries of the blend need a decoder; this encoder-only config leaves them
 out (the mixture's other tasks keep their natural proportions).
 
+Batches hold any mix of the blend's tasks: data.max_choices is the most options among its
+choice tasks (commonsense_qa: 5), and every example gets the slots and rows of its worst
+case, a span context of common.LONGEST_SPAN_CONTEXT tokens split into windows (one slot and row
+each) or max_choices rows; accumulation grows so each device's rows still fit.
+
 What to expect (Muppet paper, RoBERTa): pre-finetuning on all tasks then fine-tuning
 improves RTE by ~9 points (base) and RACE/SQuAD by ~0.5-1 point (large); with fewer than
 ~15 tasks it hurts; batch-heterogeneous > batch-homogeneous > sequential. Training loss
@@ -35,6 +40,11 @@ from mrc_jax.data import muppet  # noqa: E402
 
 TASK_COUNTS = muppet.TASK_COUNTS
 BATCHING = ("heterogeneous", "homogeneous", "sequential")
+def batch_room(datasets, max_length: int) -> tuple[int, int, int]:
+  """(max_choices, slots, rows) one example of the blend may need."""
+  max_choices = max((d.num_classes for d in datasets if d.kind == "choice"), default=1)
+  windows = common.span_windows(max_length) if any(d.kind == "span" for d in datasets) else 1
+  return max_choices, windows, max(windows, max_choices)
 
 
 def mixture_name(tasks: str, multilingual: bool) -> str:
@@ -78,9 +88,17 @@ def get_config(arg: str = ""):
   config.optimizer.warmup_fraction = recipe["warmup_fraction"]
   config.optimizer.clip_norm = recipe["clip_norm"]
   common.apply_hardware(config, opts.hw, opts.model, recipe["batch_size"])
+  common.fit_rows(config, opts.hw, opts.model, batch_room(datasets, config.data.max_length)[2])
   config.total_steps = opts.steps
   config.checkpoint_every_steps = 1000
   config.eval_every_steps = 2000
   if opts.runlocal:
     common.runlocal(config)
+  # Room for the worst case of every example of a micro-batch (per process: the
+  # converter gets batch_size / accum / processes examples, never more).
+  max_choices, slots, rows = batch_room(datasets, config.data.max_length)
+  examples = config.batch_size // config.optimizer.accum_steps
+  config.data.max_choices = max_choices
+  config.data.slots_per_batch = examples * slots
+  config.data.rows_per_batch = examples * rows
   return config

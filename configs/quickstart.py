@@ -119,7 +119,7 @@ def get_config(arg: str = ""):
                               for kind in synthetic.KINDS for lang in LANGS)
     config.loss.task_weights = tuple(opts.target_weight if kind == TARGET_KIND else 1.0
                                      for kind in synthetic.KINDS for lang in LANGS)
-    config.evals.validation = dict(tasks=_target_tasks(),
+    config.evals.validation = dict(type="accuracy", tasks=_target_tasks(),
                                    split="validation", num_examples=64)
     # Fine-tuning starts from the exported encoder + multiple-choice head.
     config.export.enabled = True
@@ -140,12 +140,12 @@ def get_config(arg: str = ""):
       config.data.data_dir = os.path.dirname(os.path.abspath(__file__))
     config.data.tasks = tasks
     config.data.rates = rates
-    config.evals.validation = dict(tasks=tasks[:len(LANGS)], split="validation",
-                                   num_examples=64)
+    config.evals.validation = dict(type="accuracy", tasks=tasks[:len(LANGS)],
+                                   split="validation", num_examples=64)
   else:
     config.total_steps = 1
     config.evals.robustness = dict(
-        tasks=_target_tasks(),
+        type="robustness", tasks=_target_tasks(),
         attacks=EVAL_ATTACKS, split="test", num_examples=opts.eval_examples, batch_size=32)
   config.checkpoint_every_steps = config.total_steps
   config.eval_every_steps = config.total_steps

@@ -49,7 +49,7 @@ def register(lang: str, attacks, size: int, kind: str = "mc") -> tuple[str, ...]
     raise ValueError(f"kind {kind!r} is not a multiple-choice kind {synthetic.CHOICE_KINDS}")
   names = []
   for attack in attacks:
-    perturb.get(attack)  # unknown attacks fail here, naming the registry
+    perturb.require_runnable(attack)  # unknown or unrunnable attacks fail here, named
     name = task_name(lang, attack, kind)
     catalog.register_derived(catalog.CleanTask(
         name=name, dataset=synthetic.TASK_PREFIX[kind], lang=lang, kind="choice",

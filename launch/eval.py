@@ -3,14 +3,17 @@ r"""Evaluates the latest checkpoint of a training workdir and writes the robustn
   python launch/eval.py --config=configs/smoke.py --workdir=/tmp/smoke
 
 writes /tmp/smoke/report/robustness.{json,csv,md,png}, predictions.jsonl and TensorBoard
-scalars under report/tensorboard. Every `config.evals` entry with an `attacks` field is
-evaluated clean and under each attack. Compare mode,
+scalars under report/tensorboard. Every `config.evals` entry of type "robustness" is
+evaluated clean and under each attack ("accuracy" entries ran during training; any other
+type is an error). Compare mode,
 
   python launch/eval.py --config=configs/smoke.py --workdir=/tmp/a --compare=/tmp/b
 
-also evaluates /tmp/b (or reuses its report/predictions.jsonl of the same checkpoint step)
-and writes /tmp/a/report/compare/comparison.{json,csv,md,png}: the paired differences b - a
-with their significance.
+also evaluates both workdirs, or reuses a workdir's report/predictions.jsonl when
+report/predictions.evaluation.json shows the same evaluation made it (same entries,
+lengths, seeds and checkpoint step), and writes
+/tmp/a/report/compare/comparison.{json,csv,md,png}: the paired differences b - a with
+their significance.
 """
 from absl import app, flags
 from ml_collections import config_flags

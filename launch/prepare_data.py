@@ -2,9 +2,11 @@
 
     python launch/prepare_data.py --datasets=xquad,xcopa,exams --data_dir=/path/to/data
 
-Datasets: xquad, xcopa, exams, belebele, mlqa, tydiqa, squad, race, advrace (manual), and
-``muppet.NAME`` / ``muppet`` (TFDS builders prepared under DATA_DIR/tfds). Rerunning resumes
-and skips files already verified. Offline, each failure names the file to place by hand.
+Datasets: xquad, xcopa, exams, belebele, mlqa, tydiqa, squad, race, advrace (its train
+perturbation sets by hand), and ``muppet.NAME`` / ``muppet`` (TFDS builders prepared under
+DATA_DIR/tfds). Each downloads its whole release (see docs/DATA.md). Rerunning resumes and
+skips files already verified. Offline, each failure names the file to place by hand;
+``--mirror=DIR`` reads a local copy of the releases laid out as DIR/HOST/PATH.
 """
 from absl import app, flags
 
@@ -14,6 +16,10 @@ _DATASETS = flags.DEFINE_list("datasets", None, "datasets to prepare", required=
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "data directory", required=True)
 _ALLOW_UNPINNED = flags.DEFINE_bool("allow_unpinned", False,
                                     "download files without a pinned sha256 (prints their hash)")
+_MIRROR = flags.DEFINE_string("mirror", None,
+                              "folder or URL holding copies of the releases as HOST/PATH (e.g. "
+                              "MIRROR/dl.fbaipublicfiles.com/belebele/Belebele.zip), fetched "
+                              "instead of the official URLs; pinned hashes still apply")
 
 
 def _prepare_tfds(names, data_dir):
@@ -36,7 +42,8 @@ def main(argv):
     files = [d for d in _DATASETS.value if not d.startswith("muppet")]
     hub = [d for d in _DATASETS.value if d.startswith("muppet")]
     try:
-        manual = download.prepare(files, _DATA_DIR.value, allow_unpinned=_ALLOW_UNPINNED.value)
+        manual = download.prepare(files, _DATA_DIR.value, allow_unpinned=_ALLOW_UNPINNED.value,
+                                  mirror=_MIRROR.value)
     except download.DownloadError as e:
         raise SystemExit(f"prepare_data: {e}")
     if hub:

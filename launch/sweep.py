@@ -41,6 +41,8 @@ _ROOT = flags.DEFINE_string("root", None, "Directory holding every run's workdir
 _MODE = flags.DEFINE_enum("mode", "list", ["list", "local", "commands", "gather"],
                           "What to do with the expanded sweep.")
 _PYTHON = flags.DEFINE_string("python", sys.executable, "Interpreter of the stage commands.")
+_RUNS = flags.DEFINE_list("runs", [], "Only these runs of the sweep (names as --mode=list "
+                          "prints them); default: every run.")
 
 
 # --- Expansion ---------------------------------------------------------------------------
@@ -64,6 +66,17 @@ def load_sweep(spec: str) -> list[dict]:
         raise ValueError(f"sweep {spec}: run {r['name']}: stage kind {stage['kind']!r} is "
                          f"not one of {sorted(LAUNCHERS)}")
   return runs
+
+
+def select_runs(runs: list[dict], names) -> list[dict]:
+  """The runs named in ``names`` (all when empty); an unknown name is an error listing them."""
+  if not names:
+    return runs
+  known = [r["name"] for r in runs]
+  unknown = sorted(set(names) - set(known))
+  if unknown:
+    raise ValueError(f"--runs: no runs {unknown} in this sweep; its runs: {known}")
+  return [r for r in runs if r["name"] in names]
 
 
 def stage_key(stage: dict) -> str:
@@ -246,7 +259,7 @@ def _plot(path: pathlib.Path, table: list[dict]) -> None:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  runs = load_sweep(_SWEEP.value)
+  runs = select_runs(load_sweep(_SWEEP.value), _RUNS.value)
   root = _ROOT.value
   if _MODE.value == "list":
     for r in runs:

@@ -11,7 +11,6 @@ import dataclasses
 import functools
 import glob
 import os
-import random
 import types
 from typing import Callable, Iterator, Mapping
 
@@ -36,6 +35,8 @@ class CleanTask:
     source: str                            # where a missing file comes from
     read_split: SplitReader
     num_choices: int | None = None         # fixed number of options, when the format has one
+    span_style: str = "squad_v1"           # span tasks: official scorer, "squad_v1" | "mlqa"
+    no_answer: bool = False                # unanswerable questions, scored as SQuAD v2.0
 
     def present_splits(self, data_dir: str) -> list[str]:
         return [s for s in SPLITS if s in self.files
@@ -84,14 +85,16 @@ def _file_task(name, dataset, lang, kind, files, source, records_of, make_conver
 for _lang in languages.XQUAD:
     _file_task(f"xquad.{_lang}", "xquad", _lang, "span", {"test": f"xquad/xquad.{_lang}.json"},
                "https://github.com/deepmind/xquad", squad.iter_squad_records,
-               functools.partial(squad.squad_converter, f"xquad.{_lang}", _lang))
+               functools.partial(squad.squad_converter, f"xquad.{_lang}", _lang),
+               span_style="squad_v1")
 
 for _lang in languages.MLQA:
     _file_task(f"mlqa.{_lang}", "mlqa", _lang, "span",
                {s: f"mlqa/MLQA_V1/{u}/{u}-context-{_lang}-question-{_lang}.json"
                 for s, u in (("validation", "dev"), ("test", "test"))},
                "https://dl.fbaipublicfiles.com/MLQA/MLQA_V1.zip", squad.iter_squad_records,
-               functools.partial(squad.squad_converter, f"mlqa.{_lang}", _lang))
+               functools.partial(squad.squad_converter, f"mlqa.{_lang}", _lang),
+               span_style="mlqa")
 
 for _lang, _name in languages.TYDIQA.items():
     _file_task(f"tydiqa.{_lang}", "tydiqa", _lang, "span",
@@ -100,21 +103,39 @@ for _lang, _name in languages.TYDIQA.items():
                "https://storage.googleapis.com/tydiqa/v1.1/ (tydiqa-goldp-v1.1-{train,dev}.json)",
                squad.iter_squad_records,
                functools.partial(squad.squad_converter, f"tydiqa.{_lang}", _lang,
-                                 keep=lambda qa_id, p=_name + "-": qa_id.startswith(p)))
+                                 keep=lambda qa_id, p=_name + "-": qa_id.startswith(p)),
+               span_style="squad_v1")
 
 for _name, _files in (("squad.en", {"train": "squad/train-v1.1.json", "validation": "squad/dev-v1.1.json"}),
                       ("squad_v2.en", {"train": "squad/train-v2.0.json", "validation": "squad/dev-v2.0.json"})):
     _file_task(_name, _name.split(".")[0], "en", "span", _files,
                "https://rajpurkar.github.io/SQuAD-explorer/dataset/", squad.iter_squad_records,
-               functools.partial(squad.squad_converter, _name, "en"))
+               functools.partial(squad.squad_converter, _name, "en"),
+               span_style="squad_v1", no_answer=_name == "squad_v2.en")
 
 # --- multiple choice ------------------------------------------------------------------------
+_XCOPA_UPSTREAM = {"validation": "val", "test": "test"}
+
+
+def _xcopa_reader(task: str, lang: str) -> SplitReader:
+    """Reads one language, taking each item's relation from every language file present."""
+
+    def read(data_dir, split, strict, report):
+        upstream = _XCOPA_UPSTREAM[split]
+        path = os.path.join(data_dir, "xcopa", lang, f"{upstream}.{lang}.jsonl")
+        consensus = xcopa.consensus_relations(os.path.join(data_dir, "xcopa"), upstream)
+        yield from convert_records(path, read_jsonl(path),
+                                   xcopa.xcopa_converter(task, lang, split, consensus),
+                                   strict=strict, report=report)
+
+    return read
+
+
 for _lang in languages.XCOPA:
-    _file_task(f"xcopa.{_lang}", "xcopa", _lang, "choice",
-               {"validation": f"xcopa/{_lang}/val.{_lang}.jsonl",
-                "test": f"xcopa/{_lang}/test.{_lang}.jsonl"},
-               "https://github.com/cambridgeltl/xcopa (data/)", read_jsonl,
-               functools.partial(xcopa.xcopa_converter, f"xcopa.{_lang}", _lang), num_choices=2)
+    _add(CleanTask(f"xcopa.{_lang}", "xcopa", _lang, "choice",
+                   {s: (f"xcopa/{_lang}/{u}.{_lang}.jsonl",) for s, u in _XCOPA_UPSTREAM.items()},
+                   "https://github.com/cambridgeltl/xcopa (data/)",
+                   _xcopa_reader(f"xcopa.{_lang}", _lang), num_choices=2))
 
 for _code in languages.BELEBELE:
     _file_task(f"belebele.{_code}", "belebele", _code, "choice", {"test": f"belebele/{_code}.jsonl"},
@@ -175,33 +196,22 @@ for _attack, _folder in ADVRACE_TEST_SETS.items():
                functools.partial(advrace.advrace_converter, f"advrace.{_attack}", attack=_attack),
                num_choices=4)
 
-# The adversarial training mix: RACE train plus a 25% sample (seed 2020) of each attack's
-# train-set perturbations, given as AdvRACE-format files.
-ADVRACE_TRAIN_ATTACKS = ("AddSent", "charSwap", "DE", "DG")
-ADVRACE_TRAIN_FRACTION = 0.25
-ADVRACE_TRAIN_SEED = 2020
-
-
+# The adversarial training mix: RACE train plus AdvRACE's train perturbation sets, drawn as
+# the repository's combine.py draws them (see sources/advrace.py), under advrace/ in the
+# layout combine.py reads.
 def _advrace_train_mix(data_dir, split, strict, report):
     yield from _TASKS["race.all"].read_split(data_dir, "train", strict, report)
-    for attack in ADVRACE_TRAIN_ATTACKS:
-        path = os.path.join(data_dir, "advrace", "train_distractor_datasets", attack, "train_dis.json")
-        examples = list(convert_records(
-            path, advrace.iter_advrace_records(path),
-            advrace.advrace_converter("advrace.train_mix", "train", attack.lower()),
-            strict=strict, report=report))
-        rng = random.Random(ADVRACE_TRAIN_SEED)
-        chosen = sorted(rng.sample(range(len(examples)), round(ADVRACE_TRAIN_FRACTION * len(examples))))
-        for i in chosen:
-            example = examples[i]
-            yield {**example, "id": f"{attack}/{example['id']}"}
+    for path, attack, records in advrace.iter_train_mix_sets(os.path.join(data_dir, "advrace")):
+        yield from convert_records(path, records,
+                                   advrace.advrace_converter("advrace.train_mix", "train", attack),
+                                   strict=strict, report=report)
 
 
 _add(CleanTask("advrace.train_mix", "advrace", "en", "choice",
                {"train": tuple(f"race/RACE/train/{lv}/" for lv in ("high", "middle")) + tuple(
-                   f"advrace/train_distractor_datasets/{a}/train_dis.json" for a in ADVRACE_TRAIN_ATTACKS)},
-               _RACE_SOURCE + "; AdvRACE-format train perturbations from " + _ADVRACE_SOURCE,
-               _advrace_train_mix, num_choices=4))
+                   f"advrace/{relative}" for relative, _, _, _ in advrace.TRAIN_SETS)},
+               _RACE_SOURCE + "; AdvRACE train perturbation sets (not in " + _ADVRACE_SOURCE
+               + "; its combine.py reads them)", _advrace_train_mix, num_choices=4))
 
 
 # Tasks a config derives at run time (an article split of XQuAD, perturbed built-in data),

@@ -45,8 +45,11 @@ def load_examples(task: str, split: str | None = None, data_dir: str | None = No
 
     ``split=None`` reads every split whose files are present (train, validation, test
     order). ``strict`` (default) raises DataError naming file, record id and field at the
-    first bad record; ``strict=False`` skips bad records, counts them in ``report`` (a
-    SkipReport, created if not given) and prints the count when reading ends.
+    first bad record; ``strict=False`` skips bad records, counts them in ``report.errors``
+    (a SkipReport, created if not given) and prints the count when reading ends. In both
+    modes, records an upstream quirk leaves out or corrects (EXAMS answerKey '@', XCOPA
+    relations; docs/DATA.md) are counted in ``report.quirks`` and printed: pass ``report=``
+    to show them next to the scores.
     """
     if task.startswith("muppet."):
         yield from _load_muppet(task, split, resolve_data_dir(data_dir), strict, report)
@@ -82,10 +85,12 @@ def _load_muppet(task, split, data_dir, strict, report) -> Iterator[dict]:
 
 
 def _read_clean(clean, splits, data_dir, strict, report) -> Iterator[dict]:
+    mark = report.mark()
     for s in splits:
         yield from clean.read_split(data_dir, s, strict, report)
-    if not strict:
-        report.print_summary(f"{clean.name} ({', '.join(splits)})")
+    read = report.since(mark)  # this read's share: a report may be shared by several reads
+    if not strict or read.quirks:
+        read.print_summary(f"{clean.name} ({', '.join(splits)})")
 
 
 def _renamed(examples, task: str) -> Iterator[dict]:

@@ -19,9 +19,9 @@ import logging
 import random
 from typing import Iterator, Mapping
 
-from mrc_jax.data.schema import SkipReport
+from mrc_jax.data.schema import FieldError, SkipReport
 from mrc_jax.data.sources import hub, records as r
-from mrc_jax.data.sources.common import convert_records
+from mrc_jax.data.sources.common import convert_records, field
 
 FAMILIES = ("classification", "commonsense", "mrc", "summarization")
 SHARED_HEADS = {"commonsense": "choice", "mrc": "span", "summarization": "decoder"}
@@ -70,6 +70,34 @@ def _hf(name, family, kind, n, path, config, size, convert, splits=None, **kw):
 C, M, S, Z = "classification", "commonsense", "mrc", "summarization"
 _cls = r.classification
 _mc = r.multiple_choice
+_OPENBOOKQA = _mc("fact1", "question.stem", [f"question.choice_{c}" for c in "ABCD"], label="answerKey")
+
+
+def _openbookqa(record):
+    """TFDS openbookqa nests the stem and choice_A..D in ``question``; ``answerKey`` is the
+    index of the right choice (a ClassLabel over A-D)."""
+    nested = field(record, "question", dict)
+    return _OPENBOOKQA({**record, **{f"question.{k}": v for k, v in nested.items()}})
+
+
+def _ropes(record):
+    """ROPES answers are spans of the situation or the question, not of the background
+    (Lin et al., 2019): the context is background, situation and question, and each answer
+    is located in the situation first, then in the question."""
+    background, situation, question = (field(record, k) for k in ("background", "situation", "question"))
+    context = f"{background} {situation} {question}"
+    answers = []
+    for i, text in enumerate(field(record, "answers", dict).get("text") or []):
+        if text in situation:
+            start = len(background) + 1 + situation.index(text)
+        elif text in question:
+            start = len(background) + len(situation) + 2 + question.index(text)
+        else:
+            raise FieldError(f"answers[{i}]", f"answer {text!r} occurs in neither the situation nor the question")
+        answers.append({"text": text, "start": start})
+    return {"context": context, "question": question, "answers": answers,
+            "meta": {} if answers else {"is_impossible": True}}
+
 _MNLI_SPLITS = {"train": "train", "validation": "validation_matched"}
 # MRQA subsets share one HF dataset; records are told apart by their "subset" field.
 MRQA_SUBSETS = {"mrqa_newsqa": ("NewsQA", 74160), "mrqa_triviaqa": ("TriviaQA-web", 61688),
@@ -123,8 +151,10 @@ DATASETS: tuple[MuppetDataset, ...] = (
     _hf("swag", M, "choice", 4, "allenai/swag", "regular", 73546,
         _mc("sent1", "sent2", ["ending0", "ending1", "ending2", "ending3"])),
     _tfds("piqa", M, "choice", 2, "piqa", 16113, _mc(None, "goal", ["sol1", "sol2"])),
-    _tfds("winogrande", M, "choice", 2, "winogrande/winogrande_xl", 40398,
-          _mc(None, "sentence", ["option1", "option2"], label_offset=1)),
+    # TFDS has one winogrande config; the training sizes are splits (train_xs .. train_xl), and
+    # the label is a ClassLabel over "1"/"2", so already 0-based.
+    _tfds("winogrande", M, "choice", 2, "winogrande", 40398, _mc(None, "sentence", ["option1", "option2"]),
+          splits={"train": "train_xl", "validation": "validation"}),
     _hf("social_iqa", M, "choice", 3, "allenai/social_i_qa", None, 33410,
         _mc("context", "question", ["answerA", "answerB", "answerC"], label_offset=1)),
     _tfds("cosmos_qa", M, "choice", 4, "cosmos_qa", 25262,
@@ -133,8 +163,7 @@ DATASETS: tuple[MuppetDataset, ...] = (
           _mc(None, "question", "choices", label="answerKey", choice_labels="label")),
     _tfds("arc_challenge", M, "choice", 4, "ai2_arc/ARC-Challenge", 1119,
           _mc(None, "question", "choices", label="answerKey", choice_labels="label")),
-    _tfds("openbookqa", M, "choice", 4, "openbookqa", 4957,
-          _mc("fact1", "question", "choices", label="answerKey", choice_labels="label")),
+    _tfds("openbookqa", M, "choice", 4, "openbookqa", 4957, _openbookqa),
     # --- MRC: one shared span head ------------------------------------------------------------
     _tfds("squad", S, "span", None, "squad/v1.1", 87599, r.span("context", "question", "answers")),
     _tfds("squad_v2", S, "span", None, "squad/v2.0", 130319, r.span("context", "question", "answers")),
@@ -142,8 +171,7 @@ DATASETS: tuple[MuppetDataset, ...] = (
           r.span("context", "question", "answers", start_key=None))
       for name, (_, size) in MRQA_SUBSETS.items()),
     _hf("quoref", S, "span", None, "allenai/quoref", None, 19399, r.span("context", "question", "answers")),
-    _hf("ropes", S, "span", None, "allenai/ropes", None, 10924,
-        r.span("background", "question", "answers", start_key=None)),
+    _hf("ropes", S, "span", None, "allenai/ropes", None, 10924, _ropes),
     _tfds("record", S, "span", None, "super_glue/record", 100730,
           r.span("passage", "query", "answers", start_key=None)),
     # --- summarization: decoder only -----------------------------------------------------------
@@ -259,6 +287,8 @@ def convert_dataset_records(dataset: MuppetDataset, split: str, raw: Iterator[di
             return None  # TFDS marks test records without a gold label with -1 (e.g. SNLI, GLUE test)
         example = dataset.convert(record)
         rid = record.get("idx", record.get("id", record.get("qid", record_id)))
+        if isinstance(rid, Mapping):  # ReCoRD's idx is {"passage": i, "query": j}
+            rid = ".".join(str(v) for v in rid.values())
         example.update(id=f"{dataset.task}.{split}.{rid}", task=dataset.task, lang=dataset.lang)
         example["meta"] = {**example.get("meta", {}), "split": split}
         return example

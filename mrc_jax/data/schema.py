@@ -8,12 +8,14 @@ Multiple choice / classification:
 Extractive QA:
     {"id", "task", "lang", "context", "question", "answers": [{"text", "start"}], "meta": {...}}
 
-``label == -1`` means the gold label is missing or withheld (public test sets without keys, or
-an upstream record flagged as having no valid answer). Such examples load, but evaluation
-refuses them through :func:`require_labels` instead of scoring them as wrong.
+``label == -1`` means the gold label is missing or withheld (public test sets without keys).
+Such examples load, but evaluation refuses them through :func:`require_labels` instead of
+scoring them as wrong. A record upstream flags as having no valid answer (EXAMS answerKey
+'@') is left out by its reader and counted in :class:`SkipReport` instead.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import sys
 from typing import Any, Iterable, Iterator, Mapping
@@ -41,28 +43,90 @@ class DataError(ValueError):
         self.problem = problem
 
 
+class Skip(Exception):
+    """A record an upstream quirk makes us leave out in both modes (not an error)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class Quirk:
+    """One record an upstream quirk made us leave out or correct."""
+
+    path: str
+    record_id: str
+    action: str  # "left out" | "corrected"
+    reason: str
+
+
 @dataclasses.dataclass
 class SkipReport:
-    """Records skipped in lenient mode; nothing is dropped without being counted here."""
+    """Records skipped or corrected while reading; nothing is dropped without being counted here.
+
+    ``errors`` are bad records skipped in lenient mode; ``quirks`` are records an upstream
+    quirk made us leave out (e.g. EXAMS answerKey '@') or correct (XCOPA relations), in both
+    modes.
+    """
 
     errors: list[DataError] = dataclasses.field(default_factory=list)
+    quirks: list[Quirk] = dataclasses.field(default_factory=list)
 
     @property
     def skipped(self) -> int:
+        """Bad records skipped in lenient mode."""
         return len(self.errors)
+
+    @property
+    def left_out(self) -> int:
+        return sum(q.action == "left out" for q in self.quirks)
 
     def add(self, error: DataError) -> None:
         self.errors.append(error)
 
+    def add_quirk(self, quirk: Quirk) -> None:
+        self.quirks.append(quirk)
+
+    def quirk_counts(self, action: str | None = None) -> collections.Counter:
+        """(path, action, reason) -> number of records, optionally for one action."""
+        return collections.Counter((q.path, q.action, q.reason) for q in self.quirks
+                                   if action is None or q.action == action)
+
+    def counts(self) -> dict[str, Any]:
+        """JSON-ready totals for an evaluation report:
+        ``{"bad records": N, "left out": {reason: N}, "corrected": {reason: N}}``."""
+        totals = {"bad records": self.skipped, "left out": {}, "corrected": {}}
+        for q in self.quirks:
+            totals[q.action][q.reason] = totals[q.action].get(q.reason, 0) + 1
+        return totals
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.errors), len(self.quirks)
+
+    def since(self, mark: tuple[int, int]) -> "SkipReport":
+        """What was added after ``mark()`` (one read's share of a report shared by several)."""
+        return SkipReport(self.errors[mark[0]:], self.quirks[mark[1]:])
+
     def summary(self, what: str) -> str:
         lines = [f"{what}: skipped {self.skipped} bad record(s)"]
+        if self.quirks:
+            corrected = len(self.quirks) - self.left_out
+            lines[0] += f"; upstream quirks: left out {self.left_out}, corrected {corrected}"
         lines += [f"  {e}" for e in self.errors[:20]]
         if self.skipped > 20:
             lines.append(f"  ... and {self.skipped - 20} more")
+        for (path, action, reason), count in sorted(self.quirk_counts().items()):
+            lines.append(f"  {action} {count} record(s) ({reason}): {path}")
         return "\n".join(lines)
 
     def print_summary(self, what: str) -> None:
         print(self.summary(what), file=sys.stderr)
+
+
+# The head kind (mrc_jax.models.heads) that serves each example kind of `example_kind`.
+HEAD_KIND = {"choice": "multiple_choice", "span": "span", "classification": "classification",
+             "regression": "regression"}
 
 
 def example_kind(example: Mapping[str, Any]) -> str:

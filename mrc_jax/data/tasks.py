@@ -101,29 +101,31 @@ def _accuracy(targets, predictions):
     return metrics.accuracy(targets, predictions)
 
 
-def _span_metrics(targets, predictions, *, lang: str):
+def _span_metrics(targets, predictions, *, lang: str, style: str, no_answer: bool):
     from mrc_jax.eval import metrics
-    return metrics.span_metrics(targets, predictions, lang)
+    return metrics.span_metrics(targets, predictions, lang, style, no_answer)
 
 
-def metric_fns(kind: str, lang: str) -> list:
-    """Accuracy for choice/classification, exact match + F1 with the language's
-    normalisation for spans, none for regression/summarization."""
+def metric_fns(kind: str, lang: str, span_style: str = "squad_v1", no_answer: bool = False) -> list:
+    """Accuracy for choice/classification, exact match + F1 by the dataset's official
+    script (`span_style`, SQuAD v2.0 rules with `no_answer`) for spans, none for
+    regression/summarization."""
     if kind == "span":
-        return [functools.partial(_span_metrics, lang=lang)]
+        return [functools.partial(_span_metrics, lang=lang, style=span_style, no_answer=no_answer)]
     if kind in ("choice", "classification"):
         return [_accuracy]
     return []
 
 
 def _register(name: str, read, splits: Iterable[str], kind: str, lang: str,
-              num_input_examples: Mapping[str, int] | None = None) -> None:
+              num_input_examples: Mapping[str, int] | None = None,
+              span_scoring: tuple = ()) -> None:
     if name in seqio.TaskRegistry.names():
         seqio.TaskRegistry.remove(name)
     seqio.TaskRegistry.add(
         name, seqio.FunctionDataSource(functools.partial(_dataset_fn, read), splits=list(splits),
                                        num_input_examples=num_input_examples),
-        output_features=OUTPUT_FEATURES, metric_fns=metric_fns(kind, lang))
+        output_features=OUTPUT_FEATURES, metric_fns=metric_fns(kind, lang, *span_scoring))
 
 
 def _clean_reader(task: str):
@@ -145,9 +147,11 @@ def _attacks() -> list[str]:
 def register_all() -> None:
     attacks = _attacks()
     for name, task in catalog.clean_tasks().items():
-        _register(name, _clean_reader(name), task.files, task.kind, task.lang)
+        scoring = (task.span_style, task.no_answer)
+        _register(name, _clean_reader(name), task.files, task.kind, task.lang, span_scoring=scoring)
         for attack in attacks:
-            _register(f"{name}.{attack}", _clean_reader(f"{name}.{attack}"), task.files, task.kind, task.lang)
+            _register(f"{name}.{attack}", _clean_reader(f"{name}.{attack}"), task.files, task.kind,
+                      task.lang, span_scoring=scoring)
     for dataset in muppet.DATASETS + muppet.MULTILINGUAL:
         _register(dataset.task, _muppet_reader(dataset.task), dataset.splits, dataset.kind, dataset.lang,
                   {"train": dataset.train_size})

@@ -12,6 +12,7 @@ token types 0/1; RoBERTa and XLM-R ``<s> A </s></s> B </s>`` with token types al
 """
 from __future__ import annotations
 
+import json
 import os
 from typing import Sequence
 
@@ -81,6 +82,7 @@ class TokenizersTokenizer(CheckpointTokenizer):
         # Saved files often carry the training run's truncation/padding; ids must not.
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
+        _split_on_whitespace_first(self._tokenizer)
         vocab = self._tokenizer.get_vocab(with_added_tokens=True)
         if "[CLS]" in vocab:
             self.style, cls, sep, pad, unk = "bert", "[CLS]", "[SEP]", "[PAD]", "[UNK]"
@@ -101,6 +103,28 @@ class TokenizersTokenizer(CheckpointTokenizer):
 
     def decode(self, ids: Sequence[int]) -> str:
         return self._tokenizer.decode(list(ids), skip_special_tokens=True)
+
+
+def _split_on_whitespace_first(tokenizer) -> None:
+    """Puts a whitespace split before a bare ``Metaspace`` pre-tokenizer (SentencePiece models
+    saved as ``tokenizer.json``, e.g. XLM-R).
+
+    A bare Metaspace turns trailing whitespace into a lone ``▁`` token and counts the space
+    before a word into its offsets; SentencePiece itself drops outer whitespace, and
+    transformers' XLMRobertaTokenizer builds ``WhitespaceSplit`` + ``Metaspace`` for the same
+    file, so its ids and offsets are those of this pipeline.
+    """
+    from tokenizers import pre_tokenizers
+    if tokenizer.pre_tokenizer is None:
+        return
+    spec = json.loads(tokenizer.pre_tokenizer.__getstate__())
+    if spec.get("type") != "Metaspace":
+        return
+    # Files saved by tokenizers < 0.14 have add_prefix_space instead of prepend_scheme.
+    scheme = spec.get("prepend_scheme") or ("always" if spec.get("add_prefix_space", True) else "never")
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(),
+        pre_tokenizers.Metaspace(replacement=spec.get("replacement", "▁"), prepend_scheme=scheme)])
 
 
 class XlmrSentencePieceTokenizer(CheckpointTokenizer):

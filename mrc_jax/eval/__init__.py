@@ -1,6 +1,6 @@
 """Evaluation: metrics, the pure eval loop, robustness statistics and the report.
 
-  metrics      accuracy; exact match / F1 with MLQA's per-language normalisation (percent)
+  metrics      accuracy; EM / F1 by each dataset's official script (SQuAD v1.1/v2.0, MLQA)
   evaluator    jitted predict + decode per head kind; the loop over (task, lang, attack) cells
   results      per-example results of a cell and the predictions JSONL
   bootstrap    seeded, vectorised bootstrap intervals; paired tests (McNemar, bootstrap)

@@ -15,6 +15,14 @@ time into a cache keyed on the batch's shapes, so the number of compilations is 
 number of distinct padded shapes and is reported. The host fetches each batch's small
 decoded arrays one batch late (overlapping the next batch's compute) and the totals once
 per cell.
+
+Span cells are scored by their dataset's official script (`metrics`; the headline
+`exact_match`/`f1`), with the other normalisation kept as `exact_match_STYLE`/`f1_STYLE`
+columns. Cells of datasets with unanswerable questions (SQuAD v2.0) may predict no answer,
+as BERT's SQuAD v2.0 recipe does: per example, the null score is the smallest over its
+windows of start + end logit at the window's first token ([CLS]); the answer is "" when
+null score - best span score (kept per example as the official script's na_prob) exceeds
+`null_score_threshold`.
 """
 from __future__ import annotations
 
@@ -37,6 +45,7 @@ DEVICE_KEYS = ("input_ids", "token_type_ids", "segment_ids", "positions", "examp
 CHOICE_KINDS = ("multiple_choice", "classification")
 SPAN_KIND = "span"
 DEFAULT_MAX_ANSWER_LENGTH = 30
+DEFAULT_NULL_SCORE_THRESHOLD = 0.0
 
 
 def _shape_key(batch: Mapping) -> tuple:
@@ -97,7 +106,8 @@ def make_eval_step(graphdef, predict: Callable, kind: str,
 
     `predict(model, batch)` returns the head's scores: [E, C] (choices/classes) or a
     (start, end) pair of [E, L] for spans. Choice totals are (correct, examples); span
-    totals count examples (their scores need the host's text normalisation).
+    totals count examples (their scores need the host's text normalisation). Span slots
+    also return `null`, the start + end score of their sequence's first token.
     """
     if kind not in (*CHOICE_KINDS, SPAN_KIND):
         raise ValueError(f"no eval step for head kind {kind!r}; known {(*CHOICE_KINDS, SPAN_KIND)}")
@@ -110,7 +120,10 @@ def make_eval_step(graphdef, predict: Callable, kind: str,
             start_logits, end_logits = scores
             start, end, score = best_spans(start_logits, end_logits, batch["span_valid"],
                                            max_answer_length)
-            decoded = {"start": start, "end": end, "score": score}
+            first = batch["pool_pos"][:, :1]  # [E, 1] row position of [CLS]
+            null = (jnp.take_along_axis(start_logits.astype(jnp.float32), first, axis=1)
+                    + jnp.take_along_axis(end_logits.astype(jnp.float32), first, axis=1))[:, 0]
+            decoded = {"start": start, "end": end, "score": score, "null": null}
             return decoded, {"examples": totals["examples"] + mask.sum()}
         if kind == "multiple_choice":
             scores = jnp.where(batch["choice_mask"] > 0, scores.astype(jnp.float32), -jnp.inf)
@@ -133,13 +146,31 @@ def head_predict(head_name: str) -> Callable:
 
 @dataclasses.dataclass
 class EvalCell:
-    """One (task, language, attack) to evaluate, with its batches and head."""
+    """One (task, language, attack) to evaluate, with its batches and head.
+
+    Span scoring (`span_style`, `no_answer`) defaults to the catalog entry of the dataset
+    named by `task` (`span_scoring`).
+    """
     task: str
     lang: str
     attack: str
     kind: str
     head: str
     batches: Iterable[tuple[Mapping[str, np.ndarray], Mapping]]
+    span_style: str | None = None
+    no_answer: bool | None = None
+
+
+def span_scoring(dataset: str) -> tuple[str, bool]:
+    """(span_style, no_answer) of a dataset's span tasks in the catalog; ("squad_v1",
+    False) for a dataset it does not hold (built-in synthetic tasks)."""
+    from mrc_jax.data import catalog  # Imported late: only span cells need it.
+
+    found = {(task.span_style, task.no_answer) for task in catalog.clean_tasks().values()
+             if task.dataset == dataset and task.kind == "span"}
+    if len(found) > 1:
+        raise ValueError(f"dataset {dataset}: its span tasks disagree on scoring {sorted(found)}")
+    return found.pop() if found else (metrics.SQUAD_V1, False)
 
 
 @dataclasses.dataclass
@@ -160,9 +191,11 @@ class Evaluator:
 
     def __init__(self, model: nnx.Module, max_answer_length: int = DEFAULT_MAX_ANSWER_LENGTH,
                  predict_factory: Callable[[str], Callable] = head_predict,
-                 device_keys: tuple[str, ...] | None = DEVICE_KEYS):
+                 device_keys: tuple[str, ...] | None = DEVICE_KEYS,
+                 null_score_threshold: float = DEFAULT_NULL_SCORE_THRESHOLD):
         self.graphdef, self.state = nnx.split(model)
         self.max_answer_length = max_answer_length
+        self.null_score_threshold = null_score_threshold
         self.predict_factory = predict_factory
         self.device_keys = device_keys  # None: send every batch array
         self._steps: dict[tuple[str, str], CompileCache] = {}
@@ -191,7 +224,8 @@ class Evaluator:
         begin = time.perf_counter()
         step = self._step(cell.head, cell.kind)
         is_span = cell.kind == SPAN_KIND
-        collector = _SpanCollector(cell) if is_span else _ChoiceCollector(cell)
+        collector = (_SpanCollector(cell, self.null_score_threshold) if is_span
+                     else _ChoiceCollector(cell))
         totals = {name: jnp.zeros((), jnp.float32) for name in collector.totals}
         pending = None
         for batch, meta in cell.batches:
@@ -267,15 +301,19 @@ class _SpanCollector:
 
     totals = ("examples",)  # windows; span scores need the host's text normalisation
 
-    def __init__(self, cell: EvalCell):
+    def __init__(self, cell: EvalCell, null_score_threshold: float):
         self.cell = cell
+        self.null_score_threshold = null_score_threshold
         self.best: dict[str, tuple[float, str]] = {}
+        self.null: dict[str, float] = {}  # smallest null score over the windows
         self.answers: dict[str, list[str]] = {}
 
     def add(self, decoded: dict, batch: Mapping, meta: Mapping) -> None:
         for slot, slot_meta in enumerate(meta):
             example_id = str(slot_meta["id"])
             self.answers.setdefault(example_id, list(slot_meta["answers"]))
+            null = float(decoded["null"][slot])
+            self.null[example_id] = min(null, self.null.get(example_id, null))
             score = float(decoded["score"][slot])
             if example_id in self.best and self.best[example_id][0] >= score:
                 continue
@@ -290,10 +328,22 @@ class _SpanCollector:
 
     def finish(self, totals: dict) -> CellResult:
         cell = self.cell
+        style, no_answer = span_scoring(cell.task)
+        style = cell.span_style or style
+        no_answer = no_answer if cell.no_answer is None else cell.no_answer
         ids = list(self.best)
         predicted = [self.best[i][1] for i in ids]
+        na_probs = None
+        if no_answer:
+            na_probs = [self.null[i] - self.best[i][0] for i in ids]
+            predicted = [("" if na_prob > self.null_score_threshold else text)
+                         for na_prob, text in zip(na_probs, predicted)]
         gold = [self.answers[i] for i in ids]
-        exact, f1 = metrics.span_scores(gold, predicted, cell.lang)
+        scores = {}
+        for column in (style, *(other for other in metrics.STYLES if other != style)):
+            exact, f1 = metrics.span_scores(gold, predicted, cell.lang, column, no_answer)
+            suffix = "" if column == style else f"_{column}"
+            scores[f"f1{suffix}"] = np.asarray(f1)
+            scores[f"exact_match{suffix}"] = np.asarray(exact)
         return CellResult(task=cell.task, lang=cell.lang, attack=cell.attack, ids=ids,
-                          predicted=predicted, gold=gold,
-                          scores={"f1": np.asarray(f1), "exact_match": np.asarray(exact)})
+                          predicted=predicted, gold=gold, scores=scores, na_probs=na_probs)

@@ -1,22 +1,26 @@
 """Evaluation cells from `config.evals`: each task clean and under each attack, batched.
 
-A robustness entry is a `config.evals` entry with an `attacks` field:
+A robustness entry is a `config.evals` entry of type "robustness"
+(`mrc_jax.train.evaluation.EVAL_TYPES`):
 
     config.evals.robustness = dict(
-        type="robustness",                        # optional
+        type="robustness",
         tasks=("synthetic.en", "synthetic.de"),   # clean tasks, named DATASET.LANG
         attacks=("charswap", "addsent"),          # registered attacks (may be empty)
         split="test", num_examples=200,           # 0 = every example of the split
         batch_size=16,                            # example slots per batch (default
                                                   # config.batch_size)
-        perturb_seed=0)                           # default: load_examples' seed
+        perturb_seed=0,                           # default: load_examples' seed
+        attack_params={"codeswitch": {"lexicon": "de-en.txt"}})  # per-attack parameters
 
-Entries without `attacks` (the trainer's periodic `type="accuracy"` validation) are left
-alone. Each task gives a clean cell and one cell per attack over the same examples (the
+Entries of type "accuracy" ran during training; an entry of any other type is an error.
+Each task gives a clean cell and one cell per attack over the same examples (the
 attacked copy keeps every id, so results pair by id). The report names a cell's task by
 its dataset (`synthetic`, `xquad`) and its language by the rest of the task name (`en`,
 `deu_Latn`). Batches use one length bucket, `config.data.max_length`, so each head kind
-compiles once.
+compiles once per choice count. A multiple-choice cell takes as many choice slots as its
+examples have options at most (EXAMS questions have 3 to 5): the head scores each choice
+on its own, so a model trained on 4 options scores 5.
 """
 from __future__ import annotations
 
@@ -24,23 +28,35 @@ import itertools
 from collections.abc import Iterator, Mapping
 
 from mrc_jax.data import features, synthetic
-from mrc_jax.data.schema import example_kind
+from mrc_jax.data.schema import HEAD_KIND, example_kind
 from mrc_jax.data.vocab import load_tokenizer
 from mrc_jax.eval.evaluator import EvalCell
 from mrc_jax.eval.results import CLEAN
-
-# Head kind that serves each example kind of `mrc_jax.data.schema.example_kind`.
-_HEAD_KIND = {"choice": "multiple_choice", "span": "span", "classification": "classification"}
+from mrc_jax.train import evaluation
 
 
 def robustness_entries(config) -> dict[str, Mapping]:
-    entries = {name: entry for name, entry in config.get("evals", {}).items()
-               if "attacks" in entry and entry.get("type", "robustness") == "robustness"}
+    """The robustness entries, once every entry's type and fields check."""
+    entries = evaluation.eval_entries(config, "robustness")
     if not entries:
-        raise ValueError("config.evals has no robustness entry (an entry with an `attacks` "
-                         "field, e.g. config.evals.robustness = dict(tasks=(...), "
-                         "attacks=('charswap',), split='test'))")
+        raise ValueError("config.evals has no robustness entry (e.g. config.evals.robustness = "
+                         "dict(type='robustness', tasks=(...), attacks=('charswap',), "
+                         "split='test'))")
     return entries
+
+
+def entry_settings(config, name: str, entry: Mapping) -> dict:
+    """Everything of a robustness entry that decides its predictions, defaults filled in."""
+    from mrc_jax.data.load import PERTURB_SEED
+    max_length = int(config.data.max_length)
+    params = entry.get("attack_params", {})
+    return {"name": name, "tasks": list(entry.tasks), "attacks": list(entry.attacks),
+            "attack_params": params.to_dict() if hasattr(params, "to_dict") else dict(params),
+            "split": entry.get("split", "test"),
+            "num_examples": int(entry.get("num_examples", 0)),
+            "perturb_seed": int(entry.get("perturb_seed", PERTURB_SEED)),
+            "max_length": max_length,
+            "window_stride": int(entry.get("window_stride", max(max_length // 2, 1)))}
 
 
 def split_task_name(task: str) -> tuple[str, str]:
@@ -63,9 +79,9 @@ def clean_examples(task: str, split: str, limit: int, data_dir: str | None) -> l
     return list(itertools.islice(examples, limit) if limit else examples)
 
 
-def attacked_examples(examples: list[dict], attack: str, seed: int) -> list[dict]:
+def attacked_examples(examples: list[dict], attack: str, seed: int, **params) -> list[dict]:
     from mrc_jax import perturb  # Imported late: only attacked cells need the suite.
-    return list(perturb.perturb_examples(examples, attack, None, seed))
+    return list(perturb.perturb_examples(examples, attack, None, seed, **params))
 
 
 def _head_of(task: str, kind: str, resolved: Mapping, entry_name: str) -> int:
@@ -74,50 +90,56 @@ def _head_of(task: str, kind: str, resolved: Mapping, entry_name: str) -> int:
     trained = dict(zip(resolved.get("tasks", ()), resolved.get("head_of_task", ())))
     if task in trained:
         return int(trained[task])
-    candidates = [i for i, head in enumerate(heads) if head["kind"] == _HEAD_KIND[kind]]
+    candidates = [i for i, head in enumerate(heads) if head["kind"] == HEAD_KIND[kind]]
     if len(candidates) != 1:
         raise ValueError(f"config.evals.{entry_name}: task {task!r} ({kind}) was not trained and "
-                         f"the model has {len(candidates)} heads of kind {_HEAD_KIND[kind]!r} "
+                         f"the model has {len(candidates)} heads of kind {HEAD_KIND[kind]!r} "
                          f"(heads: {[h['name'] for h in heads]})")
     return candidates[0]
 
 
+def choice_slots(examples: list[dict]) -> int:
+    """Choice slots of a multiple-choice cell: the most options any of its examples has."""
+    return max(len(example["options"]) for example in examples)
+
+
 def eval_cells(config, resolved: Mapping, data_dir: str | None = None) -> Iterator[EvalCell]:
     """Every (task, attack) cell of every robustness entry; batches are built lazily."""
-    from mrc_jax.data.load import PERTURB_SEED
-
+    entries = robustness_entries(config)
     tokenizer = load_tokenizer(resolved["tokenizer_dir"])
     data_dir = data_dir or config.data.get("data_dir") or None
-    max_length = int(config.data.max_length)
-    max_choices = int(config.data.get("max_choices", 4))
     # The multiple-choice layout the model was trained with (features.make_batches);
     # workdirs from before the option have none and used the default layout.
     options_first = bool(resolved.get("options_first", False))
     seen = set()
-    for name, entry in robustness_entries(config).items():
+    for name, entry in entries.items():
+        settings = entry_settings(config, name, entry)
+        max_length = settings["max_length"]
         batch_size = int(entry.get("batch_size", config.batch_size))
-        for task in entry.tasks:
+        for task in settings["tasks"]:
             dataset, lang = split_task_name(task)
-            examples = clean_examples(task, entry.get("split", "test"),
-                                      int(entry.get("num_examples", 0)), data_dir)
+            examples = clean_examples(task, settings["split"], settings["num_examples"],
+                                      data_dir)
             if not examples:
                 raise ValueError(f"config.evals.{name}: task {task!r} has no examples")
             kind = example_kind(examples[0])
             head = _head_of(task, kind, resolved, name)
             head_spec = resolved["heads"][head]
-            for attack in (CLEAN, *entry.attacks):
+            for attack in (CLEAN, *settings["attacks"]):
                 if (dataset, lang, attack) in seen:
                     raise ValueError(f"config.evals.{name}: ({task}, {attack}) is evaluated by "
                                      "another entry too")
                 seen.add((dataset, lang, attack))
                 cell_examples = examples if attack == CLEAN else attacked_examples(
-                    examples, attack, int(entry.get("perturb_seed", PERTURB_SEED)))
+                    examples, attack, settings["perturb_seed"],
+                    **settings["attack_params"].get(attack, {}))
+                max_choices = choice_slots(cell_examples) if kind == "choice" else 1
                 batches = features.make_batches(
                     cell_examples, tokenizer, task_index={task: 0}, head_index={task: head},
                     num_classes={task: head_spec["num_labels"]} if kind == "classification" else None,
                     examples_per_batch=batch_size,
                     rows_per_batch=batch_size * (max_choices if kind == "choice" else 1),
                     lengths=(max_length,), max_choices=max_choices,
-                    window_stride=int(entry.get("window_stride", max(max_length // 2, 1))),
+                    window_stride=settings["window_stride"],
                     options_first=options_first)
                 yield EvalCell(dataset, lang, attack, head_spec["kind"], head_spec["name"], batches)

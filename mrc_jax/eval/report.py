@@ -13,9 +13,18 @@ matplotlib.use("Agg")  # Files only; never needs a display.
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from mrc_jax.eval.metrics import STYLES  # noqa: E402
 from mrc_jax.eval.results import CLEAN  # noqa: E402
 
-CSV_COLUMNS = ("run", "task", "lang", "attack", "metric", "value", "ci_low", "ci_high", "n")
+CSV_COLUMNS = ("run", "task", "lang", "attack", "metric", "style", "value", "ci_low", "ci_high",
+               "n")
+# What each span style means, for the report's readers.
+STYLE_NOTES = {"squad_v1": "SQuAD v1.1 evaluate-v1.1.py normalisation (official for SQuAD, "
+                           "XQuAD, TyDiQA-GoldP)",
+               "mlqa": "MLQA mlqa_evaluation_v1.py normalisation (official for MLQA)"}
+# SQuAD v2.0 figures of evaluate-v2.0.py, shown after a span task's scores.
+NO_ANSWER_METRICS = ("HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "best_exact",
+                     "best_exact_thresh", "best_f1", "best_f1_thresh")
 
 
 def _json_safe(value):
@@ -90,7 +99,11 @@ def markdown(rows: Sequence[dict], title: str, info: dict) -> str:
                 "eval_seconds", "examples_per_second", "device"):
         if key in info:
             lines.append(f"- {key}: {info[key]}")
-    lines += ["", "Values in percent (drops and gaps in points) with 95% bootstrap intervals.", ""]
+    lines += ["", "Values in percent (drops and gaps in points) with 95% bootstrap intervals; "
+              "`*_thresh` are no-answer score thresholds, not percent.", ""]
+    styles = sorted({r.get("style", "") for r in rows} - {""})
+    if styles:
+        lines += [f"- span style {style}: {STYLE_NOTES[style]}" for style in styles] + [""]
     for task in sorted({r["task"] for r in rows}):
         primary = _primary_metric(rows, task)
         metrics = [primary, f"{primary}_drop", f"{primary}_flip_rate", f"{primary}_relative",
@@ -98,14 +111,17 @@ def markdown(rows: Sequence[dict], title: str, info: dict) -> str:
                    f"{primary}_diff_p"]
         if primary == "f1":
             metrics[1:1] = ["exact_match"]
+            metrics += [f"{name}_{style}" for style in STYLES for name in ("f1", "exact_match")]
+            metrics += list(NO_ANSWER_METRICS)
         for metric in metrics:
             langs, attacks, cells = _grid(rows, task, metric)
             if not cells:
                 continue
-            lines += [f"## {task}: {metric}", "",
+            style = next(iter(cells.values())).get("style", "")
+            lines += [f"## {task}: {metric}" + (f" ({style})" if style else ""), "",
                       "| lang | " + " | ".join(attacks) + " |",
                       "|---|" + "---|" * len(attacks)]
-            digits = 3 if metric.endswith("_p") else 1
+            digits = 3 if metric.endswith(("_p", "_thresh")) else 1
             for lang in langs:
                 lines.append(f"| {lang} | " + " | ".join(
                     _format(cells.get((lang, attack)), digits) for attack in attacks) + " |")

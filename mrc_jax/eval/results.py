@@ -28,6 +28,9 @@ class CellResult:
     predicted: list
     gold: list
     scores: dict[str, np.ndarray]
+    # SQuAD v2.0 cells: per example, null score minus best span score (evaluate-v2.0.py's
+    # na_prob; "" was predicted where it exceeds the threshold); None for other cells.
+    na_probs: list[float] | None = None
 
     def __post_init__(self):
         n = len(self.ids)
@@ -44,6 +47,8 @@ class CellResult:
         for name, values in self.scores.items():
             if values.shape != (n,):
                 raise ValueError(f"{self.key}: metric {name} has shape {values.shape}, want ({n},)")
+        if self.na_probs is not None and len(self.na_probs) != n:
+            raise ValueError(f"{self.key}: {n} ids but {len(self.na_probs)} na_probs")
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -68,6 +73,8 @@ class CellResult:
                       "attack": self.attack, "predicted": _plain(self.predicted[index]),
                       "gold": _plain(self.gold[index]), "correct": bool(correct[index])}
             record.update({name: float(values[index]) for name, values in self.scores.items()})
+            if self.na_probs is not None:
+                record["na_prob"] = float(self.na_probs[index])
             yield record
 
 
@@ -80,14 +87,35 @@ def _plain(value):
     return value
 
 
-def write_predictions(cells: Sequence[CellResult], path: str | pathlib.Path) -> None:
-    """Per-example predictions of every cell, one JSON object per line."""
+def evaluation_path(path: str | pathlib.Path) -> pathlib.Path:
+    """The file beside a predictions file that says which evaluation made them."""
+    path = pathlib.Path(path)
+    return path.with_name(path.stem + ".evaluation.json")
+
+
+def write_predictions(cells: Sequence[CellResult], path: str | pathlib.Path,
+                      evaluation: dict | None = None) -> None:
+    """Per-example predictions of every cell, one JSON object per line.
+
+    `evaluation` (the settings that decided them and their fingerprint) goes to
+    `evaluation_path(path)`, written last, so a file of predictions never sits beside the
+    description of an earlier evaluation.
+    """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    evaluation_path(path).unlink(missing_ok=True)
     with path.open("w", encoding="utf-8") as handle:
         for cell in cells:
             for record in cell.records():
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if evaluation is not None:
+        evaluation_path(path).write_text(json.dumps(evaluation, indent=1, sort_keys=True))
+
+
+def read_evaluation(path: str | pathlib.Path) -> dict | None:
+    """What `write_predictions` recorded about the evaluation of a predictions file."""
+    source = evaluation_path(path)
+    return json.loads(source.read_text()) if source.is_file() else None
 
 
 def read_predictions(path: str | pathlib.Path) -> list[CellResult]:
@@ -103,11 +131,12 @@ def read_predictions(path: str | pathlib.Path) -> list[CellResult]:
                 raise ValueError(f"{path}:{line_number}: bad prediction record ({error})") from error
             grouped.setdefault(key, []).append(record)
     cells = []
-    reserved = {"id", "task", "lang", "attack", "predicted", "gold", "correct"}
+    reserved = {"id", "task", "lang", "attack", "predicted", "gold", "correct", "na_prob"}
     for (task, lang, attack), records in grouped.items():
         metric_names = [name for name in records[0] if name not in reserved]
         cells.append(CellResult(
             task=task, lang=lang, attack=attack, ids=[r["id"] for r in records],
             predicted=[r["predicted"] for r in records], gold=[r["gold"] for r in records],
-            scores={name: [r[name] for r in records] for name in metric_names}))
+            scores={name: [r[name] for r in records] for name in metric_names},
+            na_probs=[r["na_prob"] for r in records] if "na_prob" in records[0] else None))
     return cells

@@ -1,8 +1,10 @@
 """Robustness statistics per (task, language, attack), aggregates, and two-run comparison.
 
-Every figure is a row in long format: `{"run", "task", "lang", "attack", "metric", "value",
-"ci_low", "ci_high", "n"}`; values are percent (drops and gaps in percentage points,
-relative robustness = 100 * attacked / clean). Intervals are 95% percentile bootstrap
+Every figure is a row in long format: `{"run", "task", "lang", "attack", "metric", "style",
+"value", "ci_low", "ci_high", "n"}`; `style` names the official script whose normalisation
+a span metric uses ("squad_v1", "mlqa"; `mrc_jax.eval.metrics`), "" for accuracy. Values
+are percent (drops and gaps in percentage points, relative robustness = 100 * attacked /
+clean). Intervals are 95% percentile bootstrap
 intervals over examples; statistics of the same cell (clean vs attacked, run A vs run B)
 share resampled indices over examples paired by id, and aggregates over languages or
 attacks average the per-cell replicates (cells are resampled independently).
@@ -15,6 +17,14 @@ Metric names, for each per-example metric m of a task (accuracy; exact_match and
   m_relative         100 * m_attacked / m_clean
   m_flip_rate        share of clean-correct examples the attack makes wrong (0/1 metrics)
   m_gap_to_en        m(lang, attack) - m(en, attack)
+
+Span cells carry `exact_match`/`f1` by their dataset's official script and the other
+style as `exact_match_STYLE`/`f1_STYLE`, each with every statistic above. SQuAD v2.0 cells
+(with no-answer scores) add evaluate-v2.0.py's `HasAns_exact`, `HasAns_f1`, `NoAns_exact`,
+`NoAns_f1` (over the questions with / without a gold answer; n is their count) and its
+best-threshold search: `best_exact`, `best_f1` (percent, no interval) at
+`best_exact_thresh`, `best_f1_thresh` (a null score minus span score, not percent).
+
 Aggregate rows use lang "mean" / attack "mean", and lang "worst(xx)" / attack "worst(a)"
 for the language / attack with the largest drop.
 """
@@ -25,7 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mrc_jax.eval import bootstrap
+from mrc_jax.eval import bootstrap, metrics
 from mrc_jax.eval.results import BINARY_METRICS, CLEAN, CellResult
 
 ENGLISH = "en"
@@ -65,6 +75,34 @@ def cell_estimates(cell: CellResult, num_resamples: int, seed: int) -> dict[str,
                                     bootstrap.cell_seed(seed, *cell.key))  # [B, metrics]
     return {m: Estimate(100.0 * columns[:, k].mean(), 100.0 * sums[:, k] / n, n)
             for k, m in enumerate(metrics)}
+
+
+def no_answer_estimates(cell: CellResult, num_resamples: int, seed: int) -> dict[str, Estimate]:
+    """evaluate-v2.0.py's HasAns/NoAns scores and best thresholds of a SQuAD v2.0 cell."""
+    has_answer = np.asarray([bool(gold) for gold in cell.gold], dtype=np.float64)  # [n]
+    exact, f1 = cell.scores["exact_match"], cell.scores["f1"]
+    official = metrics.no_answer_metrics(exact.tolist(), f1.tolist(), cell.predicted,
+                                         has_answer.astype(bool).tolist(), cell.na_probs)
+    # Subset scores as ratios of sums over the cell's resampled examples.
+    subsets = {"HasAns": has_answer, "NoAns": 1.0 - has_answer}
+    columns = np.stack([values for subset in subsets.values()
+                        for values in (exact * subset, f1 * subset, subset)], axis=1)  # [n, 6]
+    sums = bootstrap.resampled_sums(columns, num_resamples,
+                                    bootstrap.cell_seed(seed, *cell.key, "no_answer"))
+    estimates = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k, prefix in enumerate(subsets):
+            if f"{prefix}_total" not in official:
+                continue  # no question of this kind in the cell; the script omits it too
+            count = sums[:, 3 * k + 2]
+            for j, name in enumerate(("exact", "f1")):
+                estimates[f"{prefix}_{name}"] = Estimate(
+                    official[f"{prefix}_{name}"], 100 * sums[:, 3 * k + j] / count,
+                    official[f"{prefix}_total"])
+    no_interval = np.full(num_resamples, np.nan)
+    for name in ("best_exact", "best_exact_thresh", "best_f1", "best_f1_thresh"):
+        estimates[name] = Estimate(official[name], no_interval, len(cell.ids))
+    return estimates
 
 
 def attack_estimates(clean: CellResult, attacked: CellResult, num_resamples: int,
@@ -130,6 +168,8 @@ def robustness_rows(cells: Sequence[CellResult], run: str, num_resamples: int = 
     estimates: dict[tuple[str, str, str], dict[str, Estimate]] = {}
     for key, cell in by_key.items():
         estimates[key] = cell_estimates(cell, num_resamples, seed)
+        if cell.na_probs is not None:
+            estimates[key].update(no_answer_estimates(cell, num_resamples, seed))
         task, lang, attack = key
         if attack != CLEAN:
             clean = by_key.get((task, lang, CLEAN))
@@ -149,7 +189,22 @@ def robustness_rows(cells: Sequence[CellResult], run: str, num_resamples: int = 
             for (task, lang, attack), cell_stats in estimates.items()
             for metric, estimate in cell_stats.items()]
     rows += _aggregate_rows(estimates, run)
-    return rows
+    return _with_styles(rows, by_key.values())
+
+
+def _metric_style(metric: str, headline: str | None) -> str:
+    """The style of a metric row of a task whose headline span style is `headline`."""
+    if headline is None:
+        return ""
+    return next((style for style in metrics.STYLES if f"_{style}" in metric), headline)
+
+
+def _with_styles(rows: list[dict], cells) -> list[dict]:
+    """Adds each row's `style`; every cell of a task (dataset) shares its official style."""
+    headline = {}
+    for cell in cells:
+        headline.setdefault(cell.task, metrics.headline_style(cell.scores))
+    return [dict(row, style=_metric_style(row["metric"], headline[row["task"]])) for row in rows]
 
 
 def _aggregate_rows(estimates: dict[tuple[str, str, str], dict[str, Estimate]],
@@ -164,7 +219,7 @@ def _aggregate_rows(estimates: dict[tuple[str, str, str], dict[str, Estimate]],
         for attack in attacks:
             in_attack = [estimates[k] for k in keys if k[2] == attack]
             for metric in sorted(set.intersection(*(set(e) for e in in_attack))):
-                if metric.endswith("_gap_to_en"):
+                if metric.endswith(("_gap_to_en", "_thresh")):
                     continue
                 rows.append(_mean_estimate([e[metric] for e in in_attack]).row(
                     run, task, "mean", attack, metric))
@@ -241,7 +296,7 @@ def comparison_rows(cells_a: Sequence[CellResult], cells_b: Sequence[CellResult]
     rows = [estimate.row(run, task, lang, attack, metric)
             for (task, lang, attack), cell_stats in estimates.items()
             for metric, estimate in cell_stats.items()]
-    return rows + p_rows + _aggregate_rows(estimates, run)
+    return _with_styles(rows + p_rows + _aggregate_rows(estimates, run), cells_a)
 
 
 def _drop_differences(clean_a, attacked_a, clean_b, attacked_b, num_resamples,

@@ -1,11 +1,14 @@
 """Evaluate a training workdir (or compare two) and write the report: the launch/eval.py work.
 
 Thin wiring: the checkpoint comes from `restore`, the cells from `inputs`, predictions
-from `evaluator`, statistics from `robustness` and files from `report`.
+from `evaluator`, statistics from `robustness` and files from `report`. Saved predictions
+carry the settings of the evaluation that made them (`evaluation_settings`) and their
+fingerprint; compare mode reuses them only when the fingerprint matches.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import pathlib
@@ -33,14 +36,41 @@ def run_name(workdir: str) -> str:
     return pathlib.Path(workdir).resolve().name
 
 
+def _max_answer_length(config) -> int:
+    return int(config.get("max_answer_length", evaluator_lib.DEFAULT_MAX_ANSWER_LENGTH))
+
+
+def _null_score_threshold(config) -> float:
+    """SQuAD v2.0's no-answer threshold (``config.null_score_threshold``)."""
+    return float(config.get("null_score_threshold", evaluator_lib.DEFAULT_NULL_SCORE_THRESHOLD))
+
+
+def evaluation_settings(config, workdir: str, step: int) -> dict:
+    """Everything that decides a workdir's predictions: each robustness entry (tasks,
+    split, attacks, num_examples, perturbation seed, length, window stride), the span
+    decoding limit, the workdir's choice layout and the checkpoint step."""
+    resolved = restore.read_resolved(workdir)
+    return {"entries": [inputs.entry_settings(config, name, entry)
+                        for name, entry in inputs.robustness_entries(config).items()],
+            "max_answer_length": _max_answer_length(config),
+            "null_score_threshold": _null_score_threshold(config),
+            "options_first": bool(resolved.get("options_first", False)),
+            "checkpoint_step": int(step)}
+
+
+def fingerprint(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def predict_workdir(config, workdir: str, options: ReportOptions
                     ) -> tuple[list[results.CellResult], dict]:
     """Per-example results of every robustness cell, and facts about the loop."""
+    inputs.robustness_entries(config)  # a bad entry fails before the checkpoint is read
     model, resolved, step = restore.load_model(workdir, options.step)
+    settings = evaluation_settings(config, workdir, step)
     cells = inputs.eval_cells(config, resolved, options.data_dir)
-    evaluator = evaluator_lib.Evaluator(
-        model, max_answer_length=int(config.get("max_answer_length",
-                                                evaluator_lib.DEFAULT_MAX_ANSWER_LENGTH)))
+    evaluator = evaluator_lib.Evaluator(model, max_answer_length=_max_answer_length(config),
+                                        null_score_threshold=_null_score_threshold(config))
     begin = time.perf_counter()
     cell_results = evaluator.evaluate(cells)
     seconds = time.perf_counter() - begin
@@ -50,7 +80,8 @@ def predict_workdir(config, workdir: str, options: ReportOptions
             "cells": len(cell_results), "examples": stats.examples,
             "eval_seconds": round(seconds, 3),
             "examples_per_second": round(stats.examples / max(seconds, 1e-9), 1),
-            "device": str(jax.devices()[0].device_kind)}
+            "device": str(jax.devices()[0].device_kind),
+            "evaluation": settings, "eval_fingerprint": fingerprint(settings)}
     logging.info("evaluated %d cells, %d examples in %.1fs with %d compilations", len(cell_results),
                  stats.examples, seconds, stats.compilations)
     return cell_results, info
@@ -61,7 +92,8 @@ def evaluate_workdir(config, workdir: str, options: ReportOptions) -> dict[str, 
     cell_results, info = predict_workdir(config, workdir, options)
     out_dir = pathlib.Path(workdir) / REPORT_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
-    results.write_predictions(cell_results, out_dir / PREDICTIONS)
+    results.write_predictions(cell_results, out_dir / PREDICTIONS, evaluation={
+        "fingerprint": info["eval_fingerprint"], "settings": info["evaluation"]})
     rows = robustness.robustness_rows(cell_results, run_name(workdir), options.num_resamples,
                                       options.seed)
     info = dict(info, title=f"Robustness: {run_name(workdir)}",
@@ -72,20 +104,27 @@ def evaluate_workdir(config, workdir: str, options: ReportOptions) -> dict[str, 
     return paths
 
 
-def _reusable_predictions(workdir: str, options: ReportOptions) -> list[results.CellResult] | None:
-    """A workdir's saved predictions if they are of the checkpoint that would be evaluated."""
-    out_dir = pathlib.Path(workdir) / REPORT_DIR
-    summary, predictions = out_dir / "robustness.json", out_dir / PREDICTIONS
-    if not (summary.is_file() and predictions.is_file()):
+def _reusable_predictions(config, workdir: str,
+                          options: ReportOptions) -> list[results.CellResult] | None:
+    """A workdir's saved predictions if the evaluation that would run now made them: same
+    settings (`evaluation_settings`), same checkpoint step."""
+    predictions = pathlib.Path(workdir) / REPORT_DIR / PREDICTIONS
+    saved = results.read_evaluation(predictions) if predictions.is_file() else None
+    if saved is None:
         return None
-    wanted = options.step if options.step is not None else restore.latest_step(workdir)
-    if json.loads(summary.read_text()).get("checkpoint_step") != wanted:
+    step = options.step if options.step is not None else restore.latest_step(workdir)
+    if step is None:
+        return None
+    wanted = fingerprint(evaluation_settings(config, workdir, step))
+    if saved.get("fingerprint") != wanted:
+        logging.info("%s was made by evaluation %s, not %s: recomputing", predictions,
+                     saved.get("fingerprint"), wanted)
         return None
     return results.read_predictions(predictions)
 
 
 def _cells_of(config, workdir: str, options: ReportOptions) -> list[results.CellResult]:
-    saved = _reusable_predictions(workdir, options)
+    saved = _reusable_predictions(config, workdir, options)
     if saved is not None:
         logging.info("reusing %s/%s/%s", workdir, REPORT_DIR, PREDICTIONS)
         return saved

@@ -338,7 +338,6 @@ def transformer_layer(config: EncoderConfig, p: Mapping[str, jax.Array], x: jax.
     seeds: `uint32[3, 2]` dropout seeds (attention probabilities, attention output, MLP
       output), or None for deterministic.
   """
-  dt = x.dtype
   qkv = jnp.einsum("bte,ecnh->cbnth", x, p["qkv_kernel"])  # [3, batch, heads, length, kv]
   qkv = qkv + p["qkv_bias"][:, None, :, None, :]
   context = attention(config, qkv[0], qkv[1], qkv[2], allowed,
@@ -398,13 +397,17 @@ class Encoder(nnx.Module):
   def __call__(self, input_ids: jax.Array, attention_mask: jax.Array,
                token_type_ids: jax.Array | None = None, deterministic: bool = True, *,
                segment_ids: jax.Array | None = None,
-               positions: jax.Array | None = None) -> jax.Array:
+               positions: jax.Array | None = None,
+               embedding_noise: jax.Array | None = None) -> jax.Array:
     """Encodes `[batch, length]` token ids into `[batch, length, hidden]` states.
 
     `attention_mask` is 1 for real tokens and 0 for padding. With `segment_ids`
     (0 = padding, k > 0 = the k-th sequence packed into the row) a token attends only
     inside its own segment, and positions restart at 0 per segment unless `positions`
-    is given. Dropout draws from this module's 'dropout' rng stream.
+    is given. Dropout draws from this module's 'dropout' rng stream. `embedding_noise`
+    `[batch, length, hidden]` is added to the embedded inputs in the computation dtype,
+    before the embedding layer norm (R3F's perturbation, one draw per token position);
+    the token embeddings of such a pass are constants to the gradient.
     """
     c = self.config
     dt = DTYPES[c.dtype]
@@ -412,9 +415,15 @@ class Encoder(nnx.Module):
     if token_type_ids is None:
       token_type_ids = jnp.zeros_like(input_ids)
     pos = self._positions(input_ids, segment_ids, positions)
-    x = (jnp.take(emb.word[...], input_ids, axis=0) +
-         jnp.take(emb.position[...], pos, axis=0) +
+    tokens = jnp.take(emb.word[...], input_ids, axis=0)
+    if embedding_noise is not None:
+      # fairseq's R3F noises a detached copy of the token embeddings: the noised pass
+      # sends no gradient into the word table.
+      tokens = jax.lax.stop_gradient(tokens)
+    x = (tokens + jnp.take(emb.position[...], pos, axis=0) +
          jnp.take(emb.token_type[...], token_type_ids, axis=0)).astype(dt)
+    if embedding_noise is not None:
+      x = x + embedding_noise.astype(dt)
     x = layer_norm(x, emb.norm_scale[...], emb.norm_bias[...], c.layer_norm_eps)
 
     keys_valid = attention_mask.astype(bool)[:, None, None, :]  # [batch, 1, 1, length]

@@ -192,7 +192,8 @@ def _load_encoder_weights(encoder: Encoder, w: _Weights):
     _assign(encoder.pooler_kernel, w.take("pooler.dense.weight").T, "pooler.dense", w.path)
     _assign(encoder.pooler_bias, w.take("pooler.dense.bias"), "pooler.dense", w.path)
   elif c.with_pooler:
-    logging.warning("%s: no pooler weights; the pooler is freshly initialised", w.path)
+    logging.warning("%s: no pooler.dense weights; pooler_kernel and pooler_bias are freshly "
+                    "initialised", w.path)
 
 
 def _load_dense(dense: heads_lib.Dense, w: _Weights, name: str):

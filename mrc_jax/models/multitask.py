@@ -76,7 +76,8 @@ class MultiTaskModel(nnx.Module):
     segment_ids = batch["segment_ids"]
     return self.encoder(batch["input_ids"], (segment_ids > 0).astype(jnp.int32),
                         batch["token_type_ids"], deterministic,
-                        segment_ids=segment_ids, positions=batch["positions"])
+                        segment_ids=segment_ids, positions=batch["positions"],
+                        embedding_noise=batch.get("embedding_noise"))
 
   def __call__(self, batch: dict, deterministic: bool = True) -> dict:
     """Outputs of every head on every example slot, keyed by head name.

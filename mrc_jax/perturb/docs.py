@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 
+from mrc_jax.data.languages import BELEBELE
 from mrc_jax.perturb import registry
 from mrc_jax.perturb.core import perturb
 from mrc_jax.perturb.support import support_markdown
@@ -14,7 +15,6 @@ from mrc_jax.perturb.support import support_markdown
 SCRIPT_TASKS = {"Latin": "xquad.de", "Cyrillic": "xquad.ru", "Arabic": "xquad.ar",
                 "Han": "xquad.zh"}
 CHOICE_TASKS = {"Latin": "xcopa.it", "Cyrillic": "exams.bg", "Han": "xcopa.zh"}
-SKIPPED = {"dg", "paraphrase", "codeswitch"}
 
 INTRO = """# Attacks
 
@@ -35,6 +35,22 @@ sentences from ICU sentence break; stopwords from `stopwordsiso`; lemmas from `s
 homoglyphs from the Unicode confusables (`confusable_homoglyphs`). A missing resource
 degrades as the support table says, and the degradation is logged and written into
 `meta["perturbation"][i]["degraded"]`.
+
+Language codes (`de`, `zh-Hant`, Belebele's `arb_Arab`) are resolved with `langcodes`:
+macrolanguages normalised (`arb`->`ar`, `swh`->`sw`, `pes`->`fa`, `npi`->`ne`, `zsm`->`ms`,
+`khk`->`mn`), the script kept or else the language's likely one. A resource keyed by a code
+serves a language when both have the same script and CLDR's language distance between them
+is below 10: `hin_Latn` (romanised Hindi) gets none of the Devanagari `hi` lists, `zho_Hant`
+none of the Simplified `zh` ones, and Arabic dialects (`arz`, `ary`, ...) none of the Modern
+Standard Arabic ones. A cell is `full` only where every resource the attack uses serves the
+language. `addsent` removes a negation only where it is one: two-part negations as a unit
+(French `ne`/`n'` ... `pas`/`plus`/`jamais`/`rien`/...; `ne` without a closer is kept), never
+a word as often something else (Arabic `ما` "what", Italian `mai` "ever"), nor "... or not?"
+and question particles (Vietnamese `... không?`).
+
+`registry.missing(name, **params)` says what an attack lacks to run with its parameters
+(`codeswitch` without `lexicon=`, `dg` and `paraphrase` without a seq2seq checkpoint);
+eval configs refuse such attacks when they are built (`require_runnable`).
 
 Parameters are passed by name (`perturb(ex, "charswap", "de", 0, scope="passage_keywords")`);
 in a chain each attack takes the ones it declares. Word-level attacks share `scope`
@@ -96,10 +112,9 @@ def attacks_markdown(load) -> str:
                      + (" (draws passages from the dataset)" if spec.needs_pool else ""))
         parts.append("- parameters: " + (", ".join(f"`{k}={v!r}`" for k, v in spec.params.items())
                                          or "none") + "\n")
-        if name in SKIPPED:
-            parts.append("No real example: " + (
-                "needs a seq2seq checkpoint.\n" if name != "codeswitch" else
-                "needs a bilingual lexicon file (tests use a fixture lexicon).\n"))
+        lacking = registry.missing(name)
+        if lacking:
+            parts.append("No real example: needs " + "; and ".join(lacking) + ".\n")
             continue
         tasks = CHOICE_TASKS if spec.kinds == ("choice",) else SCRIPT_TASKS
         parts.append("| script | task | before -> after (seed 0) |\n|---|---|---|")
@@ -110,4 +125,8 @@ def attacks_markdown(load) -> str:
     parts.append("Generated from each attack's `support(lang)` in the registry; "
                  "`python launch/perturb.py --list` prints the same table.\n")
     parts.append(support_markdown())
+    parts.append("\n## Support on Belebele's languages\n")
+    parts.append("The same table for the 122 FLORES codes of Belebele "
+                 "(`mrc_jax.data.languages.BELEBELE`).\n")
+    parts.append(support_markdown(BELEBELE))
     return "\n".join(parts) + "\n"

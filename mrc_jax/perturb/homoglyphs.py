@@ -1,11 +1,12 @@
 """Cross-script homoglyphs from the Unicode confusables table (`confusable_homoglyphs`)."""
 from __future__ import annotations
 
-import collections
 import functools
 import unicodedata
 
 from confusable_homoglyphs import categories, confusables
+
+from mrc_jax.perturb import languages
 
 # Unicode's confusables list Arabic look-alikes only as multi-letter sequences. These
 # single-letter pairs (Arabic and Persian code points that render identically inside a word)
@@ -39,6 +40,7 @@ def table() -> dict[str, tuple[str, ...]]:
 
 
 @functools.lru_cache(maxsize=None)
-def letters_per_script() -> dict[str, int]:
-    """Script alias -> how many of its letters have a cross-script homoglyph."""
-    return dict(collections.Counter(categories.alias(c) for c in table()))
+def letters_in_script(script: str) -> int:
+    """How many letters of an ISO 15924 script have a cross-script homoglyph."""
+    pattern = languages.letter_pattern(script)
+    return sum(1 for c in table() if pattern.match(c))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 
+from mrc_jax.perturb.languages import best_key
+
 LAYOUTS: dict[str, tuple[str, ...]] = {
     "QWERTY": ("q w e r t y u i o p", "a s d f g h j k l", "z x c v b n m"),
     "QWERTZ": ("q w e r t z u i o p ü", "a s d f g h j k l ö ä", "y x c v b n m"),
@@ -20,7 +22,9 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
     "Turkish": ("q w e r t y u ı o p ğ ü", "a s d f g h j k l ş i", "z x c v b n m ö ç"),
 }
 
-# The national layout of each language; other Latin-script languages use QWERTY.
+# The national layout of each language (codes resolved by languages.best_key, so a layout
+# never serves a language written in another script); other Latin-script text is typed on
+# QWERTY.
 LANGUAGE_LAYOUT: dict[str, str] = {
     "en": "QWERTY", "es": "QWERTY", "it": "QWERTY", "pt": "QWERTY", "pl": "QWERTY",
     "nl": "QWERTY", "id": "QWERTY", "vi": "QWERTY", "sw": "QWERTY", "et": "QWERTY",
@@ -50,4 +54,8 @@ def neighbours(layout: str) -> dict[str, tuple[str, ...]]:
 
 
 def layout_for(lang: str) -> str | None:
-    return LANGUAGE_LAYOUT.get(lang)
+    return LANGUAGE_LAYOUT.get(best_key(lang, LANGUAGE_LAYOUT))
+
+
+def is_approximate(lang: str) -> bool:
+    return best_key(lang, LANGUAGE_LAYOUT) in APPROXIMATE_LAYOUT

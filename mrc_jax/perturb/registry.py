@@ -55,13 +55,19 @@ def _log_once(attack: str, note: str) -> None:
     log.warning("%s degraded: %s", attack, note)
 
 
+def _lacks_nothing(params: dict[str, Any]) -> list[str]:
+    return []
+
+
 @dataclasses.dataclass(frozen=True)
 class Attack:
     """A registered attack.
 
     apply(example, step) edits its private copy of the example and returns it; `kinds` are
     the example kinds ('span', 'choice', 'classification') it applies to; `needs_pool` marks
-    attacks that draw other examples' passages (dataset level).
+    attacks that draw other examples' passages (dataset level); `requires(params)` lists
+    what the attack still lacks to run with those parameters (a lexicon, a checkpoint), each
+    as "what: how to provide it".
     """
 
     name: str
@@ -72,6 +78,7 @@ class Attack:
     support: Callable[[str], Support]
     kinds: tuple[str, ...] = ("span", "choice", "classification")
     needs_pool: bool = False
+    requires: Callable[[dict[str, Any]], list[str]] = _lacks_nothing
 
 
 _REGISTRY: dict[str, Attack] = {}
@@ -79,13 +86,14 @@ _REGISTRY: dict[str, Attack] = {}
 
 def register(name: str, *, advrace: str, description: str, params: dict[str, Any],
              support: Callable[[str], Support], kinds=("span", "choice", "classification"),
-             needs_pool: bool = False):
+             needs_pool: bool = False,
+             requires: Callable[[dict[str, Any]], list[str]] = _lacks_nothing):
     """Decorator registering `fn(example, step) -> example` as attack `name`."""
     def wrap(fn):
         if name in _REGISTRY:
             raise ValueError(f"attack {name!r} registered twice")
         _REGISTRY[name] = Attack(name, fn, advrace, description, dict(params), support,
-                                 tuple(kinds), needs_pool)
+                                 tuple(kinds), needs_pool, requires)
         return fn
     return wrap
 
@@ -96,6 +104,20 @@ def get(name: str) -> Attack:
     except KeyError:
         raise PerturbationError(
             f"unknown attack {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def missing(name: str, **params) -> list[str]:
+    """What attack `name` lacks to run with `params` (its defaults filled in); [] if runnable."""
+    spec = get(name)
+    return spec.requires({**spec.params, **params})
+
+
+def require_runnable(name: str, **params) -> Attack:
+    """The attack, or a PerturbationError naming everything it lacks with these parameters."""
+    lacking = missing(name, **params)
+    if lacking:
+        raise PerturbationError(f"{name} needs " + "; and ".join(lacking))
+    return get(name)
 
 
 def list_attacks() -> list[str]:

@@ -14,6 +14,8 @@ import regex
 from icu4py.breakers import SentenceBreaker, WordBreaker
 from icu4py.locale import Locale
 
+from mrc_jax.perturb.languages import base_language
+
 _CLUSTER = regex.compile(r"\X")
 # A word that can carry a character-level edit: letters (with their marks) only.
 _LETTERS_ONLY = regex.compile(r"^[\p{L}\p{M}]+$")
@@ -23,14 +25,6 @@ _HAN_OR_KANA = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
 
 # Languages whose ICU word break uses a dictionary because words are not separated by spaces.
 UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo"})
-
-
-@functools.lru_cache(maxsize=None)
-def base_language(lang: str) -> str:
-    """ISO 639-1 code where one exists: 'deu_Latn' -> 'de', 'zh-Hans' -> 'zh', 'qu' -> 'qu'."""
-    if not lang:
-        raise ValueError("empty language code")
-    return Locale(lang.replace("-", "_")).language or lang.lower()
 
 
 @functools.lru_cache(maxsize=None)

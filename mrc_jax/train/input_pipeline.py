@@ -13,24 +13,44 @@ Batching (Muppet's ablation):
 """
 from __future__ import annotations
 
+import zlib
 from typing import Callable, Sequence
 
 import numpy as np
+from absl import logging
 
 from mrc_jax.data import features, synthetic, vocab
 from mrc_jax.models.multitask import HeadSpec
 
 BATCHING = ("heterogeneous", "homogeneous", "sequential")
+# Third entry of the subset generator's seed: keeps it apart from the epoch shuffles.
+_SUBSET_STREAM = 1
+
+
+def subset_indices(num_examples: int, fraction: float, seed: int, task: str) -> np.ndarray:
+  """Sorted indices of the ``fraction`` subset of a task's ``num_examples`` examples.
+
+  The first ``round(fraction * n)`` (at least 1) of one permutation seeded by ``(seed,
+  task)``: the same subset for the same seed and fraction, its own for every task, and
+  nested across fractions (the 10% subset lies inside the 25% one).
+  """
+  if not 0.0 < fraction <= 1.0:
+    raise ValueError(f"task {task!r}: train fraction {fraction} is not in (0, 1]")
+  order = np.random.default_rng(
+      [seed, zlib.crc32(task.encode()), _SUBSET_STREAM]).permutation(num_examples)
+  return np.sort(order[:max(1, int(round(fraction * num_examples)))])
 
 
 class ExampleSource:
   """Random access to a task's examples; the train split repeats in reshuffled epochs.
 
   ``ordered=True`` keeps the file order (evaluation reads each example once).
+  ``fraction < 1`` keeps only the :func:`subset_indices` subset (the sample-efficiency
+  ablation's ``data.train_fraction``); epochs then run over that subset.
   """
 
   def __init__(self, task: str, split: str, seed: int, data_dir: str | None = None,
-               ordered: bool = False):
+               ordered: bool = False, fraction: float = 1.0):
     self.task, self.split, self.seed, self.ordered = task, split, seed, ordered
     if synthetic.is_synthetic(task):
       self._kind, self._lang = synthetic.parse_task_name(task)
@@ -40,6 +60,14 @@ class ExampleSource:
       self._examples = list(load_examples(task, split, data_dir))
       if not self._examples:
         raise ValueError(f"task {task!r} split {split!r} has no examples")
+    if fraction != 1.0:
+      if self._examples is None:
+        raise ValueError(f"task {task!r}: a train fraction needs a finite split; "
+                         "the synthetic train split is endless")
+      keep = subset_indices(len(self._examples), fraction, seed, task)
+      logging.info("%s (%s): training on %d of %d examples (fraction %g, seed %d)",
+                   task, split, len(keep), len(self._examples), fraction, seed)
+      self._examples = [self._examples[i] for i in keep]
 
   @property
   def num_examples(self) -> int | None:

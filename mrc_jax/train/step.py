@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
+from mrc_jax.models.encoder import DTYPES
 from mrc_jax.models.multitask import HeadSpec
 
 _NEG = -1e9  # logit for masked-out choices (finite, so KL and softmax stay finite)
@@ -111,19 +112,17 @@ def example_symmetric_kl(clean: dict, noisy: dict, batch: dict,
   return kl
 
 
-def _noised_params(params: dict, key: jax.Array, noise: str, eps: float) -> dict:
-  """Adds R3F noise to the word-embedding table.
+def embedding_noise(key: jax.Array, shape: tuple, dtype, noise: str, eps: float) -> jax.Array:
+  """R3F's noise for the embedded inputs: one draw per token position and hidden unit.
 
-  The encoder looks tokens up in this table, so noising it perturbs every input
-  embedding; tokens repeated within a batch share their noise draw.
+  Added to the embedding output in the computation dtype (``Encoder(embedding_noise=)``,
+  which also detaches that pass's token embeddings), as in the R3F paper (Aghajanyan et
+  al. 2020) and fairseq's R3F criteria, so repeated tokens get independent draws.
+  ``shape`` is ``[rows, length, hidden]``.
   """
-  word = params["encoder"]["embeddings"]["word"]
   if noise == "normal":
-    delta = eps * jax.random.normal(key, word.shape, word.dtype)
-  else:
-    delta = jax.random.uniform(key, word.shape, word.dtype, -eps, eps)
-  embeddings = dict(params["encoder"]["embeddings"], word=word + delta)
-  return dict(params, encoder=dict(params["encoder"], embeddings=embeddings))
+    return (eps * jax.random.normal(key, shape, jnp.float32)).astype(dtype)
+  return jax.random.uniform(key, shape, jnp.float32, -eps, eps).astype(dtype)
 
 
 # --- The step --------------------------------------------------------------------------
@@ -158,7 +157,8 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
   ``rest`` is the model's non-parameter state (rng streams), rebuilt every step from
   ``(seed, step)`` so a resumed run draws the same dropout masks. ``metrics`` holds sums
   and counts (the host divides): scaled loss sum, per-task unscaled loss / correct /
-  count ``[num_tasks]``, real tokens, and the l2 norms, learning rate and a finite flag.
+  count ``[num_tasks]``, real tokens, the R3F divergence sum (0 without R3F), and the
+  l2 norms, learning rate and a finite flag.
   ``task_weights`` ``[num_tasks]`` multiply each task's examples' losses on top of the
   1/log(n) scaling (None: all 1).
   """
@@ -176,11 +176,17 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
     mask = micro["example_mask"]
     scaled = loss * loss_scale(micro["num_classes"], scale_loss) * weights[micro["task_id"]]
     total = jnp.sum(scaled * mask) / denominator
+    r3f_sum = jnp.zeros((), jnp.float32)
     if r3f_weight:
-      noisy_params = _noised_params(params, jax.random.fold_in(key, 1 << 20), r3f_noise, r3f_eps)
-      noisy = nnx.merge(graphdef, noisy_params, fresh_rng_state(rest, key))(micro, deterministic=False)
+      # Same dropout masks as the clean pass: the divergence measures the noise alone.
+      noisy_model = nnx.merge(graphdef, params, fresh_rng_state(rest, key))
+      shape = micro["input_ids"].shape + (noisy_model.config.hidden_size,)
+      delta = embedding_noise(jax.random.fold_in(key, 1 << 20), shape,
+                              DTYPES[noisy_model.config.dtype], r3f_noise, r3f_eps)
+      noisy = noisy_model(dict(micro, embedding_noise=delta), deterministic=False)
       kl = example_symmetric_kl(outputs, noisy, micro, head_specs)
-      total = total + r3f_weight * jnp.sum(kl * mask) / denominator
+      r3f_sum = jnp.sum(kl * mask)
+      total = total + r3f_weight * r3f_sum / denominator
     task = micro["task_id"]
     sums = dict(
         loss_sum=jnp.sum(scaled * mask),
@@ -188,7 +194,8 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
         task_loss=jax.ops.segment_sum(loss * mask, task, num_tasks),
         task_correct=jax.ops.segment_sum(correct * mask, task, num_tasks),
         task_count=jax.ops.segment_sum(mask, task, num_tasks),
-        tokens=jnp.sum(micro["segment_ids"] > 0).astype(jnp.float32))
+        tokens=jnp.sum(micro["segment_ids"] > 0).astype(jnp.float32),
+        r3f_sum=r3f_sum)
     return total, sums
 
   grad_fn = jax.grad(micro_loss, has_aux=True)
@@ -211,7 +218,7 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
     zeros_grads = jax.tree.map(jnp.zeros_like, state.params)
     zero_sums = dict(loss_sum=0.0, examples=0.0, task_loss=jnp.zeros(num_tasks),
                      task_correct=jnp.zeros(num_tasks), task_count=jnp.zeros(num_tasks),
-                     tokens=0.0)
+                     tokens=0.0, r3f_sum=0.0)
     zero_sums = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), zero_sums)
     (grads, sums), _ = jax.lax.scan(body, (zeros_grads, zero_sums),
                                     (jnp.arange(accum), batch))

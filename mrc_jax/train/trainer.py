@@ -18,7 +18,7 @@ import ml_collections
 import numpy as np
 import optax
 from absl import logging
-from flax import nnx
+from flax import nnx, traverse_util
 
 from mrc_jax.data import synthetic
 from mrc_jax.models import hf
@@ -169,18 +169,44 @@ def _shapes(tree) -> list:
   return [tuple(np.shape(x)) for x in jax.tree.leaves(tree)]
 
 
+def _merge_encoder(source_name: str, fresh: dict, source: dict) -> dict:
+  """The source's encoder weights; parameters it lacks keep their fresh initialisation.
+
+  Checkpoints without a pooler (``*ForMaskedLM`` / ``*Model`` directories such as
+  roberta-base or multilingual-e5-small) leave the run's pooler fresh, as Hugging Face
+  does; those parameters are logged. A parameter of another shape is an error naming it.
+  """
+  fresh_flat = traverse_util.flatten_dict(fresh, sep="/")
+  source_flat = traverse_util.flatten_dict(source, sep="/")
+  mismatched = [f"{k}: {np.shape(source_flat[k])} vs {np.shape(v)}"
+                for k, v in fresh_flat.items()
+                if k in source_flat and np.shape(source_flat[k]) != np.shape(v)]
+  if mismatched:
+    raise ValueError(f"init_from {source_name}: encoder parameter shapes differ from the "
+                     f"run's model (source vs run): {mismatched}")
+  missing = sorted(set(fresh_flat) - set(source_flat))
+  unused = sorted(set(source_flat) - set(fresh_flat))
+  if missing:
+    logging.warning("init_from %s: no weights for encoder parameters %s; they are freshly "
+                    "initialised", source_name, missing)
+  if unused:
+    logging.warning("init_from %s: encoder parameters %s are not part of the run's model and "
+                    "are dropped", source_name, unused)
+  merged = {k: np.asarray(source_flat.get(k, v)) for k, v in fresh_flat.items()}
+  return traverse_util.unflatten_dict(merged, sep="/")
+
+
 def initial_params(config, fresh: dict, source: tuple[dict, dict]) -> dict:
   """Weights-only initialisation from ``config.init_from`` with an explicit head mapping.
 
-  ``source`` is ``_source_weights(config.init_from)``. Heads present in both (after
+  ``source`` is ``_source_weights(config.init_from)``. Encoder parameters the source
+  lacks (a pooler) start fresh (:func:`_merge_encoder`). Heads present in both (after
   ``config.init_head_map`` renames ``new: old``) are kept;
   the run's other heads keep their fresh initialisation; source heads not used are
   listed as dropped.
   """
   encoder, source_heads = source
-  if _shapes(encoder) != _shapes(fresh["encoder"]):
-    raise ValueError(f"init_from {config.init_from}: encoder parameter shapes differ from "
-                     "the run's model")
+  encoder = _merge_encoder(config.init_from, fresh["encoder"], encoder)
   rename = dict(config.get("init_head_map", {}))
   heads, kept, new = {}, [], []
   for name, fresh_head in fresh["heads"].items():
@@ -195,7 +221,7 @@ def initial_params(config, fresh: dict, source: tuple[dict, dict]) -> dict:
   dropped = sorted(set(source_heads) - used)
   logging.info("init_from %s: heads kept %s, newly initialised %s, dropped %s",
                config.init_from, kept, new, dropped)
-  return dict(encoder=jax.tree.map(np.asarray, encoder), heads=heads)
+  return dict(encoder=encoder, heads=heads)
 
 
 # --- The run ---------------------------------------------------------------------------
@@ -364,8 +390,10 @@ def _opt_state_shardings(optimizer, abstract_opt_state, param_sh, replicated):
 def _train_input(config, tasks, head_of_task, head_specs, tokenizer_dir
                  ) -> input_pipeline.TrainInput:
   data = config.data
-  sources = [input_pipeline.ExampleSource(t, "train", int(config.seed), data.data_dir or None)
-             for t in tasks]
+  # data.train_fraction: the sample-efficiency ablation's fixed subset of every task.
+  fraction = float(data.get("train_fraction", 1.0))
+  sources = [input_pipeline.ExampleSource(t, "train", int(config.seed), data.data_dir or None,
+                                          fraction=fraction) for t in tasks]
   rates = list(data.rates) if data.rates else [
       s.num_examples or 1 for s in sources]  # natural proportions; endless tasks equal
   sampler = input_pipeline.MixtureSampler(rates, data.batching, int(config.seed),
@@ -413,6 +441,8 @@ def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, ev
       _check_finite(pending)
       host = jax.device_get(sums)
       scalars = metrics_lib.summarise(host, tasks)
+      if config.r3f.weight:  # mean symmetric KL between clean and noised outputs
+        scalars["r3f"] = float(host["r3f_sum"] / max(float(host["examples"]), 1.0))
       # Norms and the learning rate of the interval's last step, not summed.
       scalars.update({k: float(jax.device_get(metrics[k]))
                       for k in ("l2_grads", "l2_params", "l2_updates", "learning_rate")})

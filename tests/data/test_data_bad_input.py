@@ -34,6 +34,37 @@ def test_truncated_json_file_is_an_error_even_when_lenient(data_dir):
         assert info.value.path == path and info.value.field == "<file>"
 
 
+def write_tar_gz(path, member, data: bytes):
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+
+
+def test_jsonl_lines_end_at_newline_only(data_dir):
+    """U+2028 in a string, CRLF line ends and a lone "\\r" of JSON whitespace split no record."""
+    path = os.path.join(data_dir, "xcopa", "it", "val.it.jsonl")
+    records = [json.loads(line) for line in open(path, encoding="utf-8")]
+    records[1]["premise"] = "Avevo svuotato\u2028le tasche."
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    lines[2] = lines[2].replace(", ", ",\r ", 1)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("".join(line + "\r\n" for line in lines))
+    archive = os.path.join(data_dir, "exams", "cross-lingual", "dev_it.jsonl.tar.gz")
+    record = {"id": "u1", "question": {"stem": "Riga uno\u2029riga due?", "choices": [
+        {"text": "a\u2028b", "label": "A"}, {"text": "c", "label": "B"}]},
+        "answerKey": "B", "info": {"language": "Italian"}}
+    write_tar_gz(archive, "dev_it.jsonl", (json.dumps(record, ensure_ascii=False) + "\r\n").encode())
+    for strict in (True, False):
+        report = SkipReport()
+        examples = list(load_examples("xcopa.it", None, data_dir, strict=strict, report=report))
+        assert [e["meta"]["idx"] for e in examples] == [0, 1, 2] and report.skipped == 0
+        assert examples[1]["context"] == "Avevo svuotato\u2028le tasche."
+        (exam,) = load_examples("exams_nopara.it", None, data_dir, strict=strict, report=report)
+        assert exam["question"] == "Riga uno\u2029riga due?" and exam["options"] == ["a\u2028b", "c"]
+        assert report.skipped == 0
+
+
 def test_truncated_jsonl_line_is_a_bad_record(data_dir, capsys):
     path = os.path.join(data_dir, "xcopa", "it", "val.it.jsonl")
     text = open(path, encoding="utf-8").read()
@@ -111,11 +142,7 @@ def test_exams_answer_key_not_a_choice(data_dir):
     path = os.path.join(data_dir, "exams", "cross-lingual", "dev_it.jsonl.tar.gz")
     record = {"id": "bad1", "question": {"stem": "?", "choices": [{"text": "a", "label": "A"}]},
               "answerKey": "Z", "info": {"language": "Italian"}}
-    data = (json.dumps(record) + "\n").encode()
-    with tarfile.open(path, "w:gz") as archive:
-        info = tarfile.TarInfo("dev_it.jsonl")
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
+    write_tar_gz(path, "dev_it.jsonl", (json.dumps(record) + "\n").encode())
     with pytest.raises(DataError) as error:
         list(load_examples("exams_nopara.it", None, data_dir))
     assert (error.value.record_id, error.value.field) == ("bad1", "answerKey")

@@ -6,6 +6,7 @@ import os
 import socket
 import tarfile
 import threading
+import zipfile
 
 import pytest
 
@@ -109,8 +110,13 @@ def test_archive_from_file_url_is_unpacked_into_the_contract_layout(tmp_path, fi
 
 
 def test_prepare_reports_manual_steps(tmp_path):
+    """AdvRACE's test sets download; the train sets combine.py reads are reported by hand."""
+    for remote in download.DATASETS["advrace"]:
+        if isinstance(remote, RemoteFile):  # placed as if downloaded before
+            os.makedirs(os.path.dirname(tmp_path / remote.path), exist_ok=True)
+            (tmp_path / remote.path).write_text("{}")
     manual = download.prepare(["advrace"], str(tmp_path), log=lambda _: None)
-    assert len(manual) == 5 and all("place by hand" in m and "AdvRACE" in m for m in manual)
+    assert len(manual) == 4 and all("place by hand" in m and "combine.py" in m for m in manual)
     with pytest.raises(KeyError, match="unknown dataset 'nosuch'"):
         download.prepare(["nosuch"], str(tmp_path))
 
@@ -133,12 +139,24 @@ def test_pinned_hashes_match_the_shared_files(real_data_dir):
     assert checked >= 30
 
 
-def test_prepare_data_command_line(tmp_path):
+def test_prepare_data_command_line(tmp_path, fixture_data_dir):
+    """The command line fetches Belebele.zip from a local copy (--mirror) into belebele/."""
     import subprocess
     import sys
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    result = subprocess.run([sys.executable, os.path.join(root, "launch", "prepare_data.py"),
-                             "--datasets=advrace", f"--data_dir={tmp_path}"],
-                            capture_output=True, text=True, timeout=120, cwd=root)
+    with open(os.path.join(fixture_data_dir, "belebele", "deu_Latn.jsonl"), "rb") as f:
+        lines = f.read()
+    archive = tmp_path / "mirror" / "dl.fbaipublicfiles.com" / "belebele" / "Belebele.zip"
+    archive.parent.mkdir(parents=True)
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("Belebele/deu_Latn.jsonl", lines)
+    data_dir = tmp_path / "data"
+    command = [sys.executable, os.path.join(root, "launch", "prepare_data.py"), "--datasets=belebele",
+               f"--data_dir={data_dir}", f"--mirror={tmp_path / 'mirror'}"]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=root)
+    assert refused.returncode != 0 and "--allow_unpinned" in refused.stderr
+    result = subprocess.run(command + ["--allow_unpinned"], capture_output=True, text=True, timeout=120, cwd=root)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("place by hand: ") == 5 and "5 file(s) to place by hand" in result.stdout
+    assert f"sha256={sha(archive.read_bytes())} (unpinned)" in result.stdout
+    assert (data_dir / "belebele" / "deu_Latn.jsonl").read_bytes() == lines
+    assert len(list(load_examples("belebele.deu_Latn", "test", str(data_dir)))) == 2

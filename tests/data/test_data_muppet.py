@@ -89,9 +89,10 @@ def test_record_converters_per_kind():
     (csqa,), _ = convert("commonsense_qa", [{"id": "q1", "question": "Where is a fish?", "answerKey": "C",
                                              "choices": {"label": ["A", "B", "C"], "text": ["sky", "tree", "sea"]}}])
     assert csqa["options"] == ["sky", "tree", "sea"] and csqa["label"] == 2
+    # TFDS winogrande's label is a ClassLabel over "1"/"2": already 0-based.
     (wino,), _ = convert("winogrande", [{"sentence": "The cup fell because _ was slippery.",
                                          "option1": "the cup", "option2": "the table", "label": 1}])
-    assert wino["label"] == 0 and wino["question"].endswith("slippery.")
+    assert wino["label"] == 1 and wino["question"].endswith("slippery.")
     (squad,), _ = convert("squad", [{"id": "s9", "context": "Paris is in France.", "question": "Where is Paris?",
                                      "answers": {"text": ["France"], "answer_start": [12]}}])
     assert squad["answers"] == [{"text": "France", "start": 12}]

@@ -1,10 +1,11 @@
 """Every reader on small fixture files written in its upstream format."""
 import collections
+import json
+import os
 
-import pytest
-
-from mrc_jax.data import load_examples
-from mrc_jax.data.schema import is_labelled, require_labels
+from mrc_jax.data import SkipReport, catalog, languages, load_examples
+from mrc_jax.data.schema import Quirk
+from mrc_jax.data.sources import xcopa
 
 
 def load(task, data_dir, split=None):
@@ -34,8 +35,23 @@ def test_mlqa_and_tydiqa_filter_by_language(fixture_data_dir):
     assert mlqa["answers"][0]["text"] == "in Köln" and mlqa["lang"] == "de"
     (arabic,) = load("tydiqa.ar", fixture_data_dir, "validation")
     (english,) = load("tydiqa.en", fixture_data_dir, "validation")
-    assert arabic["id"] == "arabic-1" and arabic["answers"][0]["text"] == "القاهرة"
-    assert english["id"] == "english-7" and english["lang"] == "en"
+    assert arabic["id"] == "arabic-2387335860751143628-1" and arabic["answers"][0]["text"] == "القاهرة"
+    assert english["id"] == "english-7263716285932087254-0" and english["lang"] == "en"
+    assert english["answers"] == [{"text": "Helsinki", "start": 26}]
+
+
+def test_tydiqa_goldp_has_nine_languages_and_each_claims_its_questions(fixture_data_dir):
+    goldp = ["ar", "bn", "en", "fi", "id", "ko", "ru", "sw", "te"]  # no ja, th in GoldP
+    assert sorted(t.lang for t in catalog.file_tasks().values() if t.dataset == "tydiqa") == goldp
+    assert sorted(languages.TYDIQA) == goldp
+    path = os.path.join(fixture_data_dir, "tydiqa", "tydiqa-goldp-v1.1-dev.json")
+    upstream = [qa["id"] for a in json.load(open(path, encoding="utf-8"))["data"]
+                for p in a["paragraphs"] for qa in p["qas"]]
+    loaded = {lang: [e["id"] for e in load(f"tydiqa.{lang}", fixture_data_dir, "validation")]
+              for lang in goldp}
+    assert all(len(ids) == 1 and ids[0].startswith(languages.TYDIQA[lang] + "-")
+               for lang, ids in loaded.items())
+    assert sorted(i for ids in loaded.values() for i in ids) == sorted(upstream)  # none unclaimed
 
 
 def test_xcopa(fixture_data_dir):
@@ -46,6 +62,35 @@ def test_xcopa(fixture_data_dir):
     assert examples[0]["meta"]["relation"] == "cause" and examples[1]["meta"]["relation"] == "effect"
     assert examples[1]["question"] != examples[0]["question"]
     assert examples[0]["id"] == "xcopa.it.validation.0"
+    assert all("relation_upstream" not in e["meta"] for e in examples)
+
+
+def test_xcopa_relation_comes_from_the_majority_of_language_files(fixture_data_dir, capsys):
+    report = SkipReport()
+    turkish = list(load_examples("xcopa.tr", "validation", fixture_data_dir, report=report))
+    # The Turkish file says effect / effect / cause; it and et say cause / effect / effect.
+    assert [e["meta"]["relation"] for e in turkish] == ["cause", "effect", "effect"]
+    assert [e["question"] for e in turkish] == [xcopa.QUESTION_TEXT[r] for r in ("cause", "effect", "effect")]
+    assert [e["meta"].get("relation_upstream") for e in turkish] == ["effect", None, "cause"]
+    path = os.path.join(fixture_data_dir, "xcopa", "tr", "val.tr.jsonl")
+    assert report.quirk_counts() == {(path, "corrected", xcopa.RELATION_CORRECTED): 2}
+    assert report.counts() == {"bad records": 0, "left out": {}, "corrected": {xcopa.RELATION_CORRECTED: 2}}
+    assert "corrected 2 record(s)" in capsys.readouterr().err
+    for lang in ("it", "et"):
+        report = SkipReport()
+        assert len(list(load_examples(f"xcopa.{lang}", "validation", fixture_data_dir, report=report))) == 3
+        assert report.quirks == []
+
+
+def test_xcopa_without_a_strict_majority_keeps_the_file_field(tmp_path):
+    for lang, relation in (("it", "cause"), ("tr", "effect")):
+        os.makedirs(tmp_path / "xcopa" / lang)
+        record = {"premise": "p", "choice1": "a", "choice2": "b", "question": relation, "label": 0, "idx": 4}
+        (tmp_path / "xcopa" / lang / f"val.{lang}.jsonl").write_text(json.dumps(record) + "\n")
+    assert xcopa.consensus_relations(str(tmp_path / "xcopa"), "val") == {}
+    for lang, relation in (("it", "cause"), ("tr", "effect")):
+        (example,) = load_examples(f"xcopa.{lang}", "validation", str(tmp_path))
+        assert example["meta"]["relation"] == relation and "corrections" not in example["meta"]
 
 
 def test_belebele(fixture_data_dir):
@@ -53,20 +98,47 @@ def test_belebele(fixture_data_dir):
     assert [e["label"] for e in examples] == [0, 2]
     assert examples[1]["options"] == ["Einen Tag", "Zwei Tage", "Drei Tage", "Vier Tage"]
     assert examples[1]["context"] == "Der Regen fiel drei Tage lang."
-    assert examples[0]["id"] == "https://en.wikibooks.org/wiki/Accordion#1"
+    # No FLORES split in the record: a hash of the passage tells the passage apart.
+    assert examples[0]["id"] == "https://en.wikibooks.org/wiki/Accordion#216e21eda9#1"
+    assert examples[0]["meta"]["link"] == "https://en.wikibooks.org/wiki/Accordion"
+
+
+def test_belebele_ids_unique_when_link_and_question_number_repeat(fixture_data_dir):
+    link = "https://en.wikinews.org/wiki/Storm"
+    thai = load("belebele.tha_Thai", fixture_data_dir)
+    assert [(e["meta"]["link"], e["meta"]["question_number"]) for e in thai] == [(link, 1), (link, 1)]
+    assert [e["id"] for e in thai] == [f"{link}#e39fe66a08#1", f"{link}#006fbcf08a#1"]
+    assert [e["id"] for e in load("belebele.tha_Thai", fixture_data_dir)] == [e["id"] for e in thai]
+    english = load("belebele.eng_Latn", fixture_data_dir)  # upstream's passage key: link + split
+    assert [e["id"] for e in english] == [f"{link}#dev#1", f"{link}#devtest#1"]
+    assert [e["label"] for e in english] == [e["label"] for e in thai] == [0, 2]
 
 
 def test_exams_with_paragraphs_builds_context_from_choice_paragraphs(fixture_data_dir):
-    first, second, flagged = load("exams.it", fixture_data_dir)
+    first, second = load("exams.it", fixture_data_dir)
     # Choice B repeats choice A's paragraph: the context holds each distinct paragraph once.
     assert first["context"] == ("Paragrafo 0 su il cuore.\n\nParagrafo 2 su il rene.\n\n"
                                 "Paragrafo 3 su il polmone.")
     assert first["meta"]["option_contexts"][1] == "Paragrafo 0 su il cuore."
     assert first["label"] == 0 and second["label"] == 2 and len(second["options"]) == 3
-    # answerKey "@" (upstream: no valid gold answer) loads unlabelled, and evaluation refuses it.
-    assert flagged["label"] == -1 and not is_labelled(flagged) and len(flagged["options"]) == 5
-    with pytest.raises(ValueError, match="e3.*no gold label"):
-        list(require_labels([first, flagged], "exams.it"))
+    # A JSON string may hold U+2028: the record is one JSON line all the same.
+    assert second["question"] == "Quale organo filtra il sangue?\u2028Una sola risposta è corretta."
+
+
+def test_exams_answer_key_at_is_left_out_and_counted_in_both_modes(fixture_data_dir, capsys):
+    path = os.path.join(fixture_data_dir, "exams", "cross-lingual", "with_paragraphs",
+                        "dev_it_with_para.jsonl.tar.gz")
+    for strict in (True, False):
+        report = SkipReport()
+        examples = list(load_examples("exams.it", None, fixture_data_dir, strict=strict, report=report))
+        assert [e["id"] for e in examples] == ["e1", "e2"] and all(e["label"] >= 0 for e in examples)
+        assert report.quirks == [Quirk(path, "e3", "left out", "unlabelled: answerKey '@'")]
+        assert report.skipped == 0 and report.left_out == 1
+        assert report.counts() == {"bad records": 0, "left out": {"unlabelled: answerKey '@'": 1},
+                                   "corrected": {}}
+        err = capsys.readouterr().err
+        assert "exams.it (validation): skipped 0 bad record(s); upstream quirks: left out 1" in err
+        assert f"left out 1 record(s) (unlabelled: answerKey '@'): {path}" in err
 
 
 def test_exams_without_paragraphs_and_multilingual_filter(fixture_data_dir):

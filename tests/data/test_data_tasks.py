@@ -57,7 +57,10 @@ def test_perturbed_task_matches_load_examples(fixture_tasks):
 
 def test_metric_functions_reference_the_eval_metrics():
     (span_metric,) = seqio.get_mixture_or_task("xquad.zh").metric_fns
-    assert span_metric.keywords == {"lang": "zh"}
+    # XQuAD is scored by the SQuAD v1.1 script; MLQA by its own.
+    assert span_metric.keywords == {"lang": "zh", "style": "squad_v1", "no_answer": False}
+    assert seqio.get_mixture_or_task("mlqa.zh").metric_fns[0].keywords["style"] == "mlqa"
+    assert seqio.get_mixture_or_task("squad_v2.en").metric_fns[0].keywords["no_answer"] is True
     assert span_metric([["北京"]], ["北京"]) == {"exact_match": 100.0, "f1": 100.0}
     (accuracy,) = seqio.get_mixture_or_task("xcopa.it").metric_fns
     assert accuracy([0, 1, 1, 0], [0, 1, 0, 0]) == {"accuracy": 75.0}

@@ -16,11 +16,12 @@ from mrc_jax.train.step import TrainState
 HEADS = [HeadSpec("multiple_choice", "multiple_choice"), HeadSpec("span", "span")]
 
 
-def write_workdir(workdir, seed, *, vocab_size=None, tokenizer_dir=None, step=5):
+def write_workdir(workdir, seed, *, vocab_size=None, tokenizer_dir=None, step=5,
+                  max_positions=128):
     """config.json (resolved architecture) + one orbax checkpoint of a random model."""
     encoder = EncoderConfig(vocab_size=vocab_size or synthetic.vocab_size(), hidden_size=16,
                             num_layers=1, num_heads=2, intermediate_size=32,
-                            max_position_embeddings=128, hidden_dropout=0.0,
+                            max_position_embeddings=max_positions, hidden_dropout=0.0,
                             attention_dropout=0.0)
     workdir.mkdir(parents=True, exist_ok=True)
     if tokenizer_dir is None:
@@ -45,7 +46,8 @@ def eval_config(tasks, attacks, num_examples, data_dir="", max_length=96, batch_
     config.data = ml_collections.ConfigDict(dict(max_length=max_length, max_choices=4,
                                                  data_dir=data_dir))
     config.evals = ml_collections.ConfigDict()
-    config.evals.validation = dict(tasks=("synthetic.en",), split="validation", num_examples=4)
-    config.evals.robustness = dict(tasks=tuple(tasks), attacks=tuple(attacks), split="test",
-                                   num_examples=num_examples)
+    config.evals.validation = dict(type="accuracy", tasks=("synthetic.en",), split="validation",
+                                   num_examples=4)
+    config.evals.robustness = dict(type="robustness", tasks=tuple(tasks), attacks=tuple(attacks),
+                                   split="test", num_examples=num_examples)
     return config

@@ -155,6 +155,129 @@ def test_span_windows_are_aggregated_per_id_and_mapped_to_characters():
     assert result.gold == [["Paris"], ["Rome"]]
     np.testing.assert_array_equal(result.scores["exact_match"], [1.0, 0.0])
     np.testing.assert_allclose(result.scores["f1"], [1.0, 2 / 3])
+    # A dataset outside the catalog is scored SQuAD v1.1 style, MLQA's kept beside it.
+    assert list(result.scores) == ["f1", "exact_match", "f1_mlqa", "exact_match_mlqa"]
+    assert result.na_probs is None
+
+
+def test_span_scoring_comes_from_the_catalog():
+    assert evaluator_lib.span_scoring("xquad") == ("squad_v1", False)
+    assert evaluator_lib.span_scoring("tydiqa") == ("squad_v1", False)
+    assert evaluator_lib.span_scoring("squad") == ("squad_v1", False)
+    assert evaluator_lib.span_scoring("squad_v2") == ("squad_v1", True)
+    assert evaluator_lib.span_scoring("mlqa") == ("mlqa", False)
+    assert evaluator_lib.span_scoring("synthetic_span") == ("squad_v1", False)
+
+
+def test_mlqa_cell_headline_is_mlqa_style():
+    """Same decoding as above, but a cell of MLQA: its script is the headline."""
+    context = "«Paris» est ici."
+    length = 6
+    offsets = np.full((length, 2), -1, np.int32)
+    offsets[1:4] = [(0, 1), (1, 6), (6, 7)]  # «, Paris, »
+    start = np.full((2, length), -5.0, np.float32)
+    end = np.full((2, length), -5.0, np.float32)
+    start[0, 1], end[0, 3] = 1.0, 1.0  # "«Paris»"
+    batch = {"example_mask": np.array([1, 0], np.float32), "input_ids": np.zeros((2, length), np.int32),
+             "pool_row": np.arange(2, dtype=np.int32)[:, None], "pool_pos": np.zeros((2, 1), np.int32),
+             "start_logits": start, "end_logits": end}
+    meta = [{"id": "q", "token_offsets": offsets, "context": context, "answers": ["Paris"]}]
+    cell = evaluator_lib.EvalCell("mlqa", "es", "clean", "span", "qa", [(batch, meta)])
+    result = evaluator_lib.Evaluator(LogitsFromBatch(), device_keys=None).evaluate([cell])[0]
+    assert result.predicted == ["«Paris»"]
+    assert list(result.scores) == ["f1", "exact_match", "f1_squad_v1", "exact_match_squad_v1"]
+    # MLQA removes the guillemets; SQuAD v1.1 keeps them.
+    assert (result.scores["exact_match"][0], result.scores["exact_match_squad_v1"][0]) == (1.0, 0.0)
+
+
+CONTEXT_WORDS = "zero one two three four five six seven eight nine".split()
+
+
+def unanswerable_cell(length=12, context_tokens=8):
+    """Span windows of five questions over one context; "c" and "d" have no answer.
+
+    Each window is its own row: [CLS] q q then `context_tokens` context words from word
+    `first`, then padding; "a" has two windows.
+    """
+    context = " ".join(CONTEXT_WORDS)
+    spans, position = [], 0
+    for word in CONTEXT_WORDS:
+        spans.append((position, position + len(word)))
+        position += len(word) + 1
+    windows = [("a", 0), ("a", 2), ("b", 0), ("c", 1), ("d", 0), ("e", 2)]
+    answers = {"a": ["seven"], "b": ["two three"], "c": [], "d": [], "e": ["four"]}
+    rng = np.random.default_rng(7)
+    examples = len(windows) + 2  # two padding slots
+    batch = {
+        "input_ids": rng.integers(5, TINY.vocab_size, (examples, length)).astype(np.int32),
+        "token_type_ids": np.zeros((examples, length), np.int32),
+        "segment_ids": np.ones((examples, length), np.int32),
+        "positions": np.tile(np.arange(length, dtype=np.int32), (examples, 1)),
+        "example_mask": (np.arange(examples) < len(windows)).astype(np.float32),
+        "pool_row": np.arange(examples, dtype=np.int32)[:, None],
+        "pool_pos": np.zeros((examples, 1), np.int32),
+        "choice_mask": np.ones((examples, 1), np.float32),
+        "label": np.zeros((examples,), np.int32),
+    }
+    meta = []
+    for example_id, first in windows:
+        offsets = np.full((length, 2), -1, np.int32)  # [sequence, 2]
+        offsets[3:3 + context_tokens] = spans[first:first + context_tokens]
+        meta.append({"id": example_id, "token_offsets": offsets, "context": context,
+                     "answers": answers[example_id]})
+    return batch, meta
+
+
+def test_unanswerable_questions_with_a_tiny_model():
+    """Null score at [CLS] (min over windows) vs best span (max over windows), per id."""
+    model = tiny_model()
+    batch, meta = unanswerable_cell()
+    start, end = jax.device_get(model({k: jnp.asarray(v) for k, v in batch.items()})["qa"])
+    best, null = {}, {}
+    for slot, slot_meta in enumerate(meta):
+        offsets = slot_meta["token_offsets"]
+        candidates = [(start[slot, i] + end[slot, j], i, j) for i in range(len(offsets))
+                      for j in range(i, min(i + 30, len(offsets)))
+                      if offsets[i, 0] >= 0 and offsets[j, 0] >= 0]
+        score, i, j = max(candidates)
+        text = slot_meta["context"][offsets[i, 0]:offsets[j, 1]]
+        example_id = slot_meta["id"]
+        if example_id not in best or score > best[example_id][0]:
+            best[example_id] = (score, text)
+        null[example_id] = min(null.get(example_id, np.inf), start[slot, 0] + end[slot, 0])
+    ids = ["a", "b", "c", "d", "e"]
+    na_probs = np.array([null[i] - best[i][0] for i in ids])
+    # A threshold between the scores, so that some questions are answered and some not.
+    threshold = float(np.sort(na_probs)[2])
+    expected = ["" if na > threshold else best[i][1] for i, na in zip(ids, na_probs)]
+    assert "" in expected and any(expected)
+
+    cell = evaluator_lib.EvalCell("toyqa", "en", "clean", "span", "qa", [(batch, meta)],
+                                  no_answer=True)
+    result = evaluator_lib.Evaluator(model, null_score_threshold=threshold).evaluate([cell])[0]
+    assert result.ids == ids
+    assert result.predicted == expected
+    np.testing.assert_allclose(result.na_probs, na_probs, rtol=1e-5, atol=1e-5)
+    gold = [["seven"], ["two three"], [], [], ["four"]]
+    assert result.gold == gold
+    # evaluate-v2.0.py: "" is right exactly for the questions without an answer.
+    for index, (prediction, answers) in enumerate(zip(expected, gold)):
+        if not answers:
+            assert result.scores["exact_match"][index] == float(prediction == "")
+            assert result.scores["f1"][index] == float(prediction == "")
+        elif prediction == "":
+            assert result.scores["exact_match"][index] == result.scores["f1"][index] == 0.0
+    exact, f1 = evaluator_lib.metrics.span_scores(gold, expected, "en", "squad_v1", no_answer=True)
+    np.testing.assert_array_equal(result.scores["exact_match"], exact)
+    np.testing.assert_array_equal(result.scores["f1"], f1)
+
+    # Every question answered (threshold above all na_probs), and none (below all).
+    high = evaluator_lib.Evaluator(model, null_score_threshold=float(na_probs.max()) + 1)
+    assert high.evaluate([cell])[0].predicted == [best[i][1] for i in ids]
+    low = evaluator_lib.Evaluator(model, null_score_threshold=float(na_probs.min()) - 1)
+    low_result = low.evaluate([cell])[0]
+    assert low_result.predicted == [""] * 5
+    np.testing.assert_array_equal(low_result.scores["exact_match"], [0, 0, 1, 1, 0])
 
 
 def test_meta_must_match_the_real_slots():

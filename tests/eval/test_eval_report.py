@@ -132,3 +132,52 @@ def test_json_has_no_nan(tmp_path):
     report.write_json(tmp_path / "r.json", rows, {})
     loaded = json.loads((tmp_path / "r.json").read_text())
     assert any(r["value"] is None for r in loaded["rows"])
+
+
+def span_cells():
+    """An XQuAD-like cell (SQuAD v1.1 headline) and a SQuAD v2.0 cell with na_probs."""
+    from mrc_jax.eval import metrics
+    cells = []
+    for task, gold, predicted, na_probs in (
+            ("xquad", [["“Paris”"], ["Rome"]], ["Paris", "Rome"], None),
+            ("squad_v2", [["Paris"], []], ["Paris", ""], [-1.5, 2.25])):
+        no_answer = na_probs is not None
+        scores = {}
+        for style, suffix in (("squad_v1", ""), ("mlqa", "_mlqa")):
+            exact, f1 = metrics.span_scores(gold, predicted, "en", style, no_answer)
+            scores[f"f1{suffix}"], scores[f"exact_match{suffix}"] = f1, exact
+        cells.append(CellResult(task, "en", "clean", ["a", "b"], predicted, gold, scores,
+                                na_probs=na_probs))
+    return cells
+
+
+def test_report_says_the_style_of_each_row(tmp_path):
+    rows = robustness.robustness_rows(span_cells(), run="A", num_resamples=50)
+    paths = report.write_report(tmp_path, rows, {"title": "spans"}, tensorboard=False)
+    with paths["csv"].open() as handle:
+        parsed = {(r["task"], r["metric"]): r for r in csv.DictReader(handle)
+                  if r["lang"] == "en"}
+    assert parsed["xquad", "f1"]["style"] == "squad_v1"
+    assert float(parsed["xquad", "exact_match"]["value"]) == 50.0  # “Paris” kept its quotes
+    assert parsed["xquad", "f1_mlqa"]["style"] == "mlqa"
+    assert float(parsed["xquad", "exact_match_mlqa"]["value"]) == 100.0
+    assert float(parsed["squad_v2", "NoAns_exact"]["value"]) == 100.0
+    # Past "a" (na -1.5) both questions are right; "b" is predicted "" anyway.
+    assert float(parsed["squad_v2", "best_f1"]["value"]) == 100.0
+    assert float(parsed["squad_v2", "best_f1_thresh"]["value"]) == -1.5
+    text = paths["md"].read_text()
+    assert "## xquad: f1 (squad_v1)" in text and "## xquad: f1_mlqa (mlqa)" in text
+    assert "- span style squad_v1: SQuAD v1.1 evaluate-v1.1.py" in text
+    assert "## squad_v2: HasAns_f1 (squad_v1)" in text
+    assert "## squad_v2: best_f1_thresh (squad_v1)" in text and "| en | -1.500 |" in text
+
+
+def test_na_probs_round_trip_through_predictions_jsonl(tmp_path):
+    cells = span_cells()
+    path = tmp_path / "predictions.jsonl"
+    results.write_predictions(cells, path)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r.get("na_prob") for r in records] == [None, None, -1.5, 2.25]
+    xquad, squad_v2 = results.read_predictions(path)
+    assert xquad.na_probs is None and squad_v2.na_probs == [-1.5, 2.25]
+    assert list(squad_v2.scores) == ["f1", "exact_match", "f1_mlqa", "exact_match_mlqa"]

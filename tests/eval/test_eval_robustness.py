@@ -85,3 +85,54 @@ def test_comparison_of_two_runs():
     assert drop["value"] == pytest.approx(-25.0)
     assert drop["ci_low"] <= -25.0 <= drop["ci_high"] < 0
     assert rows["toy", "en", "clean", "accuracy_diff_p"]["value"] == 1.0
+
+
+def squad_v2_cell(attack="clean", predicted=("Paris", "Rome", "big city", "")):
+    """Two answerable (q0, q2) and two unanswerable (q1, q3) questions, hand-scored."""
+    from mrc_jax.eval import metrics
+    gold = [["Paris"], [], ["big red city"], []]
+    exact, f1 = metrics.span_scores(gold, list(predicted), "en", no_answer=True)
+    mlqa_exact, mlqa_f1 = metrics.span_scores(gold, list(predicted), "en", "mlqa", no_answer=True)
+    return CellResult("squad_v2", "en", attack, ["q0", "q1", "q2", "q3"], list(predicted), gold,
+                      {"f1": f1, "exact_match": exact, "f1_mlqa": mlqa_f1,
+                       "exact_match_mlqa": mlqa_exact}, na_probs=[0.1, 0.3, 0.6, 0.9])
+
+
+def test_squad_v2_rows_follow_the_official_script():
+    rows = rows_by(robustness.robustness_rows([squad_v2_cell()], run="A", num_resamples=300))
+    get = lambda metric: rows["squad_v2", "en", "clean", metric]
+    # f1: q0 1, q1 0 (answered an unanswerable), q2 2*(2/2*2/3)/(1+2/3) = 0.8, q3 1.
+    assert get("exact_match")["value"] == pytest.approx(50.0)
+    assert get("f1")["value"] == pytest.approx(70.0)
+    assert get("HasAns_exact")["value"] == pytest.approx(50.0)
+    assert get("HasAns_f1")["value"] == pytest.approx(90.0)
+    assert get("NoAns_exact")["value"] == get("NoAns_f1")["value"] == pytest.approx(50.0)
+    assert get("HasAns_f1")["n"] == get("NoAns_f1")["n"] == 2
+    assert get("HasAns_f1")["ci_low"] <= 90.0 <= get("HasAns_f1")["ci_high"]
+    # Best threshold: start 2 (both unanswerable right); past q0 3 (thresh 0.1), q1 2,
+    # q2 2 (exact) / 2.8 (f1), q3 unchanged: 75 at 0.1 for both.
+    assert (get("best_exact")["value"], get("best_exact_thresh")["value"]) == (75.0, 0.1)
+    assert (get("best_f1")["value"], get("best_f1_thresh")["value"]) == (75.0, 0.1)
+    assert np.isnan(get("best_f1")["ci_low"])
+    # Every span row says its normalisation.
+    assert get("f1")["style"] == get("HasAns_f1")["style"] == "squad_v1"
+    assert get("f1_mlqa")["style"] == "mlqa"
+
+
+def test_styles_of_attacked_aggregate_and_comparison_rows():
+    clean = squad_v2_cell()
+    attacked = squad_v2_cell("charswap", ("Paris", "", "", ""))
+    rows = robustness.robustness_rows([clean, attacked], run="A", num_resamples=50)
+    styles = {(r["lang"], r["attack"], r["metric"]): r["style"] for r in rows}
+    assert styles["en", "charswap", "f1_drop"] == "squad_v1"
+    assert styles["en", "charswap", "f1_mlqa_drop"] == "mlqa"
+    assert styles["mean", "charswap", "exact_match_mlqa"] == "mlqa"
+    assert ("mean", "clean", "best_f1_thresh") not in styles  # thresholds are not averaged
+    assert rows_by(rows)["squad_v2", "en", "charswap", "NoAns_exact"]["value"] == 100.0
+    other_run = squad_v2_cell("clean", ("Paris", "", "", ""))
+    compared = robustness.comparison_rows([clean], [other_run], "A", "B", num_resamples=50)
+    assert {r["style"] for r in compared if r["metric"].startswith("f1_mlqa")} == {"mlqa"}
+    assert {r["style"] for r in compared if r["metric"] == "f1_diff_p"} == {"squad_v1"}
+    choice = robustness.robustness_rows([choice_cell("en", "clean", [1, 0])], run="A",
+                                        num_resamples=10)
+    assert {r["style"] for r in choice} == {""}

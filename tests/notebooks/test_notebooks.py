@@ -1,6 +1,9 @@
 """Every notebook runs top to bottom on CPU with tiny settings from its parameters cell."""
 import json
+import os
 import pathlib
+import subprocess
+import sys
 
 import nbformat
 import numpy as np
@@ -12,7 +15,7 @@ NOTEBOOKS = REPO / "notebooks"
 TIMEOUT_S = 600
 
 
-def execute(name: str, **parameters) -> nbformat.NotebookNode:
+def execute(name: str, kernel: str = "python3", **parameters) -> nbformat.NotebookNode:
   """Runs a notebook with its ``parameters``-tagged cell replaced by ``parameters``."""
   notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
   tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
@@ -22,7 +25,7 @@ def execute(name: str, **parameters) -> nbformat.NotebookNode:
   unknown = set(parameters) - set(defaults)
   assert not unknown, f"{name}: no parameters {unknown} (has {sorted(defaults)})"
   tagged[0].source = "\n".join(f"{k} = {v!r}" for k, v in {**defaults, **parameters}.items())
-  NotebookClient(notebook, timeout=TIMEOUT_S, kernel_name="python3",
+  NotebookClient(notebook, timeout=TIMEOUT_S, kernel_name=kernel,
                  resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
   return notebook
 
@@ -61,6 +64,46 @@ def test_robustness_analysis_notebook(tmp_path):
   assert "charswap: weak" in text and "-> smallest drop: strong" in text
   assert any(o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
              for cell in notebook.cells for o in cell.get("outputs", []))
+
+
+def _venv_kernel(root: pathlib.Path) -> str:
+  """A Jupyter kernel in a fresh virtual environment that sees this one's packages.
+
+  The notebook's install step then installs into that environment, as on a new Colab
+  runtime, and leaves the test environment's own install of the package alone.
+  """
+  venv = root / "venv"
+  subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+  spec = root / "jupyter" / "kernels" / "colab_local"
+  spec.mkdir(parents=True)
+  (spec / "kernel.json").write_text(json.dumps(dict(
+      argv=[str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+      display_name="colab_local", language="python")))
+  return "colab_local"
+
+
+def test_colab_path_clones_installs_and_detects_the_accelerator(tmp_path, monkeypatch):
+  """The notebooks' Colab path, locally: clone by URL, install, pick the jax build, run."""
+  _fake_report(tmp_path / "run", "run", 0.8, 0)
+  monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+  for variable in ("COLAB_TPU_ADDR", "TPU_NAME"):
+    monkeypatch.delenv(variable, raising=False)
+  monkeypatch.setenv("PATH", os.pathsep.join(  # no nvidia-smi: a CPU runtime
+      p for p in os.environ["PATH"].split(os.pathsep) if not (pathlib.Path(p) / "nvidia-smi").exists()))
+  kernel = _venv_kernel(tmp_path)
+  clone = tmp_path / "clone"
+  notebook = execute("03_robustness_analysis.ipynb", kernel=kernel, INSTALL=True,
+                     REPO=str(clone), REPO_URL=REPO.as_uri(),
+                     PIP_ARGS=["--no-build-isolation", "--no-deps"],
+                     RUNS={"run": str(tmp_path / "run")})
+  text = outputs(notebook)
+  assert (clone / ".git").is_dir() and (clone / "setup.py").is_file()
+  assert f"installed {clone} for accelerator: cpu" in text
+  assert "(run, task, language, attack) cells" in text
+  installed = subprocess.run(
+      [str(tmp_path / "venv" / "bin" / "python"), "-m", "pip", "show", "-f", "mrc_jax"],
+      capture_output=True, text=True, check=True).stdout
+  assert f"Editable project location: {clone}" in installed
 
 
 @pytest.mark.slow

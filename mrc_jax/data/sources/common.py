@@ -6,7 +6,7 @@ import json
 import tarfile
 from typing import Any, Callable, Iterable, Iterator
 
-from mrc_jax.data.schema import DataError, FieldError, SkipReport, validate_example
+from mrc_jax.data.schema import DataError, FieldError, Quirk, Skip, SkipReport, validate_example
 
 
 class _UnparsableLine:
@@ -28,8 +28,14 @@ def read_json(path: str) -> Any:
 
 
 def parse_jsonl_lines(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
-    """(``line N``, record) per non-blank line; unparsable lines come as _UnparsableLine."""
+    """(``line N``, record) per non-blank line; unparsable lines come as _UnparsableLine.
+
+    ``lines`` must be split at line feeds only (JSON Lines): strings may hold U+2028 /
+    U+2029, which ``str.splitlines()`` treats as line ends, and JSON whitespace may hold a
+    lone carriage return, where universal newlines split; either cuts a record in two.
+    """
     for number, line in enumerate(lines, start=1):
+        line = line.removesuffix("\n").removesuffix("\r")
         if not line.strip():
             continue
         try:
@@ -39,7 +45,7 @@ def parse_jsonl_lines(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
 
 
 def read_jsonl(path: str) -> Iterator[tuple[str, Any]]:
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", newline="\n") as f:  # lines end at "\n" only
         yield from parse_jsonl_lines(f)
 
 
@@ -52,7 +58,7 @@ def read_jsonl_tar_gz(path: str) -> Iterator[tuple[str, Any]]:
                 raise DataError(path, None, "<file>", "archive holds no file")
             for member in members:
                 text = archive.extractfile(member).read().decode("utf-8")
-                for line_id, record in parse_jsonl_lines(text.splitlines()):
+                for line_id, record in parse_jsonl_lines(text.split("\n")):
                     yield f"{member.name} {line_id}", record
     except (tarfile.TarError, EOFError, OSError) as e:
         raise DataError(path, None, "<file>", f"not a readable .tar.gz archive: {e}") from None
@@ -85,8 +91,10 @@ def convert_records(path: str, records: Iterable[tuple[str, Any]],
 
     ``convert(record_id, record)`` returns an example (or None for a record the format says
     to leave out, e.g. another language in a multilingual file) and raises FieldError on bad
-    input. Strict mode raises DataError(path, record id, field); lenient mode counts the
-    record in ``report`` and goes on.
+    input, or Skip for a record an upstream quirk leaves without a usable example (counted
+    in ``report.quirks`` in both modes). Fields it corrected are listed as reasons in
+    ``meta["corrections"]`` and counted there too. Strict mode raises DataError(path,
+    record id, field); lenient mode counts the record in ``report.errors`` and goes on.
     """
     for fallback_id, record in records:
         record_id = record_id_of(record, fallback_id)
@@ -95,10 +103,15 @@ def convert_records(path: str, records: Iterable[tuple[str, Any]],
             if example is None:
                 continue
             validate_example(example, num_classes)
+        except Skip as e:
+            report.add_quirk(Quirk(str(path), record_id, "left out", e.reason))
+            continue
         except FieldError as e:
             error = DataError(path, record_id, e.field, e.problem)
             if strict:
                 raise error from None
             report.add(error)
             continue
+        for reason in example["meta"].get("corrections", ()):
+            report.add_quirk(Quirk(str(path), record_id, "corrected", reason))
         yield example

@@ -4,14 +4,15 @@
 With paragraphs, each choice carries a retrieved paragraph in ``para``; the context is the
 choices' distinct paragraphs joined by blank lines, and ``meta["option_contexts"]`` keeps
 each choice's own paragraph. Without paragraphs the context is empty. The upstream answer
-key ``@`` marks a question whose gold answer is not among its choices; such a question loads
-with ``label = -1`` (no gold label) so evaluation refuses it rather than scoring it.
+key ``@`` marks a question whose gold answer is not among its choices; upstream's loaders
+skip such questions, and so do we (in both modes), counting each in the SkipReport under
+:data:`NO_VALID_ANSWER_REASON` so the log and the evaluation report show how many.
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from mrc_jax.data.schema import MISSING_LABEL, FieldError
+from mrc_jax.data.schema import FieldError, Skip
 from mrc_jax.data.sources.common import field
 
 # info.language as written in the EXAMS files -> ISO 639-1 code.
@@ -22,6 +23,7 @@ LANGUAGE_CODES = {
     "Serbian": "sr", "Spanish": "es", "Turkish": "tr", "Vietnamese": "vi",
 }
 NO_VALID_ANSWER_KEY = "@"
+NO_VALID_ANSWER_REASON = "unlabelled: answerKey '@'"
 
 
 def exams_converter(task: str, lang: str, split: str, *, with_paragraphs: bool,
@@ -53,15 +55,13 @@ def exams_converter(task: str, lang: str, split: str, *, with_paragraphs: bool,
                     raise FieldError(f"question.choices[{i}].para", "is missing (file with paragraphs)")
                 paragraphs.append(choice["para"])
         key = field(record, "answerKey")
+        if key == NO_VALID_ANSWER_KEY:
+            raise Skip(NO_VALID_ANSWER_REASON)
+        if key not in labels:
+            raise FieldError("answerKey", f"{key!r} is not one of the choice labels {labels}")
+        label = labels.index(key)
         meta = {"split": split, "subject": info.get("subject"), "grade": info.get("grade"),
                 "choice_labels": labels}
-        if key == NO_VALID_ANSWER_KEY:
-            label = MISSING_LABEL
-            meta["label_missing"] = "upstream answerKey '@': gold answer is not among the choices"
-        elif key in labels:
-            label = labels.index(key)
-        else:
-            raise FieldError("answerKey", f"{key!r} is not one of the choice labels {labels}")
         context = ""
         if with_paragraphs:
             distinct = list(dict.fromkeys(p for p in paragraphs if p.strip()))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import regex
 
-from mrc_jax.perturb import resources, text, words
+from mrc_jax.perturb import languages, resources, text, words
 from mrc_jax.perturb.attacks.options import has_gold_label
 from mrc_jax.perturb.edits import overlaps, replace_spans, shift_offset
-from mrc_jax.perturb.languages import LANGUAGE_SCRIPT
 from mrc_jax.perturb.registry import DEGRADED, FULL, Support, register
 
-_CASED_SCRIPTS = {"LATIN", "CYRILLIC", "GREEK"}
+_CASED_SCRIPTS = {"Latn", "Cyrl", "Grek", "Armn"}
+_CLAUSE_BREAK = regex.compile(r"[,;:]")
 _CAPITALISED = regex.compile(r"^\p{Lu}\p{L}*$")
 _NUMBER = regex.compile(r"\p{Nd}+")
 
@@ -48,15 +48,50 @@ def mutate_question(question: str, context: str, step) -> tuple[str, list[str]]:
         old, new = step.rng.choice(question_entities), step.rng.choice(passage_entities)
         body = regex.sub(rf"\b{regex.escape(old)}\b", lambda _: new, body, count=1)
         ops.append(f"entity {old!r}->{new!r}")
-    negations = resources.negation_words(lang)
-    spans = text.word_spans(body, lang)
-    negated = [(a, b) for a, b in spans if body[a:b].casefold() in negations]
+    negated = negation_spans(body, lang)
     if negated:
-        a, b = negated[0]
         joiner = " " if text.uses_spaces(lang) else ""
-        body = (body[:a].rstrip() + joiner + body[b:].lstrip()).strip()
+        for a, b, whole_word in sorted(negated, reverse=True):
+            body = (body[:a].rstrip() + joiner + body[b:].lstrip() if whole_word
+                    else body[:a] + body[b:])
+        body = body.strip()
         ops.append("negation removed")
     return body, ops
+
+
+def _elided(word: str, openers: frozenset[str]) -> int:
+    """Length of an elided opener the word starts with (French n'a -> 2), else 0."""
+    folded = word.casefold()
+    return next((len(o) for o in openers if o[-1] in "'’" and folded.startswith(o)
+                 and len(folded) > len(o)), 0)
+
+
+def negation_spans(body: str, lang: str) -> list[tuple[int, int, bool]]:
+    """(start, end, whole word) of the first negation of `body`: one word, or both parts of a
+    two-part negation. Skipped: a negation word inside another expression (Arabic لا يزال
+    "still"), and one closing the question after "or" or as its particle ("hay không?")."""
+    rules = resources.negation(lang)
+    spans = text.word_spans(body, lang)
+    folded = [body[a:b].casefold() for a, b in spans]
+    for i, (a, b) in enumerate(spans):
+        elided = _elided(body[a:b], rules.openers)
+        if folded[i] in rules.openers or elided:
+            for j in range(i + 1, len(spans)):
+                if _CLAUSE_BREAK.search(body[spans[j - 1][1]:spans[j][0]]):
+                    break
+                if folded[j] in rules.closers:
+                    opener = (a, a + elided, False) if elided else (a, b, True)
+                    return [opener, (*spans[j], True)]
+        if folded[i] not in rules.words:
+            continue
+        before, after = rules.not_negation.get(folded[i], (frozenset(), frozenset()))
+        last = i == len(spans) - 1
+        if (i and folded[i - 1] in before) or (not last and folded[i + 1] in after):
+            continue
+        if last and (folded[i] in rules.particles or (i and folded[i - 1] in rules.disjunctions)):
+            continue  # "... or not?", or the question's particle
+        return [(a, b, True)]
+    return []
 
 
 def _sentence(body: str, filler: str, lang: str) -> str:
@@ -96,11 +131,10 @@ def _wrong_answers(example: dict, step) -> list[str]:
 
 
 def addsent_support(lang: str) -> Support:
-    code = text.base_language(lang)
     problems = []
-    if LANGUAGE_SCRIPT.get(code) not in _CASED_SCRIPTS:
+    if languages.script(lang) not in _CASED_SCRIPTS:
         problems.append("no capitalisation: entities are not swapped")
-    if not resources.negation_words(code):
+    if not resources.negation(lang):
         problems.append("no negation word list")
     return Support(DEGRADED if problems else FULL, "; ".join(problems))
 
@@ -113,8 +147,8 @@ def addsent_support(lang: str) -> Support:
           params={"num_sentences": 2}, support=addsent_support)
 def addsent(example, step):
     lang, context = step.lang, example["context"]
-    if not resources.negation_words(lang):
-        step.degrade(f"no negation word list for {text.base_language(lang)!r}")
+    if not resources.negation(lang):
+        step.degrade(f"no negation word list for {lang!r}")
     if "answers" in example:
         gold = [a["text"] for a in example["answers"]]
     elif "options" in example and not has_gold_label(example):

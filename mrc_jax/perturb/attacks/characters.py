@@ -7,8 +7,8 @@ import unicodedata
 
 import regex
 
-from mrc_jax.perturb import homoglyphs, keyboards, resources, text, words
-from mrc_jax.perturb.languages import DIACRITIC_SCRIPTS, LANGUAGE_SCRIPT
+from mrc_jax.perturb import homoglyphs, keyboards, languages, resources, text, words
+from mrc_jax.perturb.languages import DIACRITIC_SCRIPTS, HAN_SCRIPTS
 from mrc_jax.perturb.registry import DEGRADED, FULL, UNSUPPORTED, Support, register
 
 WORD_PARAMS = {"scope": "question", "rate": 1.0, "min_clusters": 4}
@@ -16,16 +16,15 @@ WORD_PARAMS = {"scope": "question", "rate": 1.0, "min_clusters": 4}
 
 def word_support(lang: str) -> Support:
     """Shared by the word-level attacks: stopwords, lemmas and segmentation of `lang`."""
-    code = text.base_language(lang)
     problems = []
-    if not resources.has_stopwords(code):
+    if not resources.has_stopwords(lang):
         problems.append("no stopword list: every letter word of >= 4 clusters is eligible")
-    if not resources.has_lemmatizer(code):
+    if not resources.has_lemmatizer(lang):
         problems.append("passage_keywords matches exact forms (no lemmatiser)")
-    if LANGUAGE_SCRIPT.get(code) == "HAN":
+    if languages.script(lang) in HAN_SCRIPTS:
         problems.append("Han words of >= 2 characters, any adjacent pair")
     how = "; ".join(problems)
-    if not text.uses_spaces(code):
+    if not text.uses_spaces(lang):
         how = "ICU dictionary word segmentation" + ("; " + how if how else "")
     return Support(DEGRADED if problems else FULL, how)
 
@@ -104,7 +103,7 @@ def _insert_cluster(word, step, make_cluster):
 
 
 def _insert(word, step):
-    adjacent = keyboards.neighbours(keyboards.layout_for(text.base_language(step.lang)) or "QWERTY")
+    adjacent = keyboards.neighbours(keyboards.layout_for(step.lang) or "QWERTY")
 
     def make(clusters, i):
         before = clusters[i - 1]
@@ -130,7 +129,7 @@ def _repeat(word, step):
 
 def _keyboard(word, step):
     code = text.base_language(step.lang)
-    layout = keyboards.layout_for(code)
+    layout = keyboards.layout_for(step.lang)
     if layout is None and regex.search(r"\p{Latin}", word):
         layout = "QWERTY"
     adjacent = keyboards.neighbours(layout) if layout else {}
@@ -155,25 +154,23 @@ def _keyboard(word, step):
 
 
 def keyboard_support(lang: str) -> Support:
-    code = text.base_language(lang)
-    layout = keyboards.layout_for(code)
-    if layout and code in keyboards.APPROXIMATE_LAYOUT:
+    layout = keyboards.layout_for(lang)
+    if layout and keyboards.is_approximate(lang):
         return Support(DEGRADED, f"typed on the {layout} layout, close to the national one")
     if layout:
         return Support(FULL, layout)
-    if LANGUAGE_SCRIPT.get(code) == "LATIN":
-        return Support(FULL, "QWERTY")
+    if languages.script(lang) == "Latn":
+        return Support(DEGRADED, "no national layout listed: QWERTY assumed")
     return Support(DEGRADED, "no keyboard layout for the script: character drop/insert")
 
 
 def insert_support(lang: str) -> Support:
-    code = text.base_language(lang)
-    words_ok = word_support(code)
-    if keyboards.layout_for(code) or LANGUAGE_SCRIPT.get(code) == "LATIN":
+    words_ok = word_support(lang)
+    if keyboards.layout_for(lang):
         return words_ok
-    how = "; ".join(h for h in (words_ok.how, "no keyboard layout: inserts a cluster of the "
-                                "same word") if h)
-    return Support(DEGRADED, how)
+    missing = ("no national layout listed: QWERTY neighbours" if languages.script(lang) == "Latn"
+               else "no keyboard layout: inserts a cluster of the same word")
+    return Support(DEGRADED, "; ".join(h for h in (words_ok.how, missing) if h))
 
 
 for _name, _fn, _support, _what in [
@@ -219,13 +216,13 @@ def _strip_word(word, step):
 
 
 def diacritics_support(lang: str) -> Support:
-    script = LANGUAGE_SCRIPT.get(text.base_language(lang))
+    script = languages.script(lang)
     if script in DIACRITIC_SCRIPTS:
         return Support(FULL, "")
     if script is None:
-        return Support(DEGRADED, "script unknown to the table: marks of Latin, Greek, Cyrillic, "
-                                 "Arabic and Hebrew letters only")
-    return Support(UNSUPPORTED, f"{script.title()} has no optional diacritics (its marks, "
+        return Support(DEGRADED, "script unknown: marks of Latin, Greek, Cyrillic, Arabic and "
+                                 "Hebrew letters only")
+    return Support(UNSUPPORTED, f"the {script} script has no optional diacritics (its marks, "
                                 "if any, are vowel signs)")
 
 
@@ -254,17 +251,17 @@ def _homoglyph(word, step):
 
 
 def homoglyph_support(lang: str) -> Support:
-    script = LANGUAGE_SCRIPT.get(text.base_language(lang))
+    script = languages.script(lang)
     if script is None:
-        return Support(DEGRADED, "script unknown to the table: letters with a Unicode confusable")
-    count = homoglyphs.letters_per_script().get(script, 0)
-    if script == "ARABIC":
+        return Support(DEGRADED, "script unknown: letters with a Unicode confusable")
+    count = homoglyphs.letters_in_script(script)
+    if script == "Arab":
         return Support(DEGRADED, "3 Arabic/Persian letter pairs (Unicode lists none)")
     if count >= 20:
         return Support(FULL, f"{count} letters with a look-alike")
     if count:
-        return Support(DEGRADED, f"only {count} {script.title()} letters have a look-alike")
-    return Support(UNSUPPORTED, f"no {script.title()} letter has a single-letter look-alike")
+        return Support(DEGRADED, f"only {count} letters of the {script} script have a look-alike")
+    return Support(UNSUPPORTED, f"no letter of the {script} script has a single-letter look-alike")
 
 
 @register("homoglyph", advrace="none (new)",

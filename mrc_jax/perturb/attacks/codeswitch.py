@@ -45,17 +45,27 @@ def _translate(lexicon):
     return edit
 
 
+def lexicon_missing(params: dict) -> list[str]:
+    path = params.get("lexicon")
+    if not path:
+        return ["a bilingual lexicon: set lexicon=PATH to a MUSE-style word-pair file"]
+    if not os.path.exists(path):
+        return [f"a bilingual lexicon: lexicon file {os.fspath(path)!r} does not exist"]
+    return []
+
+
 @register("codeswitch", advrace="none (cross-lingual code-switching)",
           description="replace content words of the question (scope=passage_keywords: also "
                       "matching passage words) by translations from a MUSE-style lexicon "
                       "(lexicon=PATH, rate of words replaced)",
           params={"lexicon": None, "scope": "question", "rate": 1.0, "min_clusters": 1},
-          support=lambda lang: Support(FULL, "with a lexicon file for the language pair"))
+          support=lambda lang: Support(FULL, "with a lexicon file for the language pair"),
+          requires=lexicon_missing)
 def codeswitch(example, step):
-    path = step.params["lexicon"]
-    if not path:
-        raise PerturbationError("codeswitch needs lexicon=PATH to a MUSE-style word-pair file")
-    lexicon = load_lexicon(os.fspath(path))
+    lacking = lexicon_missing(step.params)
+    if lacking:
+        raise PerturbationError("codeswitch needs " + lacking[0])
+    lexicon = load_lexicon(os.fspath(step.params["lexicon"]))
     found = [t for t in words.targets(example, step, int(step.params["min_clusters"]))
              if example[t[0]][t[1]:t[2]].casefold() in lexicon]
     return words.rewrite(example, step, words.choose(found, step), _translate(lexicon))

@@ -79,7 +79,7 @@ def _content(span_text: str, lang: str, stopwords: frozenset[str]) -> set[str]:
 
 
 def de_support(lang: str) -> Support:
-    if resources.has_stopwords(text.base_language(lang)):
+    if resources.has_stopwords(lang):
         return Support(FULL, "multiple choice only")
     return Support(DEGRADED, "multiple choice only; no stopword list: spans may open on one")
 

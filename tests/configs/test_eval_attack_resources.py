@@ -1,0 +1,78 @@
+"""Eval configs refuse attacks that cannot run, naming what they lack; runnable ones build."""
+import importlib.machinery
+import pathlib
+
+import pytest
+
+from mrc_jax import perturb
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+LEXICON = REPO / "tests" / "perturb" / "fixtures" / "de_en.lexicon.txt"
+
+
+def load(relative: str):
+  path = REPO / "configs" / relative
+  return importlib.machinery.SourceFileLoader(
+      "cfg_runnable_" + pathlib.Path(relative).stem, str(path)).load_module()
+
+
+@pytest.fixture(scope="module")
+def eval_xlingual():
+  return load("eval_xlingual.py")
+
+
+@pytest.mark.parametrize("arg,message", [
+    ("attacks=dg", "dg needs a seq2seq checkpoint"),
+    ("sets=belebele,attacks=charswap,paraphrase", "paraphrase needs a seq2seq checkpoint"),
+    ("sets=xquad,langs=de,attacks=codeswitch",
+     "codeswitch needs a bilingual lexicon: set lexicon=PATH"),
+    ("sets=xquad,langs=de,attacks=codeswitch,lexicon=/no/such/de-en.txt",
+     "lexicon file '/no/such/de-en.txt' does not exist"),
+])
+def test_unrunnable_attacks_are_refused_when_the_config_is_built(eval_xlingual, arg, message):
+  with pytest.raises(perturb.PerturbationError, match=message):
+    eval_xlingual.get_config(arg)
+
+
+def test_default_and_runnable_configs_build(eval_xlingual):
+  from mrc_jax.train import evaluation
+
+  default = eval_xlingual.get_config("")
+  assert sorted(default.evals) == ["belebele", "exams", "xcopa"]
+  assert default.evals.belebele.attacks == eval_xlingual.DEFAULT_ATTACKS
+  assert all("attack_params" not in entry for entry in default.evals.values())
+  config = eval_xlingual.get_config(f"sets=xquad+xcopa,langs=de+it,attacks=charswap+codeswitch,"
+                                    f"lexicon={LEXICON}")
+  assert config.evals.xquad.attacks == ("charswap", "codeswitch")
+  assert config.evals.xquad.attack_params.codeswitch.lexicon == str(LEXICON)
+  # The entries pass the trainer's field check of robustness entries.
+  assert sorted(evaluation.eval_entries(config, "robustness")) == ["xcopa", "xquad"]
+
+
+def test_entry_params_reach_the_attack(eval_xlingual):
+  from mrc_jax.eval import inputs
+
+  config = eval_xlingual.get_config(f"sets=xquad,langs=de,attacks=codeswitch,lexicon={LEXICON}")
+  entry = config.evals.xquad
+  example = {"id": "de-1", "task": "xquad.de", "lang": "de", "meta": {},
+             "context": "Die Panthers verloren 24 Spiele.",
+             "question": "Wie viele Spiele verloren die Panthers?",
+             "answers": [{"text": "24", "start": 22}]}
+  out, = inputs.attacked_examples([example], "codeswitch", 0,
+                                  **entry.attack_params.get("codeswitch", {}))
+  assert "lost" in out["question"]
+
+
+def test_registry_says_what_an_attack_lacks():
+  assert perturb.missing("charswap") == []
+  assert perturb.missing("codeswitch", lexicon=str(LEXICON)) == []
+  assert perturb.missing("codeswitch") == [
+      "a bilingual lexicon: set lexicon=PATH to a MUSE-style word-pair file"]
+  assert all("seq2seq checkpoint" in m for a in ("dg", "paraphrase") for m in perturb.missing(a))
+  assert perturb.require_runnable("addsent") is perturb.get("addsent")
+
+
+def test_adversarial_synthetic_tasks_refuse_unrunnable_attacks():
+  synthetic_adversarial = load("synthetic_adversarial.py")
+  with pytest.raises(perturb.PerturbationError, match="dg needs a seq2seq checkpoint"):
+    synthetic_adversarial.register("en", ("dg",), 8)
