@@ -309,13 +309,16 @@ def run(name: str, params: dict, stages: list[dict]) -> dict:
   return dict(name=name, params=dict(params), stages=list(stages))
 
 
-def eval_config(sets, attacks, suffix: str = "") -> str:
-  """The eval_xlingual.py config string of a sweep's eval stage."""
-  return f"configs/eval_xlingual.py:sets={'+'.join(sets)},attacks={'+'.join(attacks)}{suffix}"
+def eval_config(sets, attacks, suffix: str = "", langs=()) -> str:
+  """The eval_xlingual.py config string of a sweep's eval stage (``langs``: restrict every
+  set to these languages; default all of each set)."""
+  restrict = f",langs={'+'.join(langs)}" if langs else ""
+  return (f"configs/eval_xlingual.py:sets={'+'.join(sets)},attacks={'+'.join(attacks)}"
+          f"{restrict}{suffix}")
 
 
 def study_stages(model: str, ft: str, *, pft_tasks: str | None, adv: str, hw: str,
-                 local: str, sets, attacks, finetune_args: str = "") -> list[dict]:
+                 local: str, sets, attacks, finetune_args: str = "", langs=()) -> list[dict]:
   """One study run: optional pre-finetuning on ``pft_tasks`` ("all" or N), fine-tuning into
   workdir ``ft`` from it (or from the Hugging Face checkpoint), then the cross-lingual eval.
 
@@ -331,5 +334,5 @@ def study_stages(model: str, ft: str, *, pft_tasks: str | None, adv: str, hw: st
   stages.append(train_stage(
       f"configs/finetune_race.py:model={model},init={init},adv={adv}{finetune_args},"
       f"hw={hw}{local}", ft))
-  stages.append(eval_stage(eval_config(sets, attacks, local), ft))
+  stages.append(eval_stage(eval_config(sets, attacks, local, langs), ft))
   return stages

@@ -6,7 +6,7 @@ cross-lingually clean and under every attack. ``launch/sweep.py --mode=gather`` 
 run's mean clean accuracy, attacked accuracy and drop side by side.
 
 Arguments: models= ('+'-separated presets), adv= (fine-tuning regimes, '+'-separated;
-default none+advrace), hw=, sets=, attacks= ('+'-separated, as eval_xlingual.py), runlocal (flag).
+default none+advrace), hw=, sets=, attacks=, langs= ('+'-separated, as eval_xlingual.py), runlocal (flag).
 
 What to expect: in English (AdvRACE paper) adversarial training narrows the drop on the
 attacks it trains on with little clean cost; pre-finetuning helps clean accuracy a little
@@ -24,7 +24,7 @@ from configs import finetune_race  # noqa: E402
 
 def get_sweep(arg: str = ""):
   opts = common.parse_arg(arg, models=("xlmr-base", "xlmr-large"), adv=("none", "advrace"),
-                          hw="tpu_v4_8", sets=("belebele", "exams", "xcopa"),
+                          hw="tpu_v4_8", sets=("belebele", "exams", "xcopa"), langs=(),
                           attacks=("charswap", "addsent", "typo_keyboard", "homoglyph",
                                    "distractor_extraction"), runlocal=False)
   local = ",runlocal" if opts.runlocal else ""
@@ -37,6 +37,6 @@ def get_sweep(arg: str = ""):
         ft = f"ft_{model}_{'pft' if prefinetune else 'nopft'}_{adv}"
         stages = common.study_stages(model, ft, pft_tasks="all" if prefinetune else None,
                                      adv=adv, hw=opts.hw, local=local, sets=opts.sets,
-                                     attacks=opts.attacks)
+                                     attacks=opts.attacks, langs=opts.langs)
         runs.append(common.run(ft, dict(model=model, prefinetune=prefinetune, adv=adv), stages))
   return runs

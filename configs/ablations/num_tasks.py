@@ -4,7 +4,7 @@ Muppet's scaling ablation carried to the cross-lingual robustness question: pre-
 nested mixtures of 5, 10, 15, 20, 25, 30, 40 and all tasks (plus none: the plain
 checkpoint), fine-tune each on RACE, evaluate cross-lingually clean and under attack.
 
-Arguments: model=, hw=, adv=none|advrace (fine-tuning data), sets=, attacks= ('+'-separated, as
+Arguments: model=, hw=, adv=none|advrace (fine-tuning data), sets=, attacks=, langs= ('+'-separated, as
 eval_xlingual.py), runlocal (flag: every stage a CPU wiring check).
 
 What to expect (Muppet paper, English): below ~15 tasks pre-finetuning hurts fine-tuned
@@ -23,7 +23,7 @@ NUM_TASKS = ("none",) + tuple(str(n) for n in prefinetune_muppet.TASK_COUNTS) + 
 
 def get_sweep(arg: str = ""):
   opts = common.parse_arg(arg, model="xlmr-base", hw="tpu_v4_8", adv="none",
-                          sets=("belebele", "exams", "xcopa"),
+                          sets=("belebele", "exams", "xcopa"), langs=(),
                           attacks=("charswap", "addsent", "typo_keyboard", "homoglyph"), runlocal=False)
   local = ",runlocal" if opts.runlocal else ""
   runs = []
@@ -31,7 +31,7 @@ def get_sweep(arg: str = ""):
     ft = f"ft_{opts.model}_{tasks}tasks_{opts.adv}"
     stages = common.study_stages(opts.model, ft, pft_tasks=None if tasks == "none" else tasks,
                                  adv=opts.adv, hw=opts.hw, local=local, sets=opts.sets,
-                                 attacks=opts.attacks)
+                                 attacks=opts.attacks, langs=opts.langs)
     runs.append(common.run(ft, dict(num_tasks=0 if tasks == "none" else tasks,
                                     model=opts.model, adv=opts.adv), stages))
   return runs

@@ -178,14 +178,16 @@ def test_eval_xlingual_every_default_set(data_dir, finetuned):
     assert any(attack != "clean" for _, attack in mine), (name, output[-3000:])
 
 
+# The sweeps evaluate Belebele, EXAMS and XCOPA in the languages the data directory has.
+SWEEP_LOCAL = "hw=runlocal,runlocal,langs=deu_Latn+eng_Latn+it+tr+et"
 SWEEP_RUNS = {
     # pre-finetuning on 5 tasks, fine-tuning from it, evaluation
-    "num_tasks": ("num_tasks.py", LOCAL, "ft_minilm_5tasks_none"),
+    "num_tasks": ("num_tasks.py", f"model=minilm,{SWEEP_LOCAL}", "ft_minilm_5tasks_none"),
     # pre-finetuning on the whole blend, AdvRACE fine-tuning from it, evaluation
-    "advrace_effect": ("advrace_effect.py", "models=minilm,hw=runlocal,runlocal,adv=advrace",
+    "advrace_effect": ("advrace_effect.py", f"models=minilm,{SWEEP_LOCAL},adv=advrace",
                        "ft_minilm_pft_advrace"),
     # a seeded quarter of RACE, from the same pre-finetuned model
-    "sample_efficiency": ("sample_efficiency.py", f"{LOCAL},fractions=0.25",
+    "sample_efficiency": ("sample_efficiency.py", f"model=minilm,{SWEEP_LOCAL},fractions=0.25",
                           "ft_minilm_pft_none_frac0.25"),
 }
 

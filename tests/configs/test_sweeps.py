@@ -126,3 +126,13 @@ def test_gather_without_any_report_is_an_error(sweep_lib, tmp_path):
   runs = sweep_lib.load_sweep("configs/ablations/num_tasks.py")
   with pytest.raises(FileNotFoundError, match="no run has a report"):
     sweep_lib.gather(runs, str(tmp_path))
+
+
+@pytest.mark.parametrize("name", SWEEPS)
+def test_sweep_languages_reach_every_eval_stage(sweep_lib, name, tmp_path):
+  runs = sweep_lib.load_sweep(f"configs/ablations/{name}:langs=deu_Latn+it")
+  for run in runs:
+    evaluation = _build(run["stages"][-1], tmp_path)
+    assert evaluation.evals.belebele.tasks == ("belebele.deu_Latn",)
+    assert evaluation.evals.exams.tasks == ("exams.it",)
+    assert evaluation.evals.xcopa.tasks == ("xcopa.it",)
