@@ -179,7 +179,7 @@ def test_eval_xlingual_every_default_set(data_dir, finetuned):
 
 
 # The sweeps evaluate Belebele, EXAMS and XCOPA in the languages the data directory has.
-SWEEP_LOCAL = "hw=runlocal,runlocal,langs=deu_Latn+eng_Latn+it+tr+et"
+SWEEP_LOCAL = "hw=runlocal,runlocal,langs=deu_Latn+eng_Latn+it+tr+et,attacks=charswap"
 SWEEP_RUNS = {
     # pre-finetuning on 5 tasks, fine-tuning from it, evaluation
     "num_tasks": ("num_tasks.py", f"model=minilm,{SWEEP_LOCAL}", "ft_minilm_5tasks_none"),
