@@ -1,17 +1,28 @@
 r"""Training-step speed of the jitted encoder + multiple-choice head vs transformers + torch.
 
-  python benchmarks/encoder_step.py [--rounds=3] [--steps=3]
+  python benchmarks/encoder_step.py [--rounds=3] [--steps=3] [--model=minilm6]
+      [--freeze=embeddings/word] [--checkpoint=DIR]
 
-Both frameworks run the same model (6 layers, hidden 384, 12 heads, intermediate 1536,
-vocabulary 30522; a multiple-choice head) on the same batch (8 examples x 4 options x 256
+Both frameworks run the same model on the same batch (8 examples x 4 options x 256
 tokens) in one process, measured in interleaved rounds (jax, torch, jax, torch, ...) so
 that load from other processes on the machine hits both alike; the process CPU seconds
-per step are printed too, as a second view when the machine is shared. Two workloads:
+per step are printed too, as a second view when the machine is shared. Models
+(``--model``): minilm6 (6 layers, hidden 384, 12 heads, intermediate 1536, vocabulary
+30522), me5-small (multilingual-e5-small's shape: 12 such layers, vocabulary 250,037),
+tiny (2 x 32, for tests); random weights, or ``--checkpoint`` (a Hugging Face BERT
+directory of that shape, e.g. multilingual-e5-small) for both. Two workloads:
   full step:  forward with dropout, backward, AdamW update;
   fwd+bwd:    forward without dropout and backward (gradients only).
-Prints tokens/s per framework, the jax/torch ratio, and achieved GFLOP/s (matmul FLOPs
-of the model, 3x forward for training) against a float32 matmul peak measured here.
+``--freeze`` (a regex on "/"-joined parameter paths, as ``optimizer.freeze``: jax
+"encoder/embeddings/word", torch "bert/embeddings/word_embeddings/weight") adds frozen
+variants: jax differentiating and updating only the other parameters (the trainer's
+``Freeze`` split), jax with ``stop_gradient`` on the frozen ones and ``set_to_zero``
+updates (full step only), and torch with ``requires_grad=False`` on them.
+Prints tokens/s per variant, ratios (overall and per round), and achieved GFLOP/s
+(matmul FLOPs of the model, 3x forward for training) against a float32 matmul peak
+measured here.
 """
+import re
 import time
 
 from absl import app, flags
@@ -22,8 +33,12 @@ flags.DEFINE_integer("steps", 3, "Timed steps per framework per round.")
 flags.DEFINE_integer("batch", 8, "Examples per batch.")
 flags.DEFINE_integer("choices", 4, "Options per example.")
 flags.DEFINE_integer("length", 256, "Tokens per option.")
-flags.DEFINE_integer("scan_unroll", 6, "Layers per iteration of the jax layer scan "
-                     "(6 = fully unrolled, as the CPU preset runs it; 1 = rolled).")
+flags.DEFINE_enum("model", "minilm6", ["minilm6", "me5-small", "tiny"], "Model shape.")
+flags.DEFINE_string("checkpoint", "", "Hugging Face BERT directory to load weights from "
+                    "(empty: random weights).")
+flags.DEFINE_string("freeze", "", "Regex of parameters to freeze in extra variants.")
+flags.DEFINE_integer("scan_unroll", 0, "Layers per iteration of the jax layer scan "
+                     "(0 = all, fully unrolled, as the CPU preset runs it; 1 = rolled).")
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -31,21 +46,29 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from flax import nnx  # noqa: E402
+from flax import nnx, traverse_util  # noqa: E402
 
+from mrc_jax.models import hf  # noqa: E402
 from mrc_jax.models.encoder import Encoder, EncoderConfig  # noqa: E402
 from mrc_jax.models.heads import MultipleChoiceHead  # noqa: E402
+from mrc_jax.train.optimizer import Freeze  # noqa: E402
 
-CONFIG = dict(vocab_size=30522, hidden_size=384, num_layers=6, num_heads=12,
-              intermediate_size=1536, max_position_embeddings=512)
+MODELS = {
+    "minilm6": dict(vocab_size=30522, hidden_size=384, num_layers=6, num_heads=12,
+                    intermediate_size=1536, max_position_embeddings=512),
+    "me5-small": dict(vocab_size=250037, hidden_size=384, num_layers=12, num_heads=12,
+                      intermediate_size=1536, max_position_embeddings=512),
+    "tiny": dict(vocab_size=1000, hidden_size=32, num_layers=2, num_heads=4,
+                 intermediate_size=64, max_position_embeddings=64),
+}
 LEARNING_RATE = 1e-5
 
 
 class MultipleChoiceModel(nnx.Module):
   """Encoder + multiple-choice head, as BertForMultipleChoice."""
 
-  def __init__(self, config, rngs):
-    self.encoder = Encoder(config, rngs=rngs)
+  def __init__(self, config, rngs, encoder=None):
+    self.encoder = encoder or Encoder(config, rngs=rngs)
     self.head = MultipleChoiceHead(config, rngs=rngs)
 
   def __call__(self, ids, mask, deterministic):
@@ -56,50 +79,89 @@ class MultipleChoiceModel(nnx.Module):
     return self.head(pooled, deterministic=deterministic)  # [batch, choices]
 
 
-def jax_steps(ids, mask, labels):
-  """(full training step, fwd+bwd) as callables that run one step each and block."""
-  config = EncoderConfig(model_type="bert", scan_unroll=FLAGS.scan_unroll, **CONFIG)
-  model = MultipleChoiceModel(config, nnx.Rngs(params=0, dropout=1))
-  graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-  tx = optax.adamw(LEARNING_RATE)
+def jax_model(shape):
+  unroll = FLAGS.scan_unroll or shape["num_layers"]
+  if FLAGS.checkpoint:
+    encoder, config, _ = hf.load_hf_model(FLAGS.checkpoint, with_pooler=True,
+                                          scan_unroll=unroll)
+    return MultipleChoiceModel(config, nnx.Rngs(params=0, dropout=1), encoder)
+  config = EncoderConfig(model_type="bert", scan_unroll=unroll, **shape)
+  return MultipleChoiceModel(config, nnx.Rngs(params=0, dropout=1))
 
-  def loss_and_rest(params, rest, deterministic):
+
+def jax_steps(shape, ids, mask, labels, freeze=(), mode="split"):
+  """(full training step, fwd+bwd) as callables that run one step each and block.
+
+  ``mode`` "split" differentiates and updates only the parameters ``freeze`` leaves
+  trainable; "stop_gradient" differentiates all of them, the frozen ones through
+  ``stop_gradient``, and gives those ``set_to_zero`` updates.
+  """
+  graphdef, params, rest = nnx.split(jax_model(shape), nnx.Param, ...)
+  params = params.to_pure_dict()
+  split = Freeze(freeze, params)
+  tx = optax.adamw(LEARNING_RATE)
+  if mode == "stop_gradient":
+    labels_tree = traverse_util.unflatten_dict(
+        {k: "frozen" if k in split.frozen else "train"
+         for k in traverse_util.flatten_dict(params)})
+    tx = optax.multi_transform({"train": tx, "frozen": optax.set_to_zero()}, labels_tree)
+    trainable, frozen = params, {}
+  else:
+    trainable, frozen = split.split(params)
+
+  def loss_and_rest(trainable, frozen, rest, deterministic):
+    if mode == "stop_gradient":
+      train, held = split.split(trainable)
+      params = split.merge(train, jax.lax.stop_gradient(held))
+    else:
+      params = split.merge(trainable, frozen)
     model = nnx.merge(graphdef, params, rest, copy=True)
     scores = model(ids, mask, deterministic)
     loss = optax.softmax_cross_entropy_with_integer_labels(scores, labels).mean()
     return loss, nnx.state(model, nnx.Not(nnx.Param))
 
-  def train_step(params, rest, opt_state):
-    (loss, rest), grads = jax.value_and_grad(loss_and_rest, has_aux=True)(params, rest, False)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), rest, opt_state, loss
+  def train_step(trainable, frozen, rest, opt_state):
+    (loss, rest), grads = jax.value_and_grad(loss_and_rest, has_aux=True)(
+        trainable, frozen, rest, False)
+    updates, opt_state = tx.update(grads, opt_state, trainable)
+    return optax.apply_updates(trainable, updates), rest, opt_state, loss
 
-  def grad_step(params, rest):
-    return jax.grad(lambda p: loss_and_rest(p, rest, True)[0])(params)
+  def grad_step(trainable, frozen, rest):
+    return jax.grad(lambda p: loss_and_rest(p, frozen, rest, True)[0])(trainable)
 
-  train = jax.jit(train_step, donate_argnums=(0, 1, 2))
+  train = jax.jit(train_step, donate_argnums=(0, 2, 3))
   grad = jax.jit(grad_step)
-  state = {"params": params, "rest": rest, "opt": tx.init(params)}
+  state = {"params": trainable, "frozen": frozen, "rest": rest, "opt": tx.init(trainable)}
 
   def run_train():
     state["params"], state["rest"], state["opt"], loss = train(
-        state["params"], state["rest"], state["opt"])
+        state["params"], state["frozen"], state["rest"], state["opt"])
     loss.block_until_ready()
 
   def run_grad():
-    jax.block_until_ready(grad(state["params"], state["rest"]))
+    jax.block_until_ready(grad(state["params"], state["frozen"], state["rest"]))
 
   return run_train, run_grad
 
 
-def torch_steps(ids, mask, labels):
-  config = transformers.BertConfig(
-      vocab_size=CONFIG["vocab_size"], hidden_size=CONFIG["hidden_size"],
-      num_hidden_layers=CONFIG["num_layers"], num_attention_heads=CONFIG["num_heads"],
-      intermediate_size=CONFIG["intermediate_size"])
+def torch_steps(shape, ids, mask, labels, freeze=()):
   torch.manual_seed(0)
-  model = transformers.BertForMultipleChoice(config)
-  optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
+  if FLAGS.checkpoint:
+    model = transformers.BertForMultipleChoice.from_pretrained(FLAGS.checkpoint)
+  else:
+    model = transformers.BertForMultipleChoice(transformers.BertConfig(
+        vocab_size=shape["vocab_size"], hidden_size=shape["hidden_size"],
+        num_hidden_layers=shape["num_layers"], num_attention_heads=shape["num_heads"],
+        intermediate_size=shape["intermediate_size"],
+        max_position_embeddings=shape["max_position_embeddings"]))
+  names = [name for name, _ in model.named_parameters()]
+  for name, param in model.named_parameters():
+    if any(re.search(p, name.replace(".", "/")) for p in freeze):
+      param.requires_grad_(False)
+  if freeze and all(p.requires_grad for p in model.parameters()):
+    raise ValueError(f"--freeze {list(freeze)} matches no torch parameter: {names[:6]}")
+  optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                                lr=LEARNING_RATE)
   ids, mask = torch.as_tensor(ids, dtype=torch.long), torch.as_tensor(mask, dtype=torch.long)
   labels = torch.as_tensor(labels, dtype=torch.long)
 
@@ -134,9 +196,9 @@ def matmul_peak_gflops(n=2048, repeats=10):
   return 2 * n**3 / best / 1e9
 
 
-def training_flops_per_token(length):
+def training_flops_per_token(shape, length):
   """Matmul FLOPs per token of forward + backward (3x forward)."""
-  e, m, layers = CONFIG["hidden_size"], CONFIG["intermediate_size"], CONFIG["num_layers"]
+  e, m, layers = shape["hidden_size"], shape["intermediate_size"], shape["num_layers"]
   forward = layers * (2 * 4 * e * e + 2 * 2 * e * m + 2 * 2 * length * e)
   return 3 * forward
 
@@ -153,30 +215,48 @@ def timed(fn, steps):
 
 def main(argv):
   del argv
+  shape = MODELS[FLAGS.model]
   b, c, t = FLAGS.batch, FLAGS.choices, FLAGS.length
   rng = np.random.default_rng(0)
-  ids = rng.integers(1000, CONFIG["vocab_size"], (b, c, t)).astype(np.int32)
+  ids = rng.integers(1000 % shape["vocab_size"], shape["vocab_size"], (b, c, t)).astype(np.int32)
   mask = np.ones((b, c, t), np.int32)
   labels = rng.integers(0, c, (b,)).astype(np.int32)
   tokens = b * c * t
+  freeze = (FLAGS.freeze,) if FLAGS.freeze else ()
 
-  frameworks = {"jax": jax_steps(ids, mask, labels), "torch": torch_steps(ids, mask, labels)}
-  for train, grad in frameworks.values():  # compile / warm up
-    train(), grad(), train(), grad()
-  times = {(f, w): [] for f in frameworks for w in ("full step", "fwd+bwd")}
+  variants = {"jax": jax_steps(shape, ids, mask, labels)}
+  if freeze:
+    variants["jax frozen"] = jax_steps(shape, ids, mask, labels, freeze)
+    variants["jax stop_gradient"] = jax_steps(shape, ids, mask, labels, freeze,
+                                              "stop_gradient")[:1]
+  variants["torch"] = torch_steps(shape, ids, mask, labels)
+  if freeze:
+    variants["torch frozen"] = torch_steps(shape, ids, mask, labels, freeze)
+  workloads = ("full step", "fwd+bwd")
+  for steps in variants.values():  # compile / warm up
+    for fn in steps + steps:
+      fn()
+  times = {(v, w): [] for v, steps in variants.items() for w in workloads[:len(steps)]}
+  rounds = []  # per round: {(variant, workload): median wall seconds}
   for _ in range(FLAGS.rounds):
-    for name, (train, grad) in frameworks.items():
-      times[name, "full step"] += timed(train, FLAGS.steps)
-      times[name, "fwd+bwd"] += timed(grad, FLAGS.steps)
+    medians = {}
+    for name, steps in variants.items():
+      for workload, fn in zip(workloads, steps):
+        values = timed(fn, FLAGS.steps)
+        times[name, workload] += values
+        medians[name, workload] = float(np.median([wall for wall, _ in values]))
+    rounds.append(medians)
   peak = matmul_peak_gflops()
-  flops = training_flops_per_token(t)
+  flops = training_flops_per_token(shape, t)
 
   print(f"devices: jax {jax.devices()[0].device_kind} x{jax.device_count()}, "
-        f"torch threads {torch.get_num_threads()}; batch {b}x{c}x{t} = {tokens} tokens; "
-        f"jax scan_unroll {FLAGS.scan_unroll}")
+        f"torch threads {torch.get_num_threads()}; model {FLAGS.model} "
+        f"({'weights of ' + FLAGS.checkpoint if FLAGS.checkpoint else 'random weights'}); "
+        f"batch {b}x{c}x{t} = {tokens} tokens; jax scan_unroll "
+        f"{FLAGS.scan_unroll or shape['num_layers']}; freeze {list(freeze)}")
   print(f"float32 matmul peak: {peak:.0f} GFLOP/s; model: {flops / 1e6:.1f} MFLOP/token "
         "(training)")
-  print("| workload | framework | median s/step | tokens/s | GFLOP/s | % of peak | "
+  print("| workload | variant | median s/step | tokens/s | GFLOP/s | % of peak | "
         "CPU s/step |")
   print("|---|---|---|---|---|---|---|")
   rates, cpu = {}, {}
@@ -187,11 +267,19 @@ def main(argv):
     gflops = flops * tokens / median / 1e9
     print(f"| {workload} | {name} | {median:.3f} | {tokens / median:,.0f} | {gflops:.0f} | "
           f"{100 * gflops / peak:.0f}% | {cpu[name, workload]:.2f} |")
-  for workload in ("full step", "fwd+bwd"):
-    print(f"jax/torch tokens/s, {workload}: "
-          f"{rates['jax', workload] / rates['torch', workload]:.2f}x "
-          f"(CPU seconds per step, torch/jax: "
-          f"{cpu['torch', workload] / cpu['jax', workload]:.2f}x)")
+  pairs = [("jax", "torch")]
+  if freeze:
+    pairs += [("jax frozen", "torch frozen"), ("jax frozen", "jax"),
+              ("torch frozen", "torch"), ("jax frozen", "jax stop_gradient"),
+              ("jax stop_gradient", "jax")]
+  for workload in workloads:
+    for a, z in pairs:
+      if (a, workload) not in rates or (z, workload) not in rates:
+        continue
+      per_round = [r[z, workload] / r[a, workload] for r in rounds]
+      print(f"{a}/{z} tokens/s, {workload}: {rates[a, workload] / rates[z, workload]:.2f}x "
+            f"(per round: {', '.join(f'{x:.2f}' for x in per_round)}; CPU seconds per step, "
+            f"{z}/{a}: {cpu[z, workload] / cpu[a, workload]:.2f}x)")
 
 
 if __name__ == "__main__":

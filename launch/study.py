@@ -3,13 +3,19 @@ r"""Runs a multi-stage study config end to end and writes one report comparing i
   python launch/study.py --config=configs/quickstart.py --workdir=/tmp/quickstart
 
 A study config defines ``get_config(arg)`` (one training config per ``stage=NAME``, plus
-``stage=eval`` for the evaluation entries) and ``study(arg)`` naming the training stages in
-order and the fine-tuned stages to compare. Each stage trains in ``WORKDIR/STAGE`` exactly
-as ``launch/train.py --config=CONFIG:stage=STAGE,root=WORKDIR --workdir=WORKDIR/STAGE``
-would (running the command again resumes, and finished stages return at once). Then every
-compared stage is evaluated clean and under each attack (its own report lands in
-``WORKDIR/STAGE/report/``) and the study report, with all runs and their paired
-differences, is written to ``WORKDIR/report/robustness.{json,csv,md,png}``.
+``stage=eval`` for the evaluation entries) and ``study(arg)``, which returns a dict:
+``train`` (the training stages, in order), ``compare`` (the fine-tuned stages to evaluate),
+``eval_config`` (the config argument of the evaluation entries), ``data_label`` (what the
+data is, printed on the report) and optionally ``pairs``: (baseline, other) pairs of
+compared stages, e.g. ``[("ft_clean", "ft_adv"), ("ft_clean", "pft_ft_clean")]``; without
+it the first compared stage is the baseline of each other one. Each stage trains in
+``WORKDIR/STAGE`` exactly as ``launch/train.py --config=CONFIG:stage=STAGE,root=WORKDIR
+--workdir=WORKDIR/STAGE`` would (running the command again resumes, and finished stages
+return at once). Then every compared stage is evaluated clean and under each attack (its
+own report lands in ``WORKDIR/STAGE/report/``) and the study report, with all runs and
+each pair's paired differences (run ``OTHER-BASELINE``), is written to
+``WORKDIR/report/robustness.{json,csv,md,png}``; a figure too tall for one image puts the
+differences in ``robustness_pairs.png``.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import importlib.machinery
 import os
 import pathlib
 import time
+from collections import defaultdict
 
 from absl import app, flags, logging
 
@@ -27,6 +34,8 @@ from mrc_jax.eval import run as eval_run
 _CONFIG = flags.DEFINE_string("config", None, "Study config file and argument: PATH[:ARG].")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Root directory of the study's stages.")
 _NUM_RESAMPLES = flags.DEFINE_integer("num_resamples", 1000, "Bootstrap resamples.")
+# Taller study figures are split in two images (scores and drops; paired differences).
+MAX_PLOT_HEIGHT = 12000
 
 
 def load_study(spec: str):
@@ -51,6 +60,7 @@ def run_study(module, arg: str, workdir: str, num_resamples: int = 1000) -> dict
   """Trains every stage, evaluates the compared ones, writes the study report."""
   workdir = os.path.abspath(workdir)
   plan = module.study(arg)
+  pairs = study_pairs(plan)
   timings = {}
   for stage in plan["train"]:
     begin = time.perf_counter()
@@ -76,30 +86,65 @@ def run_study(module, arg: str, workdir: str, num_resamples: int = 1000) -> dict
     rows += stage_rows
     timings[f"eval_{stage}"] = round(time.perf_counter() - begin, 1)
 
-  first, *others = plan["compare"]
   comparison = []
-  for other in others:
-    comparison += robustness.comparison_rows(cells[first], cells[other], first, other,
+  for baseline, other in pairs:
+    comparison += robustness.comparison_rows(cells[baseline], cells[other], baseline, other,
                                              num_resamples, options.seed)
   info = dict(title="Study report", data=plan["data_label"], runs=list(plan["compare"]),
-              num_resamples=num_resamples, stage_seconds=timings)
+              pairs=[pair_run(*pair) for pair in pairs], num_resamples=num_resamples,
+              stage_seconds=timings)
   return write_study_report(pathlib.Path(workdir) / eval_run.REPORT_DIR, rows, comparison, info)
 
 
+def study_pairs(plan: dict) -> list[tuple[str, str]]:
+  """The (baseline, other) stage pairs a study compares: ``plan["pairs"]``, else the first
+  compared stage against each other one."""
+  compare = list(plan["compare"])
+  if not compare:
+    raise ValueError("study: compare names no stage")
+  if "pairs" not in plan:
+    return [(compare[0], other) for other in compare[1:]]
+  pairs = []
+  for pair in plan["pairs"]:
+    if isinstance(pair, str) or len(pair) != 2:
+      raise ValueError(f"study pairs: {pair!r} is not a (baseline, other) pair of stages")
+    for stage in pair:
+      if stage not in compare:
+        raise ValueError(f"study pairs: {tuple(pair)} names {stage!r}, which is not a "
+                         f"compared stage ({', '.join(compare)})")
+    if pair[0] == pair[1]:
+      raise ValueError(f"study pairs: {tuple(pair)} compares {pair[0]!r} with itself")
+    if tuple(pair) in pairs:
+      raise ValueError(f"study pairs: {tuple(pair)} is listed twice")
+    pairs.append(tuple(pair))
+  return pairs
+
+
+def pair_run(baseline: str, other: str) -> str:
+  """The ``run`` of a pair's difference rows (as robustness.comparison_rows names them)."""
+  return f"{other}-{baseline}"
+
+
 def write_study_report(out_dir: pathlib.Path, rows: list[dict], comparison: list[dict],
-                       info: dict) -> dict[str, pathlib.Path]:
+                       info: dict,
+                       max_height: int = MAX_PLOT_HEIGHT) -> dict[str, pathlib.Path]:
   """robustness.{json,csv} hold every run's rows and the paired differences (the ``run``
-  column tells them apart); robustness.md has a section per run and the comparison;
-  robustness.png one heatmap panel per run and metric."""
+  column tells them apart); robustness.md has the summaries, a section per run and the
+  differences; robustness.png the heatmap grid (differences in robustness_pairs.png when
+  the whole grid would be taller than `max_height` pixels)."""
   out_dir.mkdir(parents=True, exist_ok=True)
   everything = rows + comparison
   paths = {suffix: out_dir / f"robustness.{suffix}" for suffix in ("json", "csv", "md", "png")}
   report.write_json(paths["json"], everything, info)
   report.write_csv(paths["csv"], everything)
+  pairs = info.get("pairs", [])
   sections = [f"# {info['title']}", "", f"**{info['data']}**", "",
               f"- runs compared: {', '.join(info['runs'])}",
+              f"- paired differences (other-baseline): {', '.join(pairs) or 'none'}",
               f"- seconds per stage: {info['stage_seconds']}", ""]
   sections += [_summary_table(rows, info["runs"]), ""]
+  if comparison:
+    sections += [_pairs_summary(comparison, pairs), ""]
   for run_name in info["runs"]:
     mine = [r for r in rows if r["run"] == run_name]
     sections.append(report.markdown(mine, f"Run {run_name}", info).replace("# ", "## ", 1))
@@ -107,11 +152,35 @@ def write_study_report(out_dir: pathlib.Path, rows: list[dict], comparison: list
     sections.append(report.markdown(comparison, "Paired differences", info)
                     .replace("# ", "## ", 1))
   paths["md"].write_text("\n".join(sections))
-  # One panel per run: the report's heatmaps are per task, so each run's rows are shown
-  # under a task label that names the run.
-  labelled = [dict(r, task=f"{r['task']} [{r['run']}]") for r in rows]
-  report.plot_heatmaps(paths["png"], labelled, ("", "_drop"), f"{info['title']} ({info['data']})")
+  scores, differences = study_panels(rows, comparison, info["runs"], pairs)
+  title = f"{info['title']} ({info['data']})"
+  if not differences or report.plot_height(scores + differences) <= max_height:
+    report.plot_panels(paths["png"], scores + differences, title)
+  else:
+    paths["pairs_png"] = out_dir / "robustness_pairs.png"
+    report.plot_panels(paths["png"], scores, f"{title}: scores and drops")
+    report.plot_panels(paths["pairs_png"], differences, f"{title}: paired differences")
   return paths
+
+
+def study_panels(rows: list[dict], comparison: list[dict], runs: list[str], pairs: list[str]):
+  """(score groups, difference groups) of heatmap panels, a figure row group each: per task
+  the runs' scores, then their drops; per task each pair's score differences, then its drop
+  differences (significant cells marked)."""
+  by_run_task = defaultdict(list)
+  for row in rows + comparison:
+    by_run_task[row["run"], row["task"]].append(row)
+  scores, differences = [], []
+  for task in sorted({r["task"] for r in rows}):
+    primary = report.primary_metric(rows, task)
+    for names, suffixes, groups in ((runs, ("", "_drop"), scores),
+                                    (pairs, ("_diff", "_drop_diff"), differences)):
+      for suffix in suffixes:
+        panels = [report.heatmap_panel(by_run_task[name, task], task, primary + suffix,
+                                       f"{task} {primary + suffix}: {name}") for name in names]
+        groups.append([panel for panel in panels if panel is not None])
+  return ([group for group in scores if group],
+          [group for group in differences if group])
 
 
 def _summary_table(rows: list[dict], runs: list[str]) -> str:
@@ -136,6 +205,40 @@ def _summary_table(rows: list[dict], runs: list[str]) -> str:
         drop = mean.get((run_name, task, attack, f"{metric}_drop"))
         cells += [_fmt(score), _fmt(drop)]
       lines.append(f"| {task} | {attack} | " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
+def _pairs_summary(comparison: list[dict], pairs: list[str]) -> str:
+  """Per pair: mean over languages of the score and drop differences per attack (primary
+  metric), with how many languages differ significantly."""
+  lines = ["## Summary: paired differences, mean over languages (points)", "",
+           "Differences other - baseline with 95% paired bootstrap intervals; `sig.` counts "
+           f"the languages whose score difference has p < {report.SIGNIFICANCE} (exact McNemar /"
+           " paired bootstrap) or whose drop difference has a 95% interval excluding 0.", ""]
+  for pair in pairs:
+    mine = [r for r in comparison if r["run"] == pair]
+    lines += [f"### {pair}", "", "| task | attack | score diff | sig. | drop diff | sig. |",
+              "|---|---|---|---|---|---|"]
+    for task in sorted({r["task"] for r in mine}):
+      primary = report.primary_metric(mine, task)
+      columns = []
+      for metric in (f"{primary}_diff", f"{primary}_drop_diff"):
+        _, attacks, cells = report.metric_grid(mine, task, metric)
+        significant, _ = report.significant_cells(mine, task, metric)
+        columns.append((attacks, cells, significant))
+      for attack in columns[0][0]:
+        if attack == "mean":
+          continue
+        line = [task, attack]
+        for _, cells, significant in columns:
+          langs = [lang for lang, name in cells if name == attack and lang != "mean"]
+          if ("mean", attack) not in cells:
+            line += ["-", "-"]
+            continue
+          count = sum((lang, attack) in significant for lang in langs)
+          line += [report.format_row(cells["mean", attack]), f"{count}/{len(langs)}"]
+        lines.append("| " + " | ".join(line) + " |")
+    lines.append("")
   return "\n".join(lines)
 
 

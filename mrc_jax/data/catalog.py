@@ -1,7 +1,8 @@
 """Every clean file-backed task: its name, kind, files per split and reader.
 
 Task names follow ``DATASET.LANG`` (``xquad.de``, ``belebele.deu_Latn``, ``exams.it``,
-``xcopa.it``) plus ``race.{high,middle,all}``, ``advrace.{orig,addsent,charswap,de,dg}``,
+``xcopa.it``, ``dream.en``, ``c3.zh``, ``mctest.en``, ``xquad_mc.de``) plus
+``race.{high,middle,all}``, ``advrace.{orig,addsent,charswap,de,dg}``,
 ``advrace.{paraphrase,wordreplace}`` and ``advrace.train_mix``. Paths are relative to the
 data directory and follow the upstream release layouts.
 """
@@ -16,7 +17,7 @@ from typing import Callable, Iterator, Mapping
 
 from mrc_jax.data import languages
 from mrc_jax.data.schema import SkipReport
-from mrc_jax.data.sources import advrace, belebele, exams, race, squad, xcopa
+from mrc_jax.data.sources import advrace, belebele, dream, exams, mctest, race, squad, xcopa, xquad_mc
 from mrc_jax.data.sources.common import convert_records, read_jsonl, read_jsonl_tar_gz
 
 SPLITS = ("train", "validation", "test")
@@ -35,6 +36,7 @@ class CleanTask:
     source: str                            # where a missing file comes from
     read_split: SplitReader
     num_choices: int | None = None         # fixed number of options, when the format has one
+    num_classes: int | None = None         # classification tasks: number of classes
     span_style: str = "squad_v1"           # span tasks: official scorer, "squad_v1" | "mlqa"
     no_answer: bool = False                # unanswerable questions, scored as SQuAD v2.0
 
@@ -162,6 +164,70 @@ for _lang in languages.EXAMS_MULTILINGUAL:
                    _EXAMS_SOURCE, read_jsonl_tar_gz,
                    functools.partial(exams.exams_converter, f"{_dataset}.{_lang}", _lang,
                                      with_paragraphs=_para, filter_language=True))
+
+_DREAM_UPSTREAM = {"train": "train", "validation": "dev", "test": "test"}
+for _lang in languages.DREAM:
+    _file_task(f"dream.{_lang}", "dream", _lang, "choice",
+               {s: f"dream/data/{u}.json" for s, u in _DREAM_UPSTREAM.items()},
+               "https://github.com/nlpdata/dream (data/)", dream.question_records,
+               functools.partial(dream.dream_converter, f"dream.{_lang}", _lang), num_choices=3)
+
+# C3: each split is its mixed-genre (m) and dialogue (d) files, read in that order.
+_C3_SUBSETS = {"m": "mixed-genre", "d": "dialogue"}
+
+
+def _c3_reader(task: str, lang: str) -> SplitReader:
+    def read(data_dir, split, strict, report):
+        for subset, genre in _C3_SUBSETS.items():
+            path = os.path.join(data_dir, "c3", "data", f"c3-{subset}-{_DREAM_UPSTREAM[split]}.json")
+            yield from convert_records(path, dream.question_records(path, f"{subset}/"),
+                                       dream.dream_converter(task, lang, split, subset=subset, genre=genre),
+                                       strict=strict, report=report)
+    return read
+
+
+for _lang in languages.C3:
+    _add(CleanTask(f"c3.{_lang}", "c3", _lang, "choice",
+                   {s: tuple(f"c3/data/c3-{m}-{u}.json" for m in _C3_SUBSETS) for s, u in _DREAM_UPSTREAM.items()},
+                   "https://github.com/nlpdata/c3 (data/)", _c3_reader(f"c3.{_lang}", _lang)))
+
+# MCTest: each split is MC160's then MC500's story sets, a .tsv and its .ans.
+_MCTEST_SETS = ("mc160", "mc500")
+
+
+def _mctest_reader(task: str) -> SplitReader:
+    def read(data_dir, split, strict, report):
+        for subset in _MCTEST_SETS:
+            stem = os.path.join(data_dir, "mctest", f"{subset}.{_DREAM_UPSTREAM[split]}")
+            yield from convert_records(f"{stem}.tsv", mctest.iter_mctest_records(f"{stem}.tsv", f"{stem}.ans"),
+                                       mctest.mctest_converter(task, split, subset),
+                                       strict=strict, report=report)
+    return read
+
+
+for _lang in languages.MCTEST:
+    _add(CleanTask(f"mctest.{_lang}", "mctest", _lang, "choice",
+                   {s: tuple(f"mctest/{m}.{u}.{e}" for m in _MCTEST_SETS for e in ("tsv", "ans"))
+                    for s, u in _DREAM_UPSTREAM.items()},
+                   "https://github.com/elleryjsmith/UCLMCTest (datasets/)", _mctest_reader(f"mctest.{_lang}"),
+                   num_choices=4))
+
+
+# XQuAD as multiple choice: options from the English file's structure (sources/xquad_mc.py).
+def _xquad_mc_reader(task: str, lang: str) -> SplitReader:
+    def read(data_dir, split, strict, report):
+        path = os.path.join(data_dir, "xquad", f"xquad.{lang}.json")
+        records = xquad_mc.iter_xquad_mc_records(path, os.path.join(data_dir, "xquad", "xquad.en.json"))
+        yield from convert_records(path, records, xquad_mc.xquad_mc_converter(task, lang, split),
+                                   strict=strict, report=report)
+    return read
+
+
+for _lang in languages.XQUAD_MC:
+    _add(CleanTask(f"xquad_mc.{_lang}", "xquad_mc", _lang, "choice",
+                   {"test": tuple(dict.fromkeys(("xquad/xquad.en.json", f"xquad/xquad.{_lang}.json")))},
+                   "derived from https://github.com/deepmind/xquad", _xquad_mc_reader(f"xquad_mc.{_lang}", _lang),
+                   num_choices=4))
 
 # --- RACE and AdvRACE ----------------------------------------------------------------------
 _RACE_SOURCE = "http://www.cs.cmu.edu/~glai1/data/race/ (RACE.tar.gz, unpacked as race/RACE/)"

@@ -46,8 +46,30 @@ class ManualFile:
 
 
 # sha256 of the upstream files, pinned from the unmodified releases (the git blobs of the
-# deepmind/xquad, cambridgeltl/xcopa and mhardalov/exams-qa repositories).
+# deepmind/xquad, cambridgeltl/xcopa, mhardalov/exams-qa, nlpdata/dream, nlpdata/c3 and
+# elleryjsmith/UCLMCTest repositories).
 PINNED = {
+    "dream/data/train.json": "90942ddea1b56231a0ad2097dc5f115ce1face1cfb86f029041e5bad38e68566",
+    "dream/data/dev.json": "9d5af2e580d809c73872a7dd43fe93d0b07c6f6086b04a9a9a1917603009d961",
+    "dream/data/test.json": "d96d7d0752f7eab1ea8f165a582430f35653c428d36633ab4d7f26fc14946c3a",
+    "c3/data/c3-m-train.json": "4c84a534f1eec2c72e5f60f0c044cc39e2e42a88df01134e677e03217472d6af",
+    "c3/data/c3-m-dev.json": "357d0d8d2a29bc845cbe50e048c263629f5e527b70f24c3e0838c387c8d3cb54",
+    "c3/data/c3-m-test.json": "7d8074be56cf574536a3284bc2d6b04d137694d5e5f5b1368143c0cf3e336822",
+    "c3/data/c3-d-train.json": "baf81f327dee84c6f451c9a4dd662e6193c67473b8791ffb72cce75cdb528f20",
+    "c3/data/c3-d-dev.json": "8c7054930a40aeb288ad7c51c42fa93d54aef678ccab29c75d46a7432f4f6278",
+    "c3/data/c3-d-test.json": "e9920491b31f9d00ecf31e51727b495dd6b0d05f4a96f273a343e81b6775a8f0",
+    "mctest/mc160.train.tsv": "2af70eea8946d38ce3588270cca440b2b838d04a047206fdc97ea8fe7eebc640",
+    "mctest/mc160.train.ans": "5d146ba92870076773e6ff5baffe64caf786d901ea1fb92c1bd924847205fe26",
+    "mctest/mc160.dev.tsv": "5fdab82ac15426b2e959c12a8c2cb681f10f9036ea4aa2f5a99d167f0a390354",
+    "mctest/mc160.dev.ans": "475f8788013296115a6916dff16f903433bc713086127d02fa03062534e1e298",
+    "mctest/mc160.test.tsv": "c3e836f19f8aeefc4996234d708551bc3a4d53c8f8add61abc7955a2b2d87943",
+    "mctest/mc160.test.ans": "2991731c0e627e85d0cab7947f8a4c81791456d4ffcb7375f3ffeeab5a6ca447",
+    "mctest/mc500.train.tsv": "a7cae2c8ac67d3965865683223ffbb11ff6452322c6f72311a6fb633c9686fd6",
+    "mctest/mc500.train.ans": "7a9108e95a75d9d803680f9d98f698145dd1e4f7a61adda1a6a2f2acc52d4921",
+    "mctest/mc500.dev.tsv": "1fa8efa79794573b8ef077c0c7bb4858dc5f0223a9453b7fc0ba610312dc3d84",
+    "mctest/mc500.dev.ans": "2cd0d4295850b0abefbdca66779b5791ce2a82f5383290399c3b0c66541de717",
+    "mctest/mc500.test.tsv": "40344d3a6c6e23a2ef3ee67a76280dd5c4fdc290d1e9aba32d58b92a7f80d430",
+    "mctest/mc500.test.ans": "f348cd47681ec2cb03429c2de6448519d4c63f39577fe2ef5f0dfb19692c5908",
     "xquad/xquad.ar.json": "abdabd7afed5c635d99cca0f3f0d0c9d9ed0bc77451e963c2e4e0638c29e486d",
     "xquad/xquad.de.json": "990b5d746746ed65ed4702ea5f35f99ffa4e2f1c390c07d003642acd937916f9",
     "xquad/xquad.el.json": "821cf0f88e73fa258fd2f548b19b6ec39f7025059e16f6f9fc8cd797c9c3663e",
@@ -171,6 +193,8 @@ _XCOPA_GMT = tuple(l for l in languages.XCOPA if l != "qu")
 _ADVRACE = "https://raw.githubusercontent.com/NoviScl/AdvRACE/master/"
 _MLQA = "https://dl.fbaipublicfiles.com/MLQA/"
 _TYDIQA = "https://storage.googleapis.com/tydiqa/"
+_NLPDATA = "https://raw.githubusercontent.com/nlpdata/"
+_MCTEST = "https://raw.githubusercontent.com/elleryjsmith/UCLMCTest/master/datasets/"
 
 DATASETS: dict[str, list[RemoteFile | ManualFile]] = {
     "xquad": [_remote(f"https://raw.githubusercontent.com/deepmind/xquad/master/xquad.{l}.json",
@@ -195,6 +219,13 @@ DATASETS: dict[str, list[RemoteFile | ManualFile]] = {
                  for s in ("train", "dev")],
     "squad": [_remote(f"https://rajpurkar.github.io/SQuAD-explorer/dataset/{f}", f"squad/{f}")
               for f in ("train-v1.1.json", "dev-v1.1.json", "train-v2.0.json", "dev-v2.0.json")],
+    "dream": [_remote(f"{_NLPDATA}dream/master/data/{s}.json", f"dream/data/{s}.json")
+              for s in ("train", "dev", "test")],
+    "c3": [_remote(f"{_NLPDATA}c3/master/data/c3-{m}-{s}.json", f"c3/data/c3-{m}-{s}.json")
+           for m in ("m", "d") for s in ("train", "dev", "test")],
+    # MCTest's .tsv / .ans release (the .txt copies say the same), as UCLMCTest keeps it.
+    "mctest": [_remote(f"{_MCTEST}mc{n}.{s}.{e}", f"mctest/mc{n}.{s}.{e}")
+               for n in (160, 500) for s in ("train", "dev", "test") for e in ("tsv", "ans")],
     # Direct link on the RACE page, for non-commercial research use only (its terms).
     "race": [_remote("http://www.cs.cmu.edu/~glai1/data/race/RACE.tar.gz", "downloads/RACE.tar.gz",
                      unpack_into="race")],

@@ -1,6 +1,8 @@
 """Language lists of the multilingual evaluation sets (from their upstream releases)."""
 
 XQUAD = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
+# XQuAD as multiple choice (mrc_jax/data/sources/xquad_mc.py): every XQuAD language.
+XQUAD_MC = XQUAD
 MLQA = ("en", "ar", "de", "es", "hi", "vi", "zh")
 # TyDiQA-GoldP ids start with the language name. GoldP has 9 of TyDi QA's 11 languages: "Thai
 # and Japanese are removed since the lack of whitespace breaks some tools" (TyDi QA README,
@@ -12,6 +14,9 @@ XCOPA = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 EXAMS_CROSS_LINGUAL = ("bg", "hr", "hu", "it", "mk", "pl", "pt", "sq", "sr", "tr", "vi")
 EXAMS_MULTILINGUAL = ("ar", "bg", "de", "es", "fr", "hr", "hu", "it", "lt", "mk", "pl", "pt",
                       "sq", "sr", "tr", "vi")
+DREAM = ("en",)
+MCTEST = ("en",)
+C3 = ("zh",)
 BELEBELE = (
     "acm_Arab", "afr_Latn", "als_Latn", "amh_Ethi", "apc_Arab", "arb_Arab", "arb_Latn",
     "ars_Arab", "ary_Arab", "arz_Arab", "asm_Beng", "azj_Latn", "bam_Latn", "ben_Beng",

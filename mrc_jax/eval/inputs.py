@@ -10,6 +10,7 @@ A robustness entry is a `config.evals` entry of type "robustness"
         split="test", num_examples=200,           # 0 = every example of the split
         batch_size=16,                            # example slots per batch (default
                                                   # config.batch_size)
+        max_length=128,                           # row length (default config.data.max_length)
         perturb_seed=0,                           # default: load_examples' seed
         attack_params={"codeswitch": {"lexicon": "de-en.txt"}})  # per-attack parameters
 
@@ -17,8 +18,8 @@ Entries of type "accuracy" ran during training; an entry of any other type is an
 Each task gives a clean cell and one cell per attack over the same examples (the
 attacked copy keeps every id, so results pair by id). The report names a cell's task by
 its dataset (`synthetic`, `xquad`) and its language by the rest of the task name (`en`,
-`deu_Latn`). Batches use one length bucket, `config.data.max_length`, so each head kind
-compiles once per choice count. A multiple-choice cell takes as many choice slots as its
+`deu_Latn`). Batches use one length bucket per entry (`max_length`, default `config.data.max_length`), so each head kind
+compiles once per length and choice count. A multiple-choice cell takes as many choice slots as its
 examples have options at most (EXAMS questions have 3 to 5): the head scores each choice
 on its own, so a model trained on 4 options scores 5.
 """
@@ -48,7 +49,8 @@ def robustness_entries(config) -> dict[str, Mapping]:
 def entry_settings(config, name: str, entry: Mapping) -> dict:
     """Everything of a robustness entry that decides its predictions, defaults filled in."""
     from mrc_jax.data.load import PERTURB_SEED
-    max_length = int(config.data.max_length)
+    # A set of short texts (XCOPA) need not pay for the longest set's rows.
+    max_length = int(entry.get("max_length", config.data.max_length))
     params = entry.get("attack_params", {})
     return {"name": name, "tasks": list(entry.tasks), "attacks": list(entry.attacks),
             "attack_params": params.to_dict() if hasattr(params, "to_dict") else dict(params),

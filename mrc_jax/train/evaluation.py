@@ -39,7 +39,7 @@ EVAL_TYPES = {
     "robustness": EvalType("the robustness report (launch/eval.py)",
                            required=("tasks", "attacks"),
                            optional=("split", "num_examples", "batch_size", "perturb_seed",
-                                     "window_stride", "attack_params")),
+                                     "window_stride", "attack_params", "max_length")),
 }
 
 

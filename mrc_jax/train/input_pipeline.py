@@ -175,7 +175,8 @@ class TrainInput:
 def make_converter(tokenizer_dir: str, tasks: Sequence[str], head_of_task: Sequence[int],
                    head_specs: Sequence[HeadSpec], *, num_examples: int, max_length: int,
                    max_choices: int, rows_per_batch: int = 0,
-                   slots_per_batch: int = 0, options_first: bool = False) -> Callable:
+                   slots_per_batch: int = 0, options_first: bool = False,
+                   skip_overlong: bool = False) -> Callable:
   """``convert(examples) -> (batch, meta)``: exactly one fixed-shape micro-batch.
 
   One length bucket, ``slots_per_batch`` example slots (default ``num_examples``; span
@@ -184,7 +185,9 @@ def make_converter(tokenizer_dir: str, tasks: Sequence[str], head_of_task: Seque
   its own) make every batch the same shape, so the step compiles once and micro-batches
   stack for accumulation. Fewer examples than ``num_examples`` leave
   padding slots; examples that need more room (long contexts split into several span
-  windows) are an error naming the tasks, never dropped.
+  windows) are an error naming the tasks, never dropped. With ``skip_overlong`` an example
+  whose question or option alone exceeds ``max_length`` leaves its slot empty and is logged
+  by id (otherwise it is an error).
   """
   tokenizer = vocab.load_tokenizer(tokenizer_dir)
   heads = list(head_specs)
@@ -194,7 +197,8 @@ def make_converter(tokenizer_dir: str, tasks: Sequence[str], head_of_task: Seque
                 head_index=dict(zip(tasks, head_of_task)), num_classes=num_classes,
                 examples_per_batch=slots_per_batch or num_examples,
                 rows_per_batch=rows_per_batch or (slots_per_batch or num_examples) * max_choices,
-                lengths=(max_length,), max_choices=max_choices, options_first=options_first)
+                lengths=(max_length,), max_choices=max_choices, options_first=options_first,
+                skip_overlong=skip_overlong)
 
   def convert(examples: Sequence[dict]) -> tuple[dict, list]:
     batches = list(features.make_batches(examples, tokenizer, **kwargs))
@@ -219,4 +223,5 @@ def config_converter(config, tokenizer_dir: str, tasks: Sequence[str],
       tokenizer_dir, tasks, head_of_task, head_specs, num_examples=num_examples,
       max_length=data.max_length, max_choices=data.max_choices,
       rows_per_batch=data.rows_per_batch, slots_per_batch=data.get("slots_per_batch", 0),
-      options_first=data.get("options_first", False))
+      options_first=data.get("options_first", False),
+      skip_overlong=data.get("skip_overlong", False))

@@ -1,8 +1,12 @@
-"""AdamW with warm-up + linear decay, no decay on norms and biases, and clipping."""
+"""AdamW with warm-up + linear decay, no decay on norms and biases, clipping, freezing."""
 from __future__ import annotations
+
+import re
+from typing import Sequence
 
 import jax
 import optax
+from flax import traverse_util
 
 # Leaf names that never get weight decay: biases and layer-norm parameters (BERT's
 # recipe). Matched on the last path component of the parameter tree.
@@ -50,3 +54,49 @@ def make_optimizer(config) -> tuple[optax.GradientTransformation, optax.Schedule
                            eps=opt.get("eps", 1e-6), weight_decay=opt.get("weight_decay", 0.0),
                            mask=decay_mask))
   return optax.chain(*chain), schedule
+
+
+def parameter_path(key: tuple) -> str:
+  """A flattened parameter key as matched by ``optimizer.freeze``: "encoder/embeddings/word"."""
+  return "/".join(str(part) for part in key)
+
+
+class Freeze:
+  """Splits parameters into the trainable part and the frozen part (``optimizer.freeze``).
+
+  A parameter is frozen when any pattern matches (``re.search``) its path. The optimizer
+  and its state see only the trainable part, and the train step differentiates only
+  w.r.t. it, so frozen parameters get no gradient, update, decay or moments. Parameters
+  are nested dicts (``nnx.State.to_pure_dict()`` layout); ``params`` may be abstract.
+  """
+
+  def __init__(self, patterns: Sequence[str], params):
+    self.patterns = tuple(patterns)
+    paths = {key: parameter_path(key) for key in traverse_util.flatten_dict(params)}
+    unmatched = [p for p in self.patterns if not any(re.search(p, n) for n in paths.values())]
+    if unmatched:
+      raise ValueError(f"optimizer.freeze patterns {unmatched} match no parameter path; "
+                       f"paths look like {sorted(paths.values())[:6]}")
+    self.frozen = frozenset(key for key, name in paths.items()
+                            if any(re.search(p, name) for p in self.patterns))
+    if self.frozen and len(self.frozen) == len(paths):
+      raise ValueError(f"optimizer.freeze patterns {list(self.patterns)} freeze every parameter")
+
+  def split(self, params) -> tuple[dict, dict]:
+    """(trainable, frozen) nested dicts; with nothing frozen, ``(params, {})`` as is."""
+    if not self.frozen:
+      return params, {}
+    flat = traverse_util.flatten_dict(params)
+    trainable = {k: v for k, v in flat.items() if k not in self.frozen}
+    frozen = {k: v for k, v in flat.items() if k in self.frozen}
+    return traverse_util.unflatten_dict(trainable), traverse_util.unflatten_dict(frozen)
+
+  def trainable(self, params) -> dict:
+    return self.split(params)[0]
+
+  def merge(self, trainable: dict, frozen: dict) -> dict:
+    """The inverse of :meth:`split`."""
+    if not self.frozen:
+      return trainable
+    return traverse_util.unflatten_dict({**traverse_util.flatten_dict(trainable),
+                                         **traverse_util.flatten_dict(frozen)})

@@ -18,6 +18,7 @@ from flax import nnx
 
 from mrc_jax.models.encoder import DTYPES
 from mrc_jax.models.multitask import HeadSpec
+from mrc_jax.train.optimizer import Freeze
 
 _NEG = -1e9  # logit for masked-out choices (finite, so KL and softmax stay finite)
 
@@ -150,7 +151,8 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
                     schedule: optax.Schedule, head_specs: Sequence[HeadSpec], *,
                     num_tasks: int, seed: int, scale_loss: bool = True,
                     task_weights: Sequence[float] | None = None, r3f_weight: float = 0.0,
-                    r3f_noise: str = "uniform", r3f_eps: float = 1e-5
+                    r3f_noise: str = "uniform", r3f_eps: float = 1e-5,
+                    freeze: Freeze | None = None
                     ) -> Callable[[TrainState, dict], tuple[TrainState, dict]]:
   """Builds ``train_step(state, batch) -> (state, metrics)``.
 
@@ -161,6 +163,9 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
   l2 norms, learning rate and a finite flag.
   ``task_weights`` ``[num_tasks]`` multiply each task's examples' losses on top of the
   1/log(n) scaling (None: all 1).
+  ``freeze`` splits ``state.params`` into the trainable part, which alone is
+  differentiated and updated (``optimizer`` and ``state.opt_state`` cover only it; the
+  norms of gradients and updates too), and the frozen part, passed through unchanged.
   """
   head_specs = tuple(head_specs)
   weights = (jnp.ones(num_tasks) if task_weights is None
@@ -168,8 +173,11 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
   if weights.shape != (num_tasks,):
     raise ValueError(f"task_weights has {weights.shape[0]} entries for {num_tasks} tasks")
   base_key = jax.random.key(seed)
+  freeze = freeze or Freeze((), {})
 
-  def micro_loss(params, micro, key, denominator):
+  def micro_loss(trainable, frozen, micro, key, denominator):
+    # The frozen part is closed over, not differentiated: no gradient is formed for it.
+    params = freeze.merge(trainable, frozen)
     model = nnx.merge(graphdef, params, fresh_rng_state(rest, key))
     outputs = model(micro, deterministic=False)
     loss, correct = example_losses(outputs, micro, head_specs)
@@ -206,24 +214,25 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
     # global count, and gradients are summed.
     denominator = jnp.maximum(jnp.sum(batch["example_mask"]), 1.0)
     accum = batch["example_mask"].shape[0]
+    trainable, frozen = freeze.split(state.params)
 
     def body(carry, inputs):
       grads_sum, sums_acc = carry
       index, micro = inputs
-      grads, sums = grad_fn(state.params, micro, jax.random.fold_in(step_key, index),
+      grads, sums = grad_fn(trainable, frozen, micro, jax.random.fold_in(step_key, index),
                             denominator)
       return (jax.tree.map(jnp.add, grads_sum, grads),
               jax.tree.map(jnp.add, sums_acc, sums)), None
 
-    zeros_grads = jax.tree.map(jnp.zeros_like, state.params)
+    zeros_grads = jax.tree.map(jnp.zeros_like, trainable)
     zero_sums = dict(loss_sum=0.0, examples=0.0, task_loss=jnp.zeros(num_tasks),
                      task_correct=jnp.zeros(num_tasks), task_count=jnp.zeros(num_tasks),
                      tokens=0.0, r3f_sum=0.0)
     zero_sums = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), zero_sums)
     (grads, sums), _ = jax.lax.scan(body, (zeros_grads, zero_sums),
                                     (jnp.arange(accum), batch))
-    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
+    updates, opt_state = optimizer.update(grads, state.opt_state, trainable)
+    params = freeze.merge(optax.apply_updates(trainable, updates), frozen)
     grad_norm = l2_norm(grads)
     metrics = dict(sums, l2_grads=grad_norm, l2_params=l2_norm(params),
                    l2_updates=l2_norm(updates), learning_rate=schedule(state.step),

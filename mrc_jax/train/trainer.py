@@ -28,7 +28,7 @@ from mrc_jax.train import checkpoint as ckpt_lib
 from mrc_jax.train import evaluation, input_pipeline
 from mrc_jax.train import metrics as metrics_lib
 from mrc_jax.train import partitioning
-from mrc_jax.train.optimizer import make_optimizer
+from mrc_jax.train.optimizer import Freeze, make_optimizer
 from mrc_jax.train.step import TrainState, fresh_rng_state, make_train_step, num_parameters
 
 
@@ -113,6 +113,9 @@ def _head_of(task: str) -> HeadSpec:
   clean, _ = load.parse_task_name(task)
   if clean.kind in _SHARED:
     return _SHARED[clean.kind]
+  if clean.kind == "classification" and clean.num_classes:
+    # One head per classification dataset, shared by its languages (Muppet's per-task heads).
+    return HeadSpec(clean.dataset, "classification", int(clean.num_classes))
   raise ValueError(f"task {task!r} (kind {clean.kind!r}) has no head rule; "
                    "train it through its Muppet blend entry")
 
@@ -266,7 +269,8 @@ class Setup:
   state_sh: TrainState
   train_step: Any  # pure (state, batch) -> (state, metrics)
   fresh_model: Any  # () -> MultiTaskModel with the run's seed
-  optimizer: Any
+  optimizer: Any  # acts on freeze's trainable part of the parameters only
+  freeze: Freeze
 
   def init_state(self, params: dict) -> TrainState:
     """Fresh optimizer state around ``params`` (placed with the run's shardings)."""
@@ -278,7 +282,7 @@ class Setup:
 
   def _init(self, params):
     return TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                      opt_state=self.optimizer.init(params))
+                      opt_state=self.optimizer.init(self.freeze.trainable(params)))
 
   def jit_step(self, batch_ndims: dict):
     """``jax.jit`` of the step with in/out shardings and the state donated."""
@@ -302,22 +306,28 @@ def make_setup(config, mesh, head_specs: Sequence[HeadSpec], enc_cfg: EncoderCon
   graphdef, abstract_params, rest = nnx.split(nnx.eval_shape(fresh_model), nnx.Param, ...)
   param_sh = partitioning.param_shardings(abstract_params, rules, mesh)
   abstract_params = abstract_params.to_pure_dict()
+  freeze = Freeze(config.optimizer.get("freeze", ()), abstract_params)
+  frozen = num_parameters(freeze.split(abstract_params)[1])
+  logging.info("parameters: %d trainable, %d frozen (optimizer.freeze %s)",
+               num_parameters(abstract_params) - frozen, frozen, list(freeze.patterns))
   replicated = partitioning.replicated(mesh)
   abstract_state = jax.eval_shape(
       lambda p: TrainState(step=jnp.zeros((), jnp.int32), params=p,
-                           opt_state=optimizer.init(p)), abstract_params)
+                           opt_state=optimizer.init(freeze.trainable(p))), abstract_params)
   state_sh = TrainState(
       step=replicated, params=param_sh,
-      opt_state=_opt_state_shardings(optimizer, abstract_state.opt_state, param_sh, replicated))
+      opt_state=_opt_state_shardings(optimizer, abstract_state.opt_state,
+                                     freeze.trainable(param_sh), replicated))
   train_step = make_train_step(
       graphdef, rest, optimizer, schedule, head_specs, num_tasks=num_tasks, seed=seed,
       scale_loss=config.loss.scale_by_log_classes,
       task_weights=tuple(config.loss.get("task_weights", ())) or None,
-      r3f_weight=config.r3f.weight, r3f_noise=config.r3f.noise, r3f_eps=config.r3f.eps)
+      r3f_weight=config.r3f.weight, r3f_noise=config.r3f.noise, r3f_eps=config.r3f.eps,
+      freeze=freeze)
   return Setup(mesh=mesh, rules=rules, head_specs=list(head_specs), enc_cfg=enc_cfg,
                graphdef=graphdef, rest=rest, abstract_state=abstract_state,
                state_sh=state_sh, train_step=train_step, fresh_model=fresh_model,
-               optimizer=optimizer)
+               optimizer=optimizer, freeze=freeze)
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:

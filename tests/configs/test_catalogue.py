@@ -30,6 +30,7 @@ CATALOGUE = {
     "configs/smoke.py": ("test_smoke",),
     "configs/quickstart.py": ("test_quickstart",),
     "configs/minilm_xquad.py": ("test_minilm_xquad",),
+    "configs/study_me5.py": ("test_study_me5_smoke",),
     "configs/finetune_race.py": ("test_finetune_race_multilingual_adversarial",
                                  "test_eval_xlingual_every_default_set"),
     "configs/eval_xlingual.py": ("test_eval_xlingual_every_default_set",),
@@ -118,6 +119,41 @@ def test_quickstart(data_dir, tmp_path):
   rows = study(data_dir, tmp_path, "configs/quickstart.py:prefinetune_steps=2,finetune_steps=2,"
                "batch=4,eval_examples=8,adv_pool=16")
   assert {r["run"] for r in rows} >= {"finetune_clean", "finetune_adv"}
+
+
+@pytest.mark.integration
+def test_study_me5_smoke(tmp_path):
+  """The study's 2 x 2 on the real multilingual checkpoint and the shared files, as
+  ``:smoke`` runs it (in the default suite: the one real-model study a change must keep
+  working)."""
+  from configs import common
+  shared = catalogue_data.shared_data_dir()
+  checkpoint = pathlib.Path(common.checkpoint_dir("me5-small"))
+  if shared is None or not (checkpoint / "model.safetensors").is_file():
+    pytest.skip("needs MRC_JAX_DATA_DIR (shared data) and the multilingual-e5-small checkpoint")
+  rows = study(pathlib.Path(shared), tmp_path, "configs/study_me5.py:smoke")
+  arms = {"ft_clean", "ft_adv", "pft_ft_clean", "pft_ft_adv"}
+  assert {r["run"] for r in rows} == arms | {
+      "ft_adv-ft_clean", "pft_ft_adv-pft_ft_clean", "pft_ft_clean-ft_clean", "pft_ft_adv-ft_adv"}
+  for arm in arms:
+    assert {(task, lang) for task, lang, _ in cells([r for r in rows if r["run"] == arm])} == {
+        ("xquad_mc_36_48", "en"), ("xquad_mc_36_48", "ar"), ("xquad_mc_36_48", "de"),
+        ("dream", "en"), ("exams", "bg"), ("exams", "hu"), ("xcopa", "et"), ("xcopa", "ht")}
+    assert {attack for _, _, attack in cells([r for r in rows if r["run"] == arm])} == {
+        "clean", "charswap", "addsent"}
+  # The pre-finetuned arms started from the pre-finetuning's exported head.
+  resolved = json.loads((tmp_path / "pft_ft_clean" / "config.json").read_text())
+  assert resolved["config"]["init_from"].endswith("pft/export/hf/multiple_choice")
+  pft = json.loads((tmp_path / "pft" / "config.json").read_text())["resolved"]
+  assert {h["kind"] for h in pft["heads"]} == {"multiple_choice", "span", "classification"}
+  assert (tmp_path / "report" / "robustness.png").stat().st_size > 0
+  # Any arm's workdir takes the generic cross-lingual evaluation (full XQuAD-MC).
+  launch(pathlib.Path(shared), "launch/eval.py", f"--workdir={tmp_path / 'pft_ft_adv'}",
+         "--num_resamples=20", "--config=configs/eval_xlingual.py:sets=xquad_mc,langs=en+zh,"
+         f"attacks=charswap,max_examples=4,data_dir={shared}")
+  rows = report_rows(tmp_path / "pft_ft_adv")
+  assert cells(rows) == {("xquad_mc", lang, attack) for lang in ("en", "zh")
+                         for attack in ("clean", "charswap")}
 
 
 @pytest.mark.slow

@@ -163,3 +163,100 @@ def test_unknown_task_and_missing_data_dir(monkeypatch, fixture_data_dir):
         list(load_examples("xquad.de"))
     monkeypatch.setenv("MRC_JAX_DATA_DIR", fixture_data_dir)
     assert len(list(load_examples("xquad.de"))) == 3
+
+
+def rewrite_json(path, edit):
+    document = json.load(open(path, encoding="utf-8"))
+    edit(document)
+    json.dump(document, open(path, "w", encoding="utf-8"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("answer,problem", [("To retire.", "is not among the choices"),
+                                            ("Ten years.", "is 2 times in the choices")])
+def test_dream_answer_not_once_among_the_choices(data_dir, capsys, answer, problem):
+    path = os.path.join(data_dir, "dream", "data", "dev.json")
+
+    def edit(items):
+        items[0][1][0]["answer"] = answer
+        if answer == "Ten years.":
+            items[0][1][0]["choice"] = ["Ten years.", "Two years.", "Ten years."]
+    rewrite_json(path, edit)
+    with pytest.raises(DataError, match=problem) as info:
+        list(load_examples("dream.en", "validation", data_dir))
+    assert (info.value.path, info.value.record_id, info.value.field) == (path, "14-349#0", "[1][0].answer")
+    report = SkipReport()
+    kept = list(load_examples("dream.en", "validation", data_dir, strict=False, report=report))
+    assert [e["id"] for e in kept] == ["14-349#1", "12-497#0"] and report.skipped == 1
+    assert "dream.en (validation): skipped 1 bad record" in capsys.readouterr().err
+
+
+def test_dream_and_c3_malformed_items_name_the_item(data_dir):
+    path = os.path.join(data_dir, "c3", "data", "c3-d-dev.json")
+    rewrite_json(path, lambda items: items.append({"id": "x"}))
+    with pytest.raises(DataError) as info:
+        list(load_examples("c3.zh", "validation", data_dir))
+    assert (info.value.path, info.value.record_id, info.value.field) == (path, "d/item 1", "<item>")
+    path = os.path.join(data_dir, "dream", "data", "test.json")
+    rewrite_json(path, lambda items: items[0][1][0].pop("choice"))
+    with pytest.raises(DataError) as info:
+        list(load_examples("dream.en", "test", data_dir))
+    assert (info.value.record_id, info.value.field) == ("3-101#0", "[1][0].choice")
+    assert "is missing" in str(info.value)
+    open(path, "w").write('{"not": "a list"}')
+    with pytest.raises(DataError, match="expected a JSON list of items"):
+        list(load_examples("dream.en", "test", data_dir, strict=False))
+
+
+def rewrite_lines(path, edit):
+    lines = open(path, encoding="utf-8", newline="").read().splitlines()
+    edit(lines)
+    open(path, "w", encoding="utf-8").write("".join(line + "\n" for line in lines))
+
+
+def test_mctest_story_without_its_answer_line(data_dir, capsys):
+    tsv = os.path.join(data_dir, "mctest", "mc160.dev.tsv")
+    rewrite_lines(tsv, lambda lines: lines.append(lines[0].replace("mc160.dev.0", "mc160.dev.1", 1)))
+    with pytest.raises(DataError, match="is missing") as info:
+        list(load_examples("mctest.en", "validation", data_dir))
+    assert (info.value.path, info.value.record_id, info.value.field) == (
+        tsv, "mc160.dev.1#0", "mc160.dev.ans line 2")
+    report = SkipReport()
+    kept = list(load_examples("mctest.en", "validation", data_dir, strict=False, report=report))
+    assert report.skipped == 4 and len(kept) == 8  # the story's 4 questions
+    assert {e.record_id for e in report.errors} == {f"mc160.dev.1#{q}" for q in range(4)}
+    assert "skipped 4 bad record" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("line,field,problem", [
+    ("A\tB\tA", "mc500.dev.ans line 1", "expected 4 tab-separated letters"),
+    ("C\tA\tE\tD", "mc500.dev.ans line 1 column 3", "'E' is not one of A, B, C, D"),
+])
+def test_mctest_bad_answer_line(data_dir, line, field, problem):
+    open(os.path.join(data_dir, "mctest", "mc500.dev.ans"), "w").write(line + "\r\n")
+    with pytest.raises(DataError, match=problem) as info:
+        list(load_examples("mctest.en", "validation", data_dir))
+    assert info.value.field == field and info.value.record_id.startswith("mc500.dev.7#")
+    report = SkipReport()
+    kept = list(load_examples("mctest.en", "validation", data_dir, strict=False, report=report))
+    assert len(kept) == 8 - report.skipped and report.skipped == (4 if "letters" in problem else 1)
+
+
+def test_mctest_more_answer_lines_than_stories_is_a_file_error(data_dir):
+    ans = os.path.join(data_dir, "mctest", "mc160.dev.ans")
+    rewrite_lines(ans, lambda lines: lines.append("A\tA\tA\tA"))
+    for strict in (True, False):
+        with pytest.raises(DataError, match="2 answer lines for 1 stories") as info:
+            list(load_examples("mctest.en", "validation", data_dir, strict=strict))
+        assert info.value.path == ans
+
+
+def test_mctest_question_type_and_columns(data_dir):
+    tsv = os.path.join(data_dir, "mctest", "mc160.dev.tsv")
+    rewrite_lines(tsv, lambda lines: lines.__setitem__(0, lines[0].replace("multiple: Who came", "Who came")))
+    with pytest.raises(DataError, match="does not start with 'one:' or 'multiple:'") as info:
+        list(load_examples("mctest.en", "validation", data_dir))
+    assert (info.value.record_id, info.value.field) == ("mc160.dev.0#1", "q2")
+    rewrite_lines(tsv, lambda lines: lines.__setitem__(0, lines[0].rsplit("\t", 1)[0]))
+    with pytest.raises(DataError, match="expected 23 tab-separated columns, got 22") as info:
+        list(load_examples("mctest.en", "validation", data_dir))
+    assert (info.value.record_id, info.value.field) == ("mc160.dev.0#0", "<columns>")

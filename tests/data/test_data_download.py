@@ -1,16 +1,19 @@
 """Resumable, verified downloads against a local HTTP server and file:// URLs."""
+import dataclasses
 import hashlib
 import http.server
 import io
 import os
+import pathlib
 import socket
 import tarfile
 import threading
+import urllib.parse
 import zipfile
 
 import pytest
 
-from mrc_jax.data import download, load_examples
+from mrc_jax.data import catalog, download, load_examples
 from mrc_jax.data.download import DownloadError, RemoteFile, fetch
 
 
@@ -122,7 +125,8 @@ def test_prepare_reports_manual_steps(tmp_path):
 
 
 def test_every_contract_dataset_has_official_locations():
-    for name in ("xquad", "xcopa", "exams", "belebele", "mlqa", "tydiqa", "race", "advrace"):
+    for name in ("xquad", "xcopa", "exams", "belebele", "mlqa", "tydiqa", "race", "advrace", "dream", "c3",
+                 "mctest"):
         assert download.DATASETS[name]
     assert all(f.url.startswith(("https://", "http://")) for files in download.DATASETS.values()
                for f in files if isinstance(f, RemoteFile))
@@ -136,7 +140,7 @@ def test_pinned_hashes_match_the_shared_files(real_data_dir):
         if os.path.exists(local):
             assert download.sha256_of(local) == digest, path
             checked += 1
-    assert checked >= 30
+    assert checked >= 30 + 3 + 12  # with DREAM and MCTest
 
 
 def test_prepare_data_command_line(tmp_path, fixture_data_dir):
@@ -160,3 +164,63 @@ def test_prepare_data_command_line(tmp_path, fixture_data_dir):
     assert f"sha256={sha(archive.read_bytes())} (unpinned)" in result.stdout
     assert (data_dir / "belebele" / "deu_Latn.jsonl").read_bytes() == lines
     assert len(list(load_examples("belebele.deu_Latn", "test", str(data_dir)))) == 2
+
+
+NLPDATA = "https://raw.githubusercontent.com/nlpdata/"
+MCTEST = "https://raw.githubusercontent.com/elleryjsmith/UCLMCTest/master/datasets/"
+MCTEST_FILES = [f"mc{n}.{s}.{e}" for n in (160, 500) for s in ("train", "dev", "test") for e in ("tsv", "ans")]
+
+
+def test_dream_c3_mctest_are_their_whole_pinned_releases():
+    expected = {
+        "dream": {f"{NLPDATA}dream/master/data/{s}.json": f"dream/data/{s}.json" for s in ("train", "dev", "test")},
+        "c3": {f"{NLPDATA}c3/master/data/c3-{m}-{s}.json": f"c3/data/c3-{m}-{s}.json"
+               for m in ("m", "d") for s in ("train", "dev", "test")},
+        "mctest": {MCTEST + f: f"mctest/{f}" for f in MCTEST_FILES},
+    }
+    for name, files in expected.items():
+        assert {f.url: f.path for f in download.DATASETS[name]} == files, name
+        assert all(f.sha256 and len(f.sha256) == 64 and f.unpack_into is None for f in download.DATASETS[name])
+    assert len(expected["mctest"]) == 12 and len(expected["c3"]) == 6
+    # Every file the readers need is in the download.
+    listed = {f.path for name in expected for f in download.DATASETS[name]}
+    for task in ("dream.en", "c3.zh", "mctest.en"):
+        assert {p for ps in catalog.get_clean_task(task).files.values() for p in ps} <= listed, task
+
+
+def _mirror_of(remotes, source_dir, mirror):
+    """``mirror`` laid out as HOST/PATH copies of ``remotes``, taken from ``source_dir``."""
+    for remote in remotes:
+        parts = urllib.parse.urlsplit(remote.url)
+        target = pathlib.Path(mirror) / parts.netloc / parts.path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((pathlib.Path(source_dir) / remote.path).read_bytes())
+
+
+def test_dream_c3_mctest_from_a_mirror(tmp_path, fixture_data_dir, monkeypatch):
+    """The fixtures stand in for the releases (pinned to their own hashes)."""
+    for name in ("dream", "c3", "mctest"):
+        present = [dataclasses.replace(f, sha256=download.sha256_of(os.path.join(fixture_data_dir, f.path)))
+                   for f in download.DATASETS[name] if os.path.exists(os.path.join(fixture_data_dir, f.path))]
+        assert present, name
+        monkeypatch.setitem(download.DATASETS, name, present)
+        _mirror_of(present, fixture_data_dir, tmp_path / "mirror")
+    data_dir = tmp_path / "data"
+    logs = []
+    assert download.prepare(["dream", "c3", "mctest"], str(data_dir), mirror=str(tmp_path / "mirror"),
+                            log=logs.append) == []
+    assert sum(line.startswith("verified") for line in logs) == 2 + 2 + 4
+    for task, count in (("dream.en", 4), ("c3.zh", 3), ("mctest.en", 8)):
+        assert len(list(load_examples(task, None, str(data_dir)))) == count
+
+
+@pytest.mark.integration
+def test_dream_and_mctest_pins_match_the_shared_releases(real_data_dir, tmp_path):
+    remotes = download.DATASETS["dream"] + download.DATASETS["mctest"]
+    _mirror_of(remotes, real_data_dir, tmp_path / "mirror")
+    data_dir = tmp_path / "data"
+    logs = []
+    download.prepare(["dream", "mctest"], str(data_dir), mirror=str(tmp_path / "mirror"), log=logs.append)
+    assert sum(line.startswith("verified") and "unpinned" not in line for line in logs) == 15
+    assert len(list(load_examples("dream.en", "train", str(data_dir)))) == 6116
+    assert len(list(load_examples("mctest.en", "test", str(data_dir)))) == 840

@@ -143,6 +143,8 @@ def count_raw_records(path):
     if path.endswith(".jsonl.tar.gz"):
         return len(raw_jsonl_tar_gz(path))
     document = json.load(open(path))
+    if isinstance(document, list):  # DREAM: [[turns], [questions], id] items
+        return sum(len(item[1]) for item in document)
     return sum(len(p["qas"]) for a in document["data"] for p in a["paragraphs"])
 
 
@@ -153,8 +155,10 @@ def test_every_shared_file_loads_with_nothing_skipped(real_data_dir):
     for name, task in catalog.file_tasks().items():
         for split in task.present_splits(real_data_dir):
             for example in load_examples(name, split, real_data_dir, strict=False, report=report):
-                (path,) = task.files[split]
-                loaded[path] += 1
+                # MCTest (several files per split) and xquad_mc (derived) have their own tests.
+                if task.dataset not in ("mctest", "xquad_mc"):
+                    (path,) = task.files[split]
+                    loaded[path] += 1
     assert report.skipped == 0, report.summary("shared data")
     left_out = collections.Counter()
     for (path, _, _), count in report.quirk_counts("left out").items():
@@ -162,12 +166,69 @@ def test_every_shared_file_loads_with_nothing_skipped(real_data_dir):
     assert left_out == {"exams/cross-lingual/with_paragraphs/dev_tr_with_para.jsonl.tar.gz": 1}
     assert sum(report.quirk_counts("corrected").values()) == sum(
         n for counts in XCOPA_DISAGREEMENTS.values() for n in counts.values())
-    # Every JSON file under the folders the catalog reads (DREAM and MCTest have no reader).
+    # Every JSON file under the folders the catalog reads.
     folders = {p.split("/")[0] for t in catalog.file_tasks().values() for ps in t.files.values() for p in ps}
     shared = sorted(os.path.relpath(p, real_data_dir) for p in
                     glob.glob(os.path.join(real_data_dir, "**", "*.json*"), recursive=True)
                     if os.path.relpath(p, real_data_dir).split(os.sep)[0] in folders)
-    assert len(shared) == 38  # xquad 8, xcopa 18, exams 12
+    assert len(shared) == 41  # xquad 8, xcopa 18, exams 12, dream 3
     for relative in shared:
         expected = count_raw_records(os.path.join(real_data_dir, relative)) - left_out[relative]
         assert loaded[relative] == expected, relative
+
+
+def test_dream_counts_labels_and_passages(real_data_dir):
+    for split, upstream, count in (("train", "train", 6116), ("validation", "dev", 2040), ("test", "test", 2041)):
+        raw = json.load(open(os.path.join(real_data_dir, "dream", "data", f"{upstream}.json"), encoding="utf-8"))
+        report = SkipReport()
+        examples = list(load_examples("dream.en", split, real_data_dir, report=report))
+        assert len(examples) == count and report.skipped == 0 and not report.quirks
+        assert len({e["id"] for e in examples}) == count
+        questions = [(turns, item_id, q, question) for turns, qs, item_id in raw for q, question in enumerate(qs)]
+        for e, (turns, item_id, q, question) in zip(examples, questions):
+            assert e["id"] == f"{item_id}#{q}" and e["context"].split("\n") == turns
+            assert len(e["options"]) == 3 and e["options"][e["label"]] == question["answer"]
+
+
+MCTEST_STORIES = {"train": {"mc160": 70, "mc500": 300}, "validation": {"mc160": 30, "mc500": 50},
+                  "test": {"mc160": 60, "mc500": 150}}
+
+
+def test_mctest_counts_per_split_and_unescaped_stories(real_data_dir):
+    for split, upstream in (("train", "train"), ("validation", "dev"), ("test", "test")):
+        report = SkipReport()
+        examples = list(load_examples("mctest.en", split, real_data_dir, report=report))
+        assert report.skipped == 0 and not report.quirks
+        per_subset = collections.Counter(e["meta"]["subset"] for e in examples)
+        assert per_subset == {s: 4 * n for s, n in MCTEST_STORIES[split].items()}, split
+        assert len({e["id"] for e in examples}) == len(examples)
+        letters = []
+        for subset in ("mc160", "mc500"):
+            with open(os.path.join(real_data_dir, "mctest", f"{subset}.{upstream}.ans"), encoding="utf-8") as f:
+                letters += [letter for line in f for letter in line.split()]
+        assert [e["label"] for e in examples] == ["ABCD".index(letter) for letter in letters]
+        assert all("\\newline" not in e["context"] and "\\tab" not in e["context"] for e in examples)
+        assert all(not e["question"].startswith(("one:", "multiple:")) for e in examples)
+        types = collections.Counter(e["meta"]["question_type"] for e in examples)
+        assert set(types) == {"one", "multiple"} and sum(types.values()) == len(examples)
+    tabs = [e for e in load_examples("mctest.en", "train", real_data_dir) if "\t" in e["context"]]
+    assert tabs  # MC500 train stories use \tab as paragraph indentation
+
+
+# Measured on the upstream nlpdata/c3 files (pinned in download.PINNED): train has 11,869
+# questions, two of whose answers appear twice among their choices.
+C3_QUESTIONS = {"train": 11869, "validation": 3816, "test": 3892}
+C3_TWICE = {("c3/data/c3-m-train.json", "m/m7-65#1"), ("c3/data/c3-d-train.json", "d/51-157#0")}
+
+
+def test_c3_counts_and_the_answers_given_twice(real_data_dir):
+    if not os.path.isdir(os.path.join(real_data_dir, "c3")):
+        pytest.skip("C3 is not under MRC_JAX_DATA_DIR")
+    for split, count in C3_QUESTIONS.items():
+        report = SkipReport()
+        examples = list(load_examples("c3.zh", split, real_data_dir, strict=False, report=report))
+        bad = {(os.path.relpath(e.path, real_data_dir), e.record_id) for e in report.errors}
+        assert bad == (C3_TWICE if split == "train" else set()), split
+        assert len(examples) == count - len(bad) and len({e["id"] for e in examples}) == len(examples)
+        assert {len(e["options"]) for e in examples} == {2, 3, 4}
+        assert {e["meta"]["subset"] for e in examples} == {"m", "d"}

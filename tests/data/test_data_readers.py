@@ -174,3 +174,45 @@ def test_advrace_pairs_with_race_ids(fixture_data_dir):
 def test_split_none_reads_every_present_split(fixture_data_dir):
     splits = collections.Counter(e["meta"]["split"] for e in load("race.all", fixture_data_dir))
     assert splits == {"test": 4, "validation": 3}
+
+
+def test_dream_dialogue_turns_and_answer_text_label(fixture_data_dir):
+    examples = load("dream.en", fixture_data_dir, "validation")
+    assert [e["id"] for e in examples] == ["14-349#0", "14-349#1", "12-497#0"]
+    assert [e["label"] for e in examples] == [1, 0, 2]
+    assert examples[0]["context"] == ("M: How long have you been teaching here?\n"
+                                      "W: For ten years. I'm thinking of trying something new.")
+    assert examples[2]["options"][examples[2]["label"]] == "Saw a film."
+    assert examples[0]["meta"] == {"split": "validation", "item_id": "14-349"}
+    assert catalog.get_clean_task("dream.en").num_choices == 3 and all(len(e["options"]) == 3 for e in examples)
+    (test,) = load("dream.en", fixture_data_dir, "test")
+    assert test["id"] == "3-101#0" and test["meta"]["split"] == "test"
+
+
+def test_c3_reads_both_subsets_with_their_own_ids_and_option_counts(fixture_data_dir):
+    examples = load("c3.zh", fixture_data_dir, "validation")
+    # Both files hold an item "11-67": the subset keeps the ids apart.
+    assert [e["id"] for e in examples] == ["m/11-67#0", "m/11-67#1", "d/11-67#0"]
+    assert [len(e["options"]) for e in examples] == [4, 2, 3]
+    assert [e["label"] for e in examples] == [2, 1, 1]
+    assert [e["meta"]["subset"] for e in examples] == ["m", "m", "d"]
+    assert examples[2]["context"].split("\n") == ["男：听说你们公司要派你去南方工作?",
+                                                 "女：是呀，虽说那边环境好，可我还是觉得在家里最好。"]
+    assert catalog.get_clean_task("c3.zh").num_choices is None
+
+
+def test_mctest_unescapes_stories_and_strips_question_types(fixture_data_dir):
+    examples = load("mctest.en", fixture_data_dir, "validation")
+    assert [e["id"] for e in examples] == [f"mc160.dev.0#{q}" for q in range(4)] + [
+        f"mc500.dev.7#{q}" for q in range(4)]
+    assert [e["label"] for e in examples] == [0, 1, 0, 1, 2, 0, 1, 3]  # CRLF .ans line read too
+    assert examples[0]["context"].startswith(
+        "It was Jessie Bear's birthday. She was having a party.\nShe asked her two best friends "
+        "to come.\n\nSoon")
+    assert examples[4]["context"] == ("Sally went to camp.\n\tShe made friends with Tina.\n\tThey shared "
+                                      "a bunk bed and swam in the lake.")
+    assert [e["question"] for e in examples[:2]] == ["Who was having a birthday?", "Who came to the party first?"]
+    assert [e["meta"]["question_type"] for e in examples[:4]] == ["one", "multiple", "one", "multiple"]
+    assert examples[4]["meta"]["properties"]["Creativity Words"] == "camp, lake"
+    assert examples[4]["meta"]["subset"] == "mc500" and examples[4]["options"][2] == "camp"
+    assert all("\\" not in e["context"] for e in examples)

@@ -79,16 +79,18 @@ def test_every_shared_release_file_is_listed_and_pinned(real_data_dir):
     and its hash matches."""
     listed = {f.path: f for files in download.DATASETS.values() for f in files if isinstance(f, RemoteFile)}
     checked = 0
-    for dataset in ("xquad", "xcopa", "exams"):
+    for dataset in ("xquad", "xcopa", "exams", "dream", "mctest"):
         for folder, _, names in os.walk(os.path.join(real_data_dir, dataset)):
             for name in names:
-                if not name.endswith((".json", ".jsonl", ".tar.gz")):
+                if not name.endswith((".json", ".jsonl", ".tar.gz", ".tsv", ".ans")):
                     continue  # licence files
                 relative = os.path.relpath(os.path.join(folder, name), real_data_dir).replace(os.sep, "/")
                 assert relative in listed, relative
                 assert listed[relative].sha256 == download.sha256_of(os.path.join(real_data_dir, relative)), relative
                 checked += 1
-    assert checked == 8 + 18 + 12  # xquad 8 languages, xcopa 9 x 2, exams 1 + 6 dev + 5 train
+    # xquad 8 languages, xcopa 9 x 2, exams 1 + 6 dev + 5 train, dream 3 splits,
+    # mctest 2 sets x 3 splits x (.tsv, .ans)
+    assert checked == 8 + 18 + 12 + 3 + 12
 
 
 # --- local copies of the releases -----------------------------------------------------------

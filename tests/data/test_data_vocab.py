@@ -9,6 +9,7 @@ import transformers
 
 from mrc_jax.data import load_examples
 from mrc_jax.data.vocab import CheckpointVocabulary, XlmrSentencePieceTokenizer, load_tokenizer
+from configs import common
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def test_minilm_on_real_xquad_text(minilm_dir, real_data_dir):
     assert_same_as_hf(ours, reference, pairs)
 
 
-E5_DIR = "/tmp/ckpt/multilingual-e5-small"  # XLM-R's SentencePiece vocabulary as tokenizer.json
+E5_DIR = common.checkpoint_dir("me5-small")  # XLM-R's SentencePiece vocabulary as tokenizer.json
 XQUAD_LANGS = ("ar", "de", "en", "es", "ru", "tr", "vi", "zh")
 
 

@@ -112,3 +112,12 @@ def test_periodic_accuracy_on_more_options_than_training(tmp_path, monkeypatch):
     # log(5) when all five choices are scored (log(4) = 1.386 on the 4-option split).
     assert evals["eval/dev/synthetic.en/loss"] == pytest.approx(math.log(5), abs=1e-3)
     assert round(evals["eval/dev/synthetic.en/accuracy"] * 12, 6) % 1 == 0  # of 12 examples
+
+
+def test_a_robustness_entry_may_set_its_own_row_length():
+    config = eval_config(["synthetic.en"], ["charswap"], 4, max_length=96)
+    config.evals.short = dict(type="robustness", tasks=("synthetic.de",), attacks=(),
+                              num_examples=4, max_length=64)
+    entries = inputs.robustness_entries(config)
+    assert inputs.entry_settings(config, "short", entries["short"])["max_length"] == 64
+    assert inputs.entry_settings(config, "robustness", entries["robustness"])["max_length"] == 96

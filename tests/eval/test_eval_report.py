@@ -100,6 +100,34 @@ def test_comparison_report(tmp_path):
         assert image.size[0] > 100
 
 
+def test_heatmaps_wrap_into_rows_at_most_2000_pixels_wide(tmp_path, monkeypatch):
+    # Six tasks x (score diff, drop diff) were twelve panels side by side in one row.
+    cells_a, cells_b = [], []
+    for task in range(6):
+        for cells, seed in ((cells_a, 0), (cells_b, 1)):
+            cells += [CellResult(f"toy{task}", c.lang, c.attack, c.ids, c.predicted, c.gold,
+                                 c.scores) for c in synthetic_run(seed + 2 * task, 0.5 + 0.4 * seed)
+                      if c.task == "toy"]
+    rows = robustness.comparison_rows(cells_a, cells_b, "A", "B", num_resamples=100)
+    drawn = []
+    draw_panel = report.draw_panel
+    monkeypatch.setattr(report, "draw_panel", lambda *args: drawn.append(args[3]) or
+                        draw_panel(*args))
+    paths = report.write_comparison(tmp_path, rows, {"runs": ["A", "B"]})
+    with Image.open(paths["png"]) as image:
+        width, height = image.size
+    # One figure row per task.
+    assert width <= report.MAX_PLOT_WIDTH
+    assert height > 6 * report.PLOT_DPI * (report.PANEL_TOP + report.PANEL_BOTTOM)
+    assert len(drawn) == 12
+    # Compare mode marks the score differences with p < 0.05.
+    panel = next(p for p in drawn if p.title == "toy4: accuracy_diff (* p < 0.05)")
+    assert panel.marked == {(r["lang"], r["attack"]) for r in rows
+                            if r["task"] == "toy4" and r["metric"] == "accuracy_diff_p"
+                            and r["value"] < 0.05}
+    assert panel.marked
+
+
 def test_predictions_jsonl_round_trip(tmp_path):
     cells = synthetic_run(2, 0.6)
     path = tmp_path / "predictions.jsonl"

@@ -1,6 +1,11 @@
-"""Tiny random Hugging Face checkpoints (written with save_pretrained) and input batches."""
+"""Tiny random Hugging Face checkpoints (written with save_pretrained) and input batches;
+the real multilingual-e5-small directory when it is there."""
+import os
+
 import numpy as np
 import pytest
+
+from configs import common
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -18,6 +23,15 @@ def tiny_hf_config(model_type, **overrides):
     fields.update(pad_token_id=1, bos_token_id=0, eos_token_id=2)
   fields.update(overrides)
   return getattr(transformers, CONFIG_CLASSES[model_type])(**fields)
+
+
+@pytest.fixture(scope="session")
+def me5_dir():
+  """multilingual-e5-small's directory (the me5-small preset under $MRC_JAX_CKPT_DIR)."""
+  path = common.checkpoint_dir("me5-small")
+  if not os.path.isfile(os.path.join(path, "model.safetensors")):
+    pytest.skip(f"{path} is absent; build it with make_multilingual_e5_small.py")
+  return path
 
 
 @pytest.fixture

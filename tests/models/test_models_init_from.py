@@ -10,8 +10,9 @@ from flax import nnx
 from mrc_jax.models.multitask import MultiTaskModel
 from mrc_jax.train import trainer
 from tests.train import helpers
+from configs import common
 
-E5_DIR = "/tmp/ckpt/multilingual-e5-small"  # BertModel, no pooler weights
+E5_DIR = common.checkpoint_dir("me5-small")  # BertModel, no pooler weights
 
 
 def _init(path, tasks=("synthetic.en", "synthetic_span.en")):

@@ -142,3 +142,36 @@ def test_command_line_overrides_reach_the_config():
   assert (total, batch) == (7, 4)
   assert mesh == (("data", 2), ("fsdp", 2), ("tensor", 2))
   assert len(contract) == 4
+
+
+def test_skip_overlong_leaves_out_an_example_whose_option_alone_is_too_long(tmp_path):
+  """data.skip_overlong: the example's slot stays empty and the rest of the batch is built;
+  without it the same example is an error."""
+  tokenizer_dir = str(tmp_path)
+  synthetic.save_tokenizer(tokenizer_dir)
+  task = synthetic.task_name("mc", "en")
+  examples = [synthetic.make_example("mc", "en", "train", i) for i in range(2)]
+  long_option = " ".join([examples[0]["options"][0]] * 40)
+  examples[0] = dict(examples[0], id="too-long", options=[long_option] + examples[0]["options"][1:])
+  kwargs = dict(tasks=[task], head_of_task=[0],
+                head_specs=[HeadSpec("multiple_choice", "multiple_choice")],
+                num_examples=2, max_length=48, max_choices=synthetic.NUM_CHOICES)
+  with pytest.raises(ValueError, match="too-long"):
+    input_pipeline.make_converter(tokenizer_dir, **kwargs)(examples)
+  batch, metas = input_pipeline.make_converter(tokenizer_dir, skip_overlong=True, **kwargs)(
+      examples)
+  assert [m["id"] for m in metas] == [examples[1]["id"]]
+  assert batch["input_ids"].shape == (2 * synthetic.NUM_CHOICES, 48)
+
+
+def test_a_catalog_classification_dataset_gets_one_head_across_its_languages():
+  from mrc_jax.data import catalog
+  from mrc_jax.train import trainer
+  for lang in ("en", "de"):
+    catalog.register_derived(catalog.CleanTask(
+        name=f"pairs_for_heads.{lang}", dataset="pairs_for_heads", lang=lang,
+        kind="classification", files={"train": ()}, source="test",
+        read_split=lambda *args: iter(()), num_classes=3))
+  specs, head_of_task = trainer.resolve_heads(["pairs_for_heads.en", "pairs_for_heads.de"])
+  assert specs == [HeadSpec("pairs_for_heads", "classification", 3)]
+  assert head_of_task == [0, 0]

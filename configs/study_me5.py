@@ -1,0 +1,321 @@
+r"""python launch/study.py --config=configs/study_me5.py --workdir=/tmp/study_me5
+
+The study's 2 x 2 on a real multilingual encoder, offline on a 2-core CPU:
+multilingual-e5-small (preset ``me5-small``: BERT 12 x 384, XLM-R's SentencePiece vocabulary,
+~100 languages; built by ``../shared/tools/make_multilingual_e5_small.py`` under
+``$MRC_JAX_CKPT_DIR``) fine-tuned on English multiple choice, clean or with AdvRACE's recipe of
+adversarial training, each from the checkpoint or after Muppet-style pre-finetuning:
+
+  ft_clean       DREAM + MCTest train (English), from the checkpoint;
+  ft_adv         the same plus AdvRACE's adversarial copies: the training set under the
+                 suite's addsent, charswap and distractor_extraction (AdvRACE's AddSent,
+                 CharSwap and DE; DG needs a seq2seq model), each at a quarter of the clean
+                 rate (combine.py's 25% samples), same number of steps (compute-matched);
+  pft            Muppet-style pre-finetuning on the real tasks available offline: DREAM,
+                 MCTest, XCOPA validation (9 languages), EXAMS train with paragraphs (5),
+                 XQuAD spans of articles 0-35 (8 languages) and a QNLI-style classification
+                 made from them (does this sentence answer the question?), one head per
+                 classification dataset, shared multiple-choice and span heads,
+                 heterogeneous batches, losses scaled by 1/log(classes), natural proportions;
+  pft_ft_clean,  the two fine-tunings again, from the pre-finetuned encoder and its
+  pft_ft_adv     multiple-choice head.
+
+Every arm is then evaluated on XQuAD-MC of the held-out articles 36-47 (xquad_mc_36_48:
+no question whose passage the pre-finetuning saw, in any language) in the 8 shared XQuAD
+languages, EXAMS with paragraphs (dev, 6 languages), XCOPA (test, 9) and DREAM dev, clean
+and under charswap, addsent, typo_keyboard, homoglyph and distractor_extraction (where an
+attack applies to the set). The study report (WORKDIR/report/robustness.{json,csv,md,png})
+has accuracy, drop, flip rate and gap to English per cell with bootstrap intervals, and the
+paired differences adversarial vs clean and pre-finetuned vs not (McNemar / paired
+bootstrap p-values). ``:smoke`` runs the same stages for two steps each and evaluates every
+set on its first two languages under the first two attacks, a few examples per cell: a
+wiring check with the real checkpoint and data (a few minutes).
+
+Scaled to this machine (and said so in docs/RESULTS.md): AdvRACE's recipe trains
+RoBERTa-large for 5 epochs at lr 1e-5, batch 32, length 512; here each fine-tuning runs
+``ft_steps`` updates of ``batch`` examples at length ``max_length`` (a fraction of one epoch)
+with a higher learning rate for the few steps, the 250k-row word-embedding table frozen
+(``optimizer.freeze``: most of the step's cost on CPU, and the one table English-only
+fine-tuning should not move for other languages), and evaluation cells of ``eval_examples``
+examples (English clean cells of DREAM and XQuAD-MC larger: ``en_examples``).
+
+Arguments: smoke (flag), ft_steps=, pft_steps=, batch=, max_length=, lr=, eval_examples=,
+en_examples=, attacks= ('+'-separated), data_dir=, ckpt_dir=, seed=.
+
+What to expect (docs/RESULTS.md has the recorded run): English clean accuracy on DREAM dev
+and XQuAD-MC well above chance (33% / 25%); other languages lower, EXAMS near chance (school
+exam questions a small model was never taught); every attack costs some accuracy (AdvRACE:
+every attack lowers every model), distractor_extraction and addsent most. Adversarial
+training and pre-finetuning on six tasks change little at this scale (Muppet: fewer than
+~15 pre-finetuning tasks can hurt); the intervals say what the cells can show.
+"""
+import hashlib
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from configs import common  # noqa: E402
+from configs import eval_xlingual  # noqa: E402
+from configs import xquad_articles  # noqa: E402
+from mrc_jax.data import catalog, load_examples  # noqa: E402
+
+MODEL = "me5-small"
+STAGES = ("ft_clean", "ft_adv", "pft", "pft_ft_clean", "pft_ft_adv")
+FINETUNED = ("ft_clean", "ft_adv", "pft_ft_clean", "pft_ft_adv")
+# (baseline, other): adversarial vs clean fine-tuning, pre-finetuned vs not.
+PAIRS = (("ft_clean", "ft_adv"), ("pft_ft_clean", "pft_ft_adv"),
+         ("ft_clean", "pft_ft_clean"), ("ft_adv", "pft_ft_adv"))
+PREFINETUNED_EXPORT = ("pft", "export", "hf", "multiple_choice")
+
+FT_TASKS = ("dream.en", "mctest.en")
+FT_SIZES = (6116, 1480)  # train questions (DREAM, MCTest mc160 + mc500)
+TRAIN_ATTACKS = ("addsent", "charswap", "distractor_extraction")
+ADV_RATE = 0.25  # AdvRACE's combine.py: a quarter of each attack's set
+
+TRAIN_ARTICLES, EVAL_ARTICLES = (0, 36), (36, 48)
+XQUAD_LANGS = ("ar", "de", "en", "es", "ru", "tr", "vi", "zh")  # the shared XQuAD files
+EXAMS_TRAIN = ("hu", "it", "pl", "pt", "tr")
+EXAMS_DEV = ("bg", "hu", "it", "pl", "pt", "tr")
+XCOPA_LANGS = ("et", "ht", "id", "it", "qu", "sw", "tr", "vi", "zh")  # the shared XCOPA files
+EVAL_ATTACKS = ("charswap", "addsent", "typo_keyboard", "homoglyph", "distractor_extraction")
+# The longest XQuAD context in the me5 tokenizer's pieces (vi, 850): span rows for it.
+XQUAD_LONGEST_CONTEXT = 850
+PFT_MAX_CHOICES = 5  # EXAMS has 5-option questions (hu, tr)
+XCOPA_LENGTH = 64
+# EXAMS dev: its longest question + option is 235 pieces; paragraphs fill the rest.
+EXAMS_LENGTH = 256  # premise + connective + option: at most 46 pieces
+# :smoke evaluates every set on its first two languages (English among them) and the first
+# two attacks: the same code paths in a few minutes.
+SMOKE_LANGS, SMOKE_ATTACKS = 2, 2
+DATA_LABEL = ("real text: DREAM, MCTest, XQuAD (held-out articles, as multiple choice), "
+              "EXAMS, XCOPA; multilingual-e5-small")
+
+
+# --- Tasks derived from the shared files -------------------------------------------------
+
+def _article_of(examples):
+  """Each example with its article number (articles in file order, contiguous)."""
+  titles = []
+  for example in examples:
+    title = example["meta"]["title"]
+    if not titles or titles[-1] != title:
+      titles.append(title)
+    yield len(titles) - 1, example
+
+
+def _register(name: str, dataset: str, lang: str, kind: str, base: str, base_split: str,
+              convert, **fields) -> str:
+  """A run-time task ``name`` served under every split, made by ``convert(examples)``."""
+  source = catalog.get_clean_task(base)
+
+  def read_split(data_dir, split, strict, report):
+    del split, strict, report  # the base split is strict-read by load_examples
+    yield from convert(load_examples(base, base_split, data_dir))
+
+  catalog.register_derived(catalog.CleanTask(
+      name=name, dataset=dataset, lang=lang, kind=kind,
+      files={s: source.files[base_split] for s in catalog.SPLITS}, source=source.source,
+      read_split=read_split, **fields))
+  return name
+
+
+def xquad_mc_heldout(lang: str) -> str:
+  """xquad_mc_36_48.LANG: the XQuAD-MC questions of the held-out articles."""
+  first, stop = EVAL_ARTICLES
+  dataset = f"xquad_mc_{first}_{stop}"
+
+  def convert(examples):
+    for article, example in _article_of(examples):
+      if first <= article < stop:
+        yield {**example, "task": f"{dataset}.{lang}"}
+
+  return _register(f"{dataset}.{lang}", dataset, lang, "choice", f"xquad_mc.{lang}", "test",
+                   convert, num_choices=4)
+
+
+def _pick(key: str, count: int) -> int:
+  """A seeded choice among ``count`` (sha256 of ``key``: the same in every process)."""
+  return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % count
+
+
+def xquad_qnli(lang: str) -> str:
+  """QNLI-style sentence classification made from the training articles' questions.
+
+  Each question gives two examples: the sentence of its passage that holds the answer
+  (label 1) and another sentence of the same passage, chosen by a hash of the id (label 0).
+  Sentences are ICU sentence segments of the passage.
+  """
+  from mrc_jax.perturb import text  # Imported late: ICU is needed only to build the task.
+  spans_task = xquad_articles.register(*TRAIN_ARTICLES, (lang,))[0]
+  dataset = f"xquad_qnli_{TRAIN_ARTICLES[0]}_{TRAIN_ARTICLES[1]}"
+  name = f"{dataset}.{lang}"
+
+  def convert(examples):
+    for example in examples:
+      sentences = text.sentence_spans(example["context"], lang)
+      start = example["answers"][0]["start"]
+      gold = next((i for i, (a, b) in enumerate(sentences) if a <= start < b), None)
+      if gold is None:
+        raise ValueError(f"{name}: question {example['id']}: answer start {start} is in no "
+                         "sentence of its passage")
+      pairs = [(gold, 1)]
+      if len(sentences) > 1:
+        other = _pick(example["id"], len(sentences) - 1)
+        pairs.append((other + (other >= gold), 0))
+      for index, label in pairs:
+        a, b = sentences[index]
+        yield {"id": f"{example['id']}#{label}", "task": name, "lang": lang,
+               "context": example["context"][a:b].strip(), "question": example["question"],
+               "options": [], "label": label, "meta": {"source_id": example["id"]}}
+
+  return _register(name, dataset, lang, "classification", spans_task, "train", convert,
+                   num_classes=2)
+
+
+def xcopa_val(lang: str) -> str:
+  """xcopa_val.LANG: XCOPA's validation split served as training data."""
+  def convert(examples):
+    for example in examples:
+      yield {**example, "task": f"xcopa_val.{lang}"}
+  return _register(f"xcopa_val.{lang}", "xcopa_val", lang, "choice", f"xcopa.{lang}",
+                   "validation", convert, num_choices=2)
+
+
+def pft_tasks() -> tuple[tuple[str, ...], tuple[float, ...]]:
+  """The pre-finetuning tasks and their natural proportions (train examples)."""
+  spans = xquad_articles.register(*TRAIN_ARTICLES, XQUAD_LANGS)
+  qnli = tuple(xquad_qnli(lang) for lang in XQUAD_LANGS)
+  xcopa = tuple(xcopa_val(lang) for lang in XCOPA_LANGS)
+  exams = tuple(f"exams.{lang}" for lang in EXAMS_TRAIN)
+  tasks = FT_TASKS + xcopa + exams + spans + qnli
+  # Questions per task: XCOPA val 100; EXAMS train with paragraphs per language; ~900
+  # XQuAD questions per language in articles 0-35, two QNLI examples each.
+  sizes = (FT_SIZES + (100.0,) * len(xcopa) + EXAMS_TRAIN_SIZES
+           + (900.0,) * len(spans) + (1800.0,) * len(qnli))
+  return tasks, tuple(float(s) for s in sizes)
+
+
+# Questions of EXAMS train with paragraphs (hu it pl pt tr), counted on the release files.
+EXAMS_TRAIN_SIZES = (1731, 1010, 1577, 740, 1571)
+
+
+# --- The study ---------------------------------------------------------------------------
+
+def _options(arg: str):
+  opts = common.parse_arg(arg, stage="ft_clean", root="/tmp/study_me5", smoke=False,
+                          ft_steps=60, pft_steps=30, batch=8, pft_batch=8, max_length=160,
+                          lr=2e-4, eval_examples=16, en_examples=64, attacks=EVAL_ATTACKS,
+                          data_dir=os.environ.get(common.DATA_DIR_ENV, ""), ckpt_dir="",
+                          seed=12)
+  common.choose("stage", opts.stage, STAGES + ("eval",))
+  if opts.smoke:
+    opts.update(ft_steps=2, pft_steps=2, batch=4, pft_batch=2, max_length=128,
+                eval_examples=4, en_examples=4, attacks=opts.attacks[:SMOKE_ATTACKS])
+  if not opts.data_dir:
+    raise ValueError(f"study_me5 needs the data directory: set ${common.DATA_DIR_ENV} or data_dir=")
+  return opts
+
+
+def _base(opts):
+  config = common.base_config()
+  checkpoint = common.checkpoint_dir(MODEL, opts.ckpt_dir)
+  if not os.path.isfile(os.path.join(checkpoint, "config.json")):
+    raise FileNotFoundError(
+        f"{checkpoint}: no multilingual-e5-small checkpoint; build it with "
+        "`python ../shared/tools/make_multilingual_e5_small.py "
+        f"${common.CKPT_DIR_ENV}/multilingual-e5-small`")
+  config.seed = opts.seed
+  config.model = common.model_arch(MODEL, dropout=0.1)
+  config.model.scan_unroll = config.model.num_layers  # a CPU run: unrolled layers are faster
+  config.init_from = checkpoint
+  config.tokenizer = checkpoint
+  config.data.data_dir = opts.data_dir
+  config.data.max_length = opts.max_length
+  config.data.max_choices = 4
+  config.batch_size = opts.batch
+  # Micro-batches of 4 examples: a 16-example step of 4 x 192-token rows at once needs
+  # ~10 GiB of activations on CPU; accumulation keeps it near 3.
+  config.optimizer.accum_steps = max(1, opts.batch // 4)
+  config.optimizer.update(learning_rate=opts.lr, warmup_fraction=0.1, weight_decay=0.01,
+                          clip_norm=1.0, b2=0.999, eps=1e-6)
+  config.optimizer.freeze = ("encoder/embeddings/word$",)
+  config.log_every_steps = 1 if opts.smoke else 5
+  config.keep_checkpoints = 1
+  config.export.enabled = False
+  config.data_label = DATA_LABEL
+  return config
+
+
+def _finetune(config, opts) -> None:
+  tasks, rates = FT_TASKS, tuple(float(s) for s in FT_SIZES)
+  if opts.stage.endswith("_adv"):
+    tasks += tuple(f"{task}.{attack}" for attack in TRAIN_ATTACKS for task in FT_TASKS)
+    rates += tuple(ADV_RATE * size for _ in TRAIN_ATTACKS for size in FT_SIZES)
+  config.data.tasks = tasks
+  config.data.rates = rates
+  config.total_steps = opts.ft_steps
+  if opts.stage.startswith("pft_"):
+    config.init_from = os.path.join(opts.root, *PREFINETUNED_EXPORT)
+
+
+def _prefinetune(config, opts) -> None:
+  config.data.tasks, config.data.rates = pft_tasks()
+  config.total_steps = opts.pft_steps
+  config.batch_size = opts.pft_batch
+  config.optimizer.accum_steps = max(1, opts.pft_batch // 2)
+  config.loss.scale_by_log_classes = True
+  # 28 of EXAMS' 6,629 train questions have a question + option longer than 180 pieces
+  # (up to 307): left out and logged, not truncated.
+  config.data.skip_overlong = True
+  # Every example gets the room of its worst case: the longest XQuAD context's windows,
+  # or EXAMS' 5 options.
+  windows = common.span_windows(config.data.max_length, XQUAD_LONGEST_CONTEXT)
+  examples = config.batch_size // config.optimizer.accum_steps
+  config.data.max_choices = PFT_MAX_CHOICES
+  config.data.slots_per_batch = examples * windows
+  config.data.rows_per_batch = examples * max(windows, PFT_MAX_CHOICES)
+  # Fine-tuning starts from the exported encoder + multiple-choice head.
+  config.export.enabled = True
+  config.export.heads = ("multiple_choice",)
+
+
+def _evaluate(config, opts) -> None:
+  config.total_steps = 1
+  langs = lambda all_langs: all_langs[:SMOKE_LANGS] if opts.smoke else all_langs
+  # The attacks of the list that apply to multiple choice (all of the default ones).
+  attacks = eval_xlingual.applicable_attacks(tuple(opts.attacks), "choice")
+  entry = lambda tasks, n, **kw: dict(type="robustness", tasks=tasks, attacks=attacks,
+                                      split="test", num_examples=n, batch_size=8, **kw)
+  # English (larger cells: its clean accuracy is the anchor) and the other languages.
+  config.evals.xquad_mc_en = entry((xquad_mc_heldout("en"),), opts.en_examples)
+  config.evals.xquad_mc = entry(tuple(xquad_mc_heldout(lang) for lang in
+                                      langs(tuple(l for l in XQUAD_LANGS if l != "en"))),
+                                opts.eval_examples)
+  config.evals.dream = dict(entry(("dream.en",), opts.en_examples), split="validation")
+  config.evals.exams = dict(entry(tuple(f"exams.{lang}" for lang in langs(EXAMS_DEV)),
+                                  opts.eval_examples, max_length=EXAMS_LENGTH),
+                            split="validation")
+  # XCOPA's rows are a quarter as long: twice the examples for a fraction of the cost.
+  config.evals.xcopa = entry(tuple(f"xcopa.{lang}" for lang in langs(XCOPA_LANGS)),
+                             2 * opts.eval_examples, max_length=XCOPA_LENGTH)
+
+
+def get_config(arg: str = ""):
+  opts = _options(arg)
+  config = _base(opts)
+  if opts.stage == "pft":
+    _prefinetune(config, opts)
+  elif opts.stage == "eval":
+    _evaluate(config, opts)
+  else:
+    _finetune(config, opts)
+  config.checkpoint_every_steps = config.total_steps
+  config.eval_every_steps = 0
+  return config
+
+
+def study(arg: str = "") -> dict:
+  """What launch/study.py runs: the five training stages, then the four arms compared."""
+  del arg
+  return dict(train=STAGES, compare=FINETUNED, pairs=PAIRS, eval_config="stage=eval",
+              data_label=DATA_LABEL)
