@@ -39,7 +39,7 @@ with a higher learning rate for the few steps, the 250k-row word-embedding table
 fine-tuning should not move for other languages), and evaluation cells of ``eval_examples``
 examples (English clean cells of DREAM and XQuAD-MC larger: ``en_examples``).
 
-Arguments: smoke (flag), ft_steps=, pft_steps=, batch=, max_length=, lr=, eval_examples=,
+Arguments: smoke (flag), ft_steps=, pft_steps=, batch=, pft_batch=, max_length=, lr=, eval_examples=,
 en_examples=, attacks= ('+'-separated), data_dir=, ckpt_dir=, seed=.
 
 What to expect (measured, docs/RESULTS.md): about 50 minutes on a shared 2-core CPU. At
@@ -235,8 +235,8 @@ def _base(opts):
   config.data.max_length = opts.max_length
   config.data.max_choices = 4
   config.batch_size = opts.batch
-  # Micro-batches of 4 examples: a 16-example step of 4 x 192-token rows at once needs
-  # ~10 GiB of activations on CPU; accumulation keeps it near 3.
+  # Micro-batches of 4 examples: 16 examples of 5 x 256-token rows at once needed 22 GiB
+  # on CPU (measured); accumulation keeps the study near 6.5 GiB.
   config.optimizer.accum_steps = max(1, opts.batch // 4)
   config.optimizer.update(learning_rate=opts.lr, warmup_fraction=0.1, weight_decay=0.01,
                           clip_norm=1.0, b2=0.999, eps=1e-6)
