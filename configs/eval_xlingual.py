@@ -20,6 +20,8 @@ Arguments (comma-separated; a list continues over the following bare words, or u
             evaluated one: restrict langs= to it)
   langs=    restrict every set to these languages (default: all of each set)
   max_examples=N  evaluate the first N examples per language (0 = all)
+  max_length=N    row length (default 512; a model trained on shorter rows may use its own)
+  batch_size=N    example slots per batch (default 32)
   runlocal  (flag) two languages and 16 examples per cell: a wiring check
   data_dir= data directory (default $MRC_JAX_DATA_DIR)
 
@@ -100,12 +102,13 @@ def eval_entries(sets, attacks, langs=(), max_examples=0, runlocal=False, params
 def get_config(arg: str = ""):
   opts = common.parse_arg(arg, sets=("belebele", "exams", "xcopa"), attacks=DEFAULT_ATTACKS,
                           langs=(), max_examples=0, runlocal=False, data_dir="",
-                          max_length=512, lexicon="")
+                          max_length=512, batch_size=32, lexicon="")
   # Entries first: an attack that cannot run fails before anything else is built.
   entries = eval_entries(opts.sets, opts.attacks, opts.langs, opts.max_examples, opts.runlocal,
                          attack_params(opts.attacks, opts.lexicon))
   config = common.base_config()
   config.data.max_length = opts.max_length
+  config.batch_size = opts.batch_size
   if opts.data_dir:
     config.data.data_dir = opts.data_dir
   config.max_answer_length = 30

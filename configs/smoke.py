@@ -60,6 +60,10 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   config.keep_checkpoints = 3
   config.init_head_map = ml_collections.ConfigDict()  # new head name -> source head name
   config.tokenizer = "synthetic"  # or a Hugging Face directory with its tokenizer files
+  # What the classification and multiple-choice heads read: "first" (the Hugging Face task
+  # classes' first-token input) or "mean" (mean of the example's tokens, as sentence
+  # encoders such as E5 were trained).
+  config.head_pooling = "first"
   config.peak_flops_per_device = 0.0  # 0: vendor figure, or measured matmul rate on CPU
 
   config.model = ml_collections.ConfigDict(dict(
@@ -93,7 +97,10 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       clip_norm=1.0, b1=0.9, b2=0.999, eps=1e-6, accum_steps=1,
       # Regexes (re.search) on parameter paths such as "encoder/embeddings/word": those
       # parameters are neither differentiated nor updated and get no optimizer state.
-      freeze=()))
+      freeze=(),
+      # (regex, factor) pairs on the same paths: the first match scales that parameter's
+      # learning rate, e.g. (("^heads/", 50.0),) for fresh heads on a pre-trained encoder.
+      lr_mults=()))
 
   config.evals = ml_collections.ConfigDict()
   # Periodic accuracy during training (type "accuracy"; other entries are for launch/eval.py).

@@ -9,7 +9,8 @@ A robustness entry is a `config.evals` entry of type "robustness"
         attacks=("charswap", "addsent"),          # registered attacks (may be empty)
         split="test", num_examples=200,           # 0 = every example of the split
         batch_size=16,                            # example slots per batch (default
-                                                  # config.batch_size)
+                                                  # config.batch_size; at most the
+                                                  # cell's number of examples)
         max_length=128,                           # row length (default config.data.max_length)
         perturb_seed=0,                           # default: load_examples' seed
         attack_params={"codeswitch": {"lexicon": "de-en.txt"}})  # per-attack parameters
@@ -117,13 +118,14 @@ def eval_cells(config, resolved: Mapping, data_dir: str | None = None) -> Iterat
     for name, entry in entries.items():
         settings = entry_settings(config, name, entry)
         max_length = settings["max_length"]
-        batch_size = int(entry.get("batch_size", config.batch_size))
         for task in settings["tasks"]:
             dataset, lang = split_task_name(task)
             examples = clean_examples(task, settings["split"], settings["num_examples"],
                                       data_dir)
             if not examples:
                 raise ValueError(f"config.evals.{name}: task {task!r} has no examples")
+            # A cell smaller than a batch would pay for the padding slots' rows.
+            batch_size = min(int(entry.get("batch_size", config.batch_size)), len(examples))
             kind = example_kind(examples[0])
             head = _head_of(task, kind, resolved, name)
             head_spec = resolved["heads"][head]

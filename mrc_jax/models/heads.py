@@ -3,8 +3,14 @@
 Every head says which encoder output it reads through `input_kind`:
   'pooled'      encoder.pool(first-token hidden state)   `[..., hidden]`
   'first_token' the raw first-token (`[CLS]` / `<s>`) hidden state   `[..., hidden]`
+  'mean'        the mean of the example's own hidden states, special tokens included
+                (sentence-transformers' and E5's pooling)   `[..., hidden]`
   'tokens'      all hidden states   `[batch, length, hidden]`
 so one multi-task model can feed any mix of heads from one encoder pass.
+
+Classification, regression and multiple-choice heads take `pooling`: 'first' (the Hugging
+Face task classes' own input, above) or 'mean'. Mean pooling suits checkpoints trained as
+sentence encoders (E5, sentence-transformers), whose first-token state no objective trained.
 
   BERT sequence classification / multiple choice: pooled -> dropout -> linear.
   RoBERTa / XLM-R sequence classification: first token -> dropout -> dense -> tanh ->
@@ -37,16 +43,26 @@ class Dense(nnx.Module):
         self.dtype)
 
 
+POOLINGS = ("first", "mean")
+
+
 def _classifier_dropout(config: EncoderConfig, rate: float | None) -> float:
   return config.hidden_dropout if rate is None else rate
+
+
+def _check_pooling(pooling: str) -> str:
+  if pooling not in POOLINGS:
+    raise ValueError(f"head pooling {pooling!r} is not one of {POOLINGS}")
+  return pooling
 
 
 class SequenceClassificationHead(nnx.Module):
   """Class logits `[..., num_labels]` for one sequence (or sequence pair)."""
 
   def __init__(self, config: EncoderConfig, num_labels: int, *,
-               dropout_rate: float | None = None, rngs: nnx.Rngs):
+               dropout_rate: float | None = None, pooling: str = "first", rngs: nnx.Rngs):
     self.num_labels = num_labels
+    self.pooling = _check_pooling(pooling)
     rate = _classifier_dropout(config, dropout_rate)
     self.dropout = nnx.Dropout(rate, rngs=rngs)
     e = config.hidden_size
@@ -56,6 +72,8 @@ class SequenceClassificationHead(nnx.Module):
     else:
       self.input_kind = "first_token"
       self.dense = Dense(config, e, e, ("embed", "mlp"), rngs=rngs)
+    if pooling == "mean":
+      self.input_kind = "mean"
     self.out = Dense(config, e, num_labels, ("embed", None), rngs=rngs)
 
   def __call__(self, features: jax.Array, deterministic: bool = True) -> jax.Array:
@@ -69,8 +87,8 @@ class RegressionHead(SequenceClassificationHead):
   """One real-valued prediction `[...]` per sequence."""
 
   def __init__(self, config: EncoderConfig, *, dropout_rate: float | None = None,
-               rngs: nnx.Rngs):
-    super().__init__(config, 1, dropout_rate=dropout_rate, rngs=rngs)
+               pooling: str = "first", rngs: nnx.Rngs):
+    super().__init__(config, 1, dropout_rate=dropout_rate, pooling=pooling, rngs=rngs)
 
   def __call__(self, features: jax.Array, deterministic: bool = True) -> jax.Array:
     return super().__call__(features, deterministic)[..., 0]
@@ -79,10 +97,10 @@ class RegressionHead(SequenceClassificationHead):
 class MultipleChoiceHead(nnx.Module):
   """One score per option: pooled `[batch, choices, hidden]` -> `[batch, choices]`."""
 
-  input_kind = "pooled"
-
   def __init__(self, config: EncoderConfig, *, dropout_rate: float | None = None,
-               rngs: nnx.Rngs):
+               pooling: str = "first", rngs: nnx.Rngs):
+    self.pooling = _check_pooling(pooling)
+    self.input_kind = "pooled" if pooling == "first" else "mean"
     self.dropout = nnx.Dropout(_classifier_dropout(config, dropout_rate), rngs=rngs)
     self.out = Dense(config, config.hidden_size, 1, ("embed", None), rngs=rngs)
 
@@ -108,12 +126,14 @@ class SpanHead(nnx.Module):
 def head_spec(head: nnx.Module) -> dict:
   """The JSON-serialisable constructor arguments that rebuild `head` with `build_head`."""
   if isinstance(head, RegressionHead):
-    return {"kind": "RegressionHead", "dropout_rate": head.dropout.rate}
+    return {"kind": "RegressionHead", "dropout_rate": head.dropout.rate,
+            "pooling": head.pooling}
   if isinstance(head, SequenceClassificationHead):
     return {"kind": "SequenceClassificationHead", "num_labels": head.num_labels,
-            "dropout_rate": head.dropout.rate}
+            "dropout_rate": head.dropout.rate, "pooling": head.pooling}
   if isinstance(head, MultipleChoiceHead):
-    return {"kind": "MultipleChoiceHead", "dropout_rate": head.dropout.rate}
+    return {"kind": "MultipleChoiceHead", "dropout_rate": head.dropout.rate,
+            "pooling": head.pooling}
   if isinstance(head, SpanHead):
     return {"kind": "SpanHead"}
   raise TypeError(f"unknown head type {type(head).__name__}")

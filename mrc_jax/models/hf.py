@@ -336,6 +336,10 @@ def save_hf_encoder(encoder: Encoder, config: EncoderConfig, path: str,
   else:
     (head,) = heads.values()
     name = _head_name(head)
+    if getattr(head, "pooling", "first") != "first":
+      raise ValueError(
+          f"a {head.pooling}-pooled {name} head has no transformers class (theirs read the "
+          "first token); export the encoder alone or start from the training workdir")
     architecture = class_prefix + _HEAD_ARCHITECTURE[name]
     # Only the classes that use the pooler have one (BertFor*, RobertaForMultipleChoice).
     uses_pooler = name == "multiple_choice" or (

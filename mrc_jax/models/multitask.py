@@ -22,15 +22,20 @@ HEAD_KINDS = ("classification", "multiple_choice", "span", "regression")
 
 @dataclasses.dataclass(frozen=True)
 class HeadSpec:
-  """One head of the table: its name, kind and (for classification) number of labels."""
+  """One head of the table: its name, kind, (for classification) number of labels and
+  pooling (``heads.POOLINGS``; span heads read every token and take only 'first')."""
 
   name: str
   kind: str
   num_labels: int = 0
+  pooling: str = "first"
 
   def __post_init__(self):
     if self.kind not in HEAD_KINDS:
       raise ValueError(f"head {self.name!r}: kind {self.kind!r} is not one of {HEAD_KINDS}")
+    if self.pooling not in heads_lib.POOLINGS or (self.kind == "span" and self.pooling != "first"):
+      raise ValueError(f"head {self.name!r} ({self.kind}): pooling {self.pooling!r} is not "
+                       f"one of {('first',) if self.kind == 'span' else heads_lib.POOLINGS}")
     if self.kind == "classification" and self.num_labels < 2:
       raise ValueError(f"head {self.name!r}: classification needs num_labels >= 2, "
                        f"got {self.num_labels}")
@@ -38,12 +43,13 @@ class HeadSpec:
 
 def make_head(config: EncoderConfig, spec: HeadSpec, *, rngs: nnx.Rngs) -> nnx.Module:
   if spec.kind == "classification":
-    return heads_lib.SequenceClassificationHead(config, spec.num_labels, rngs=rngs)
+    return heads_lib.SequenceClassificationHead(config, spec.num_labels, pooling=spec.pooling,
+                                                rngs=rngs)
   if spec.kind == "multiple_choice":
-    return heads_lib.MultipleChoiceHead(config, rngs=rngs)
+    return heads_lib.MultipleChoiceHead(config, pooling=spec.pooling, rngs=rngs)
   if spec.kind == "span":
     return heads_lib.SpanHead(config, rngs=rngs)
-  return heads_lib.RegressionHead(config, rngs=rngs)
+  return heads_lib.RegressionHead(config, pooling=spec.pooling, rngs=rngs)
 
 
 def head_kind(head: nnx.Module) -> str:
@@ -89,8 +95,12 @@ class MultiTaskModel(nnx.Module):
     hidden = self.encode(batch, deterministic)  # [R, L, H]
     first = hidden[batch["pool_row"], batch["pool_pos"]]  # [E, C, H]
     kinds = {head_kind(h) for h in self.heads.values()}
-    needs_pool = any(getattr(h, "input_kind", "") == "pooled" for h in self.heads.values())
-    pooled = self.encoder.pool(first) if needs_pool else None  # [E, C, H]
+    input_kinds = {h.input_kind for h in self.heads.values()}
+    features = {"first_token": first}
+    if "pooled" in input_kinds:
+      features["pooled"] = self.encoder.pool(first)  # [E, C, H]
+    if "mean" in input_kinds:
+      features["mean"] = _mean_of_segments(hidden, batch)  # [E, C, H]
     if "span" in kinds:
       row = batch["pool_row"][:, 0]  # [E]
       tokens = hidden[row]  # [E, L, H]
@@ -105,9 +115,24 @@ class MultiTaskModel(nnx.Module):
         neg = jnp.finfo(start.dtype).min
         outputs[name] = (jnp.where(own, start, neg), jnp.where(own, end, neg))
         continue
-      features = pooled if head.input_kind == "pooled" else first
+      pooled = features[head.input_kind]  # [E, C, H]
       if head_kind(head) == "multiple_choice":
-        outputs[name] = head(features, deterministic)  # [E, C]
+        outputs[name] = head(pooled, deterministic)  # [E, C]
       else:
-        outputs[name] = head(features[:, 0], deterministic)  # [E, K] or [E]
+        outputs[name] = head(pooled[:, 0], deterministic)  # [E, K] or [E]
     return outputs
+
+
+def _mean_of_segments(hidden: jax.Array, batch: dict) -> jax.Array:
+  """Mean hidden state of each choice slot's own packed segment: `[E, C, H]`.
+
+  A slot's segment is the one holding its first token (``pool_row``, ``pool_pos``); its
+  mean covers every token of that segment, special tokens included, as the attention-mask
+  mean of sentence-transformers does on an unpacked row.
+  """
+  row, pos = batch["pool_row"], batch["pool_pos"]  # [E, C]
+  segments = batch["segment_ids"][row]  # [E, C, L]
+  own = jnp.take_along_axis(segments, pos[..., None], axis=-1)  # [E, C, 1]
+  mask = ((segments == own) & (own > 0)).astype(hidden.dtype)  # [E, C, L]
+  total = jnp.einsum("ecl,ecld->ecd", mask, hidden[row])  # [E, C, H]
+  return total / jnp.maximum(mask.sum(-1, keepdims=True), 1.0)

@@ -1,4 +1,5 @@
-"""AdamW with warm-up + linear decay, no decay on norms and biases, clipping, freezing."""
+"""AdamW with warm-up + linear decay, no decay on norms and biases, clipping, per-parameter
+learning-rate multipliers, freezing."""
 from __future__ import annotations
 
 import re
@@ -53,7 +54,38 @@ def make_optimizer(config) -> tuple[optax.GradientTransformation, optax.Schedule
   chain.append(optax.adamw(schedule, b1=opt.get("b1", 0.9), b2=opt.get("b2", 0.999),
                            eps=opt.get("eps", 1e-6), weight_decay=opt.get("weight_decay", 0.0),
                            mask=decay_mask))
+  if opt.get("lr_mults", ()):
+    chain.append(scale_by_path(opt.lr_mults))
   return optax.chain(*chain), schedule
+
+
+def scale_by_path(lr_mults: Sequence[tuple[str, float]]) -> optax.GradientTransformation:
+  """Multiplies each parameter's update by the factor of the first ``(regex, factor)`` whose
+  regex matches (``re.search``) its path, 1 where none does (big_vision's ``lr_mults``).
+
+  Placed after AdamW, a factor scales that parameter's learning rate (and its decoupled
+  weight decay with it): a fresh task head can learn faster than the pre-trained encoder.
+  """
+  rules = tuple((re.compile(pattern), float(factor)) for pattern, factor in lr_mults)
+
+  def factor(path) -> float:
+    name = parameter_path(tuple(getattr(k, "key", k) for k in path))
+    return next((f for regex, f in rules if regex.search(name)), 1.0)
+
+  def scale(updates, params=None):
+    del params
+    return jax.tree_util.tree_map_with_path(lambda path, u: u * factor(path), updates)
+
+  return optax.stateless(scale)
+
+
+def check_lr_mults(lr_mults: Sequence[tuple[str, float]], params) -> None:
+  """Raises for a multiplier rule that matches no parameter path (a typo trains at 1x)."""
+  paths = [parameter_path(key) for key in traverse_util.flatten_dict(params)]
+  for pattern, factor in lr_mults:
+    if not any(re.search(pattern, name) for name in paths):
+      raise ValueError(f"optimizer.lr_mults pattern {pattern!r} (x{factor}) matches no "
+                       f"parameter path; paths look like {sorted(paths)[:6]}")
 
 
 def parameter_path(key: tuple) -> str:

@@ -28,7 +28,7 @@ from mrc_jax.train import checkpoint as ckpt_lib
 from mrc_jax.train import evaluation, input_pipeline
 from mrc_jax.train import metrics as metrics_lib
 from mrc_jax.train import partitioning
-from mrc_jax.train.optimizer import Freeze, make_optimizer
+from mrc_jax.train.optimizer import Freeze, check_lr_mults, make_optimizer
 from mrc_jax.train.step import TrainState, fresh_rng_state, make_train_step, num_parameters
 
 
@@ -74,17 +74,21 @@ _SHARED = {"choice": HeadSpec("multiple_choice", "multiple_choice"),
            "span": HeadSpec("span", "span")}
 
 
-def resolve_heads(tasks: Sequence[str]) -> tuple[list[HeadSpec], list[int]]:
+def resolve_heads(tasks: Sequence[str], pooling: str = "first"
+                  ) -> tuple[list[HeadSpec], list[int]]:
   """The head table and each task's head id.
 
   Multiple-choice tasks share one 'multiple_choice' head and span tasks one 'span' head;
   every classification or regression dataset has its own head (the synthetic
-  sentence-pair task shares one head across its languages).
+  sentence-pair task shares one head across its languages). ``pooling`` (``'first'`` or
+  ``'mean'``) is what every head but the span head reads.
   """
   specs: dict[str, HeadSpec] = {}
   head_of_task = []
   for task in tasks:
     spec = _head_of(task)
+    if spec.kind != "span":
+      spec = dataclasses.replace(spec, pooling=pooling)
     if spec.name in specs and specs[spec.name] != spec:
       raise ValueError(f"task {task!r} needs head {spec} but {specs[spec.name]} is taken")
     specs.setdefault(spec.name, spec)
@@ -199,6 +203,33 @@ def _merge_encoder(source_name: str, fresh: dict, source: dict) -> dict:
   return traverse_util.unflatten_dict(merged, sep="/")
 
 
+def check_head_pooling(config, head_specs: Sequence[HeadSpec], source_heads) -> None:
+  """Refuses to carry a head's weights from ``init_from`` into a head pooled differently.
+
+  ``source_heads``: the names of the heads ``init_from`` holds.
+
+  A training workdir records each head's pooling; a Hugging Face directory's task classes
+  all read the first token. Same-shaped weights under another pooling would load without
+  complaint and mean something else.
+  """
+  source = config.init_from
+  if ckpt_lib.is_training_workdir(source):
+    with open(os.path.join(source, "config.json")) as f:
+      saved = {h["name"]: h.get("pooling", "first") for h in json.load(f)["resolved"]["heads"]}
+  else:
+    saved = None  # every head of a Hugging Face directory is first-token pooled
+  rename = dict(config.get("init_head_map", {}))
+  for spec in head_specs:
+    old = rename.get(spec.name, spec.name)
+    if old not in source_heads:
+      continue
+    pooling = "first" if saved is None else saved.get(old, "first")
+    if pooling != spec.pooling:
+      raise ValueError(f"init_from {source}: head {old!r} was trained with {pooling!r} "
+                       f"pooling; the run's head {spec.name!r} uses {spec.pooling!r} "
+                       "(config.head_pooling)")
+
+
 def initial_params(config, fresh: dict, source: tuple[dict, dict]) -> dict:
   """Weights-only initialisation from ``config.init_from`` with an explicit head mapping.
 
@@ -307,6 +338,7 @@ def make_setup(config, mesh, head_specs: Sequence[HeadSpec], enc_cfg: EncoderCon
   param_sh = partitioning.param_shardings(abstract_params, rules, mesh)
   abstract_params = abstract_params.to_pure_dict()
   freeze = Freeze(config.optimizer.get("freeze", ()), abstract_params)
+  check_lr_mults(config.optimizer.get("lr_mults", ()), freeze.trainable(abstract_params))
   frozen = num_parameters(freeze.split(abstract_params)[1])
   logging.info("parameters: %d trainable, %d frozen (optimizer.freeze %s)",
                num_parameters(abstract_params) - frozen, frozen, list(freeze.patterns))
@@ -336,7 +368,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   os.makedirs(workdir, exist_ok=True)
   mesh = partitioning.make_mesh(config.mesh)
   tasks = expand_tasks(config.data)
-  head_specs, head_of_task = resolve_heads(tasks)
+  head_specs, head_of_task = resolve_heads(tasks, config.get("head_pooling", "first"))
   enc_cfg = _encoder_config(config)
   tokenizer_dir = _tokenizer_dir(config, workdir)
   _write_config(config, workdir, dict(
@@ -369,6 +401,8 @@ def _restore_or_init(config, workdir, setup, input_, manager, tasks, head_of_tas
   # Read outside the mesh context: building the source's module skeleton there would try
   # to place its logical axes on the mesh.
   source = _source_weights(config.init_from) if config.init_from and not resume else None
+  if source is not None:
+    check_head_pooling(config, head_specs, source[1])
   with jax.set_mesh(mesh):
     # Resume order: this workdir's checkpoint > init_from weights > fresh weights.
     if resume:

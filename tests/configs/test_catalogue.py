@@ -131,7 +131,10 @@ def test_study_me5_smoke(tmp_path):
   checkpoint = pathlib.Path(common.checkpoint_dir("me5-small"))
   if shared is None or not (checkpoint / "model.safetensors").is_file():
     pytest.skip("needs MRC_JAX_DATA_DIR (shared data) and the multilingual-e5-small checkpoint")
-  rows = study(pathlib.Path(shared), tmp_path, "configs/study_me5.py:smoke")
+  # Mean-pooled heads with a faster head rate: the path from pre-finetuning's workdir
+  # into the fine-tunings that a Hugging Face export cannot carry.
+  rows = study(pathlib.Path(shared), tmp_path,
+               "configs/study_me5.py:smoke,pooling=mean,head_lr_mult=10")
   arms = {"ft_clean", "ft_adv", "pft_ft_clean", "pft_ft_adv"}
   assert {r["run"] for r in rows} == arms | {
       "ft_adv-ft_clean", "pft_ft_adv-pft_ft_clean", "pft_ft_clean-ft_clean", "pft_ft_adv-ft_adv"}
@@ -141,11 +144,22 @@ def test_study_me5_smoke(tmp_path):
         ("dream", "en"), ("exams", "bg"), ("exams", "hu"), ("xcopa", "et"), ("xcopa", "ht")}
     assert {attack for _, _, attack in cells([r for r in rows if r["run"] == arm])} == {
         "clean", "charswap", "addsent"}
-  # The pre-finetuned arms started from the pre-finetuning's exported head.
+  # The pre-finetuned arms started from the pre-finetuning's workdir, mean-pooled heads.
   resolved = json.loads((tmp_path / "pft_ft_clean" / "config.json").read_text())
-  assert resolved["config"]["init_from"].endswith("pft/export/hf/multiple_choice")
+  assert resolved["config"]["init_from"] == str(tmp_path / "pft")
+  assert resolved["resolved"]["heads"] == [dict(name="multiple_choice", kind="multiple_choice",
+                                                num_labels=0, pooling="mean")]
   pft = json.loads((tmp_path / "pft" / "config.json").read_text())["resolved"]
-  assert {h["kind"] for h in pft["heads"]} == {"multiple_choice", "span", "classification"}
+  assert {(h["kind"], h["pooling"]) for h in pft["heads"]} == {
+      ("multiple_choice", "mean"), ("span", "first"), ("classification", "mean")}
+  assert resolved["config"]["optimizer"]["lr_mults"] == [["^heads/", 10.0]]
+  # The cross-lingual evaluation config runs on any arm's workdir.
+  arm = tmp_path / "pft_ft_adv"
+  launch(pathlib.Path(shared), "launch/eval.py", f"--workdir={arm}", "--num_resamples=20",
+         "--config=configs/eval_xlingual.py:sets=xquad_mc,langs=en+de,attacks=charswap,"
+         "max_examples=3,max_length=128,batch_size=8")
+  assert {(t, lang, a) for t, lang, a in cells(report_rows(arm))} == {
+      ("xquad_mc", lang, attack) for lang in ("en", "de") for attack in ("clean", "charswap")}
   assert (tmp_path / "report" / "robustness.png").stat().st_size > 0
 
 

@@ -82,6 +82,18 @@ def batch(tokenizer, data_dir):
   return pad_rows(sequences, tokenizer.pad_id)
 
 
+@pytest.fixture(scope="module")
+def packed_xcopa(tokenizer, data_dir):
+  """Two options each of six XCOPA questions in three languages, packed into 4 rows."""
+  examples = [e for lang in XCOPA_LANGS
+              for e in list(load_examples(f"xcopa.{lang}", "validation", data_dir))[:2]]
+  batch, _ = next(make_batches(examples, tokenizer, task_index={e["task"]: 0 for e in examples},
+                               head_index={e["task"]: 0 for e in examples},
+                               examples_per_batch=6, rows_per_batch=4, lengths=(96,),
+                               max_choices=2, pack=True))
+  return batch
+
+
 def pad_rows(sequences, pad_id):
   length = max(len(ids) for ids, _ in sequences)
   ids = np.full((len(sequences), length), pad_id, np.int32)  # [B, L]
@@ -123,16 +135,11 @@ def test_encoder_matches_bert_model(ours, me5_dir, batch, tokenizer):
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_packed_batches_match_bert_model_per_sequence(ours, me5_dir, tokenizer, data_dir):
+def test_packed_batches_match_bert_model_per_sequence(ours, me5_dir, tokenizer, packed_xcopa):
   """The batch builder's rows (XLM-R template, <pad> fill, positions restarting per packed
   sequence) encode each sequence as BertModel encodes it alone."""
   encoder, _, _ = ours
-  examples = [e for lang in XCOPA_LANGS
-              for e in list(load_examples(f"xcopa.{lang}", "validation", data_dir))[:2]]
-  batch, _ = next(make_batches(examples, tokenizer, task_index={e["task"]: 0 for e in examples},
-                               head_index={e["task"]: 0 for e in examples},
-                               examples_per_batch=6, rows_per_batch=4, lengths=(96,),
-                               max_choices=2, pack=True))
+  batch = packed_xcopa
   segments = batch["segment_ids"]  # [R, L]
   assert segments.max() > 1  # sequences share rows
   np.testing.assert_array_equal(batch["input_ids"][segments == 0], tokenizer.pad_id)
@@ -245,3 +252,40 @@ def test_run_from_the_checkpoint_keeps_its_fresh_pooler(ours, caplog):
                                 np.asarray(source["embeddings"]["word"])[:100])
   assert any("pooler_bias" in r.getMessage() and "pooler_kernel" in r.getMessage() and
              "freshly initialised" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_mean_pooled_heads_read_each_packed_sequence_as_sentence_transformers(
+    ours, me5_dir, tokenizer, packed_xcopa):
+  """A mean-pooled multiple-choice head on packed rows scores each option from the
+  attention-mask mean of BertModel's states for that sequence alone (E5's pooling)."""
+  from flax import nnx
+  from mrc_jax.models.multitask import HeadSpec, MultiTaskModel
+  encoder, config, _ = ours
+  batch = packed_xcopa
+  assert batch["segment_ids"].max() > 1  # sequences share rows
+  specs = [HeadSpec("multiple_choice", "multiple_choice", pooling="mean"),
+           HeadSpec("cls", "classification", 3, pooling="mean")]
+  model = MultiTaskModel(config, specs, rngs=nnx.Rngs(0), encoder=encoder)
+  outputs = model(batch)
+  scores, logits = np.asarray(outputs["multiple_choice"]), np.asarray(outputs["cls"])
+  kernel = np.asarray(model.heads["multiple_choice"].out.kernel[...])  # [H, 1]
+  bias = np.asarray(model.heads["multiple_choice"].out.bias[...])      # [1]
+  cls_out = model.heads["cls"].out
+  reference = transformers.BertModel.from_pretrained(me5_dir, dtype=torch.float32).eval()
+  checked = 0
+  for e in range(int(batch["example_mask"].sum())):
+    sequences = []
+    for c in range(2):
+      row, pos = batch["pool_row"][e, c], batch["pool_pos"][e, c]
+      where = batch["segment_ids"][row] == batch["segment_ids"][row, pos]
+      sequences.append((batch["input_ids"][row, where].tolist(), [0] * int(where.sum())))
+    ids, mask, types = pad_rows(sequences, tokenizer.pad_id)
+    states = torch_outputs(reference, ids, mask, types).last_hidden_state.numpy()
+    mean = (states * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)  # [2, H]
+    assert max_diff(scores[e], (mean @ kernel + bias)[:, 0]) <= 1e-4
+    expected_logits = mean[0] @ np.asarray(cls_out.kernel[...]) + np.asarray(cls_out.bias[...])
+    assert max_diff(logits[e], expected_logits) <= 1e-4
+    checked += 1
+  assert checked >= 4
