@@ -48,7 +48,8 @@ setuptools.setup(
     name="mrc_jax",
     version="0.1.0",
     description="Cross-lingual adversarial robustness of machine reading comprehension in JAX/Flax",
-    packages=setuptools.find_packages(include=["mrc_jax", "mrc_jax.*"]),
+    # configs/ is a package too: config files import their shared presets from it.
+    packages=setuptools.find_packages(include=["mrc_jax", "mrc_jax.*", "configs", "configs.*"]),
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
     extras_require={"test": TEST_REQUIRES},

@@ -16,8 +16,6 @@ so load from other processes hits all alike:
 Prints ms/step, steps/s, tokens/s and MFU (model FLOPs from the config against a float32
 matmul rate measured here), and the heterogeneous step's overhead over the reference.
 """
-import importlib.util
-import os
 import time
 
 from absl import app, flags
@@ -33,6 +31,7 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 from flax import nnx  # noqa: E402
 
+from configs import smoke  # noqa: E402
 from mrc_jax.models.encoder import Encoder, EncoderConfig  # noqa: E402
 from mrc_jax.models.heads import MultipleChoiceHead  # noqa: E402
 from mrc_jax.models.multitask import HeadSpec  # noqa: E402
@@ -145,18 +144,8 @@ def heterogeneous_batch(ids, rng) -> tuple[dict, list[HeadSpec]]:
   return batch, heads
 
 
-def _smoke_config():
-  """configs/smoke.py (configs/ is a folder of files, not a package)."""
-  path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                      "configs", "smoke.py")
-  spec = importlib.util.spec_from_file_location("smoke_config", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config("")
-
-
 def trainer_step(batch: dict, heads: list[HeadSpec]):
-  config = _smoke_config()
+  config = smoke.get_config("")
   config.model.update(MODEL)
   config.mesh = (("data", 1), ("fsdp", 1), ("tensor", 1))
   config.total_steps = 1000

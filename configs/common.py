@@ -7,7 +7,6 @@ architectures and hyper-parameters, so a study config only picks names.
 """
 from __future__ import annotations
 
-import importlib.machinery
 import math
 import os
 from typing import Any
@@ -255,9 +254,7 @@ def base_config() -> ml_collections.ConfigDict:
   Built from ``configs/smoke.py`` (the trainer's own reference config, kept in step with
   the fields the trainer reads), with its synthetic-data choices cleared.
   """
-  smoke = importlib.machinery.SourceFileLoader(
-      "mrc_configs_smoke", os.path.join(os.path.dirname(os.path.abspath(__file__)), "smoke.py")
-  ).load_module()
+  from configs import smoke  # Imported late: smoke's synthetic tasks matter only here.
   config = smoke.get_config("")
   config.unlock()
   config.total_steps = 1000

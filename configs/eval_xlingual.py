@@ -33,13 +33,10 @@ distractor_extraction costs the most on multiple choice (tens of points on RACE 
 AdvRACE paper). These are the quantities the study compares between RACE and
 RACE + AdvRACE fine-tuning.
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from configs import common  # noqa: E402  (configs share presets through the repo root)
-from mrc_jax import perturb  # noqa: E402
-from mrc_jax.data import languages  # noqa: E402
+from configs import common
+from mrc_jax import perturb
+from mrc_jax.data import languages
 
 # set -> (task name pattern, languages, split of the upstream release evaluated, kind)
 SETS = {

@@ -37,11 +37,8 @@ clean; every AdvRACE attack costs accuracy, the distractor attacks (DE, DG) the 
 much of the drop on the attacks it saw. Base models land ~10 points lower on RACE.
 XLM-R on Belebele/EXAMS is the open question this study measures (see README).
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from configs import common  # noqa: E402  (configs share presets through the repo root)
+from configs import common
 
 RACE_TRAIN_QUESTIONS = 87_866
 # advrace.train_mix: RACE train + a quarter of each of the 4 attacks' train perturbations; each

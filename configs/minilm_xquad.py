@@ -32,11 +32,9 @@ example; every example now gets the room of the longest context (5 windows at 25
 so training takes up to 2.5 times as long.
 """
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from configs import common  # noqa: E402
-from configs import xquad_articles  # noqa: E402
+from configs import common
+from configs import xquad_articles
 
 STAGES = ("finetune_clean", "finetune_adv")
 XQUAD_LONGEST_CONTEXT = 617  # tokens of the longest xquad.en context, MiniLM's tokenizer

@@ -31,12 +31,9 @@ improves RTE by ~9 points (base) and RACE/SQuAD by ~0.5-1 point (large); with fe
 ~15 tasks it hurts; batch-heterogeneous > batch-homogeneous > sequential. Training loss
 (scaled) starts near 1.0 per task (a uniform guess) and falls on every task family.
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from configs import common  # noqa: E402  (configs share presets through the repo root)
-from mrc_jax.data import muppet  # noqa: E402
+from configs import common
+from mrc_jax.data import muppet
 
 TASK_COUNTS = muppet.TASK_COUNTS
 BATCHING = ("heterogeneous", "homogeneous", "sequential")

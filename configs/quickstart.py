@@ -38,12 +38,10 @@ Adversarial fine-tuning changes these by a few points at most. Numbers are synth
 they show the loop works, not a finding about real models.
 """
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from configs import common  # noqa: E402
-from configs import synthetic_adversarial  # noqa: E402
-from mrc_jax.data import synthetic  # noqa: E402
+from configs import common
+from configs import synthetic_adversarial
+from mrc_jax.data import synthetic
 
 STAGES = ("prefinetune", "finetune_clean", "finetune_adv")
 # The pre-finetuned weights fine-tuning starts from: the Hugging Face export of the

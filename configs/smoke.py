@@ -16,23 +16,14 @@ Contract overrides work from the command line, e.g. ``--config.total_steps=20
 """
 import ml_collections
 
+from configs import common
 from mrc_jax.data import synthetic
 
 
-def _parse(arg: str) -> dict:
-  options = dict(mc_only=False, langs="+".join(synthetic.LANGS))
-  for item in filter(None, (arg or "").split(",")):
-    key, _, value = item.partition("=")
-    if key not in options:
-      raise ValueError(f"unknown smoke config argument {key!r}; known: {sorted(options)}")
-    options[key] = value if value else True
-  return options
-
-
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  options = _parse(arg)
-  langs = options["langs"].split("+")
-  kinds = ("mc",) if options["mc_only"] else synthetic.KINDS
+  options = common.parse_arg(arg, mc_only=False, langs=tuple(synthetic.LANGS))
+  langs = list(options.langs)
+  kinds = ("mc",) if options.mc_only else synthetic.KINDS
   config = ml_collections.ConfigDict()
 
   # Contract fields.

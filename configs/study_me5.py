@@ -55,13 +55,11 @@ DREAM signal, 41% dev for a probe on the frozen encoder; its first token none, 3
 """
 import hashlib
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from configs import common  # noqa: E402
-from configs import eval_xlingual  # noqa: E402
-from configs import xquad_articles  # noqa: E402
-from mrc_jax.data import catalog, load_examples  # noqa: E402
+from configs import common
+from configs import eval_xlingual
+from configs import xquad_articles
+from mrc_jax.data import catalog, load_examples
 
 MODEL = "me5-small"
 STAGES = ("ft_clean", "ft_adv", "pft", "pft_ft_clean", "pft_ft_adv")

@@ -20,10 +20,7 @@ configs/common.py). Modes:
 from __future__ import annotations
 
 import collections
-import csv
-import importlib.machinery
 import json
-import math
 import os
 import pathlib
 import shlex
@@ -31,6 +28,9 @@ import subprocess
 import sys
 
 from absl import app, flags
+
+import configs
+from mrc_jax.eval import sweep_report
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 LAUNCHERS = {"train": "launch/train.py", "eval": "launch/eval.py"}
@@ -49,12 +49,8 @@ _RUNS = flags.DEFINE_list("runs", [], "Only these runs of the sweep (names as --
 
 def load_sweep(spec: str) -> list[dict]:
   """Runs of ``PATH[:ARG]``, with ``{root}`` left in place for :func:`stage_command`."""
-  path, _, arg = spec.partition(":")
-  path = os.path.join(REPO, path) if not os.path.isabs(path) else path
-  if not os.path.isfile(path):
-    raise FileNotFoundError(f"sweep file {path} does not exist")
-  module = importlib.machinery.SourceFileLoader(
-      "sweep_" + pathlib.Path(path).stem, path).load_module()
+  path, arg = configs.split_spec(spec)
+  module = configs.load(os.path.join(REPO, path) if not os.path.isabs(path) else path)
   runs = module.get_sweep(arg)
   names = [r["name"] for r in runs]
   duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -151,39 +147,6 @@ def report_workdir(run: dict) -> str:
   return evals[-1]["workdir"]
 
 
-def _primary(rows: list[dict], task: str) -> str:
-  names = {r["metric"] for r in rows if r["task"] == task}
-  for metric in ("accuracy", "f1", "exact_match"):
-    if metric in names or any(n.startswith(metric + "_") for n in names):
-      return metric
-  raise ValueError(f"task {task}: no accuracy/f1/exact_match rows among {sorted(names)}")
-
-
-def summarise(rows: list[dict]) -> list[dict]:
-  """Per task of one report: clean score, attacked score, drop and flip rate (percent).
-
-  From the report's per-attack means over languages (rows with lang ``mean``): ``clean``
-  is the clean score; the others are averaged over the attacks.
-  """
-  value = {(r["task"], r["attack"], r["metric"]): r["value"] for r in rows
-           if r["lang"] == "mean" and not r["attack"].startswith("worst(")}
-  summary = []
-  for task in sorted({r["task"] for r in rows}):
-    metric = _primary(rows, task)
-    attacks = sorted({a for t, a, _ in value if t == task and a not in ("clean", "mean")})
-
-    def over_attacks(statistic, task=task, metric=metric, attacks=attacks):
-      values = [value.get((task, a, f"{metric}_{statistic}")) for a in attacks]
-      values = [v for v in values if v is not None]
-      return sum(values) / len(values) if values else None
-
-    summary.append(dict(task=task, metric=metric, attacks=len(attacks),
-                        clean=value.get((task, "clean", metric)),
-                        attacked=over_attacks("attacked"), drop=over_attacks("drop"),
-                        flip_rate=over_attacks("flip_rate")))
-  return summary
-
-
 def gather(runs: list[dict], root: str) -> dict[str, pathlib.Path]:
   """Every run's robustness.json -> ROOT/summary/sweep.{json,csv,md,png}."""
   table, missing = [], []
@@ -192,68 +155,12 @@ def gather(runs: list[dict], root: str) -> dict[str, pathlib.Path]:
     if not path.is_file():
       missing.append(str(path))
       continue
-    for entry in summarise(json.loads(path.read_text())["rows"]):
+    for entry in sweep_report.summarise(json.loads(path.read_text())["rows"]):
       table.append(dict(run=r["name"], **{f"param.{k}": v for k, v in r["params"].items()},
                         **entry))
   if not table:
     raise FileNotFoundError(f"no run has a report yet; expected e.g. {missing[:3]}")
-  out = pathlib.Path(root) / "summary"
-  out.mkdir(parents=True, exist_ok=True)
-  paths = {s: out / f"sweep.{s}" for s in ("json", "csv", "md", "png")}
-  paths["json"].write_text(json.dumps(dict(runs=len(runs), missing=missing, rows=table),
-                                      indent=1))
-  columns = list(dict.fromkeys(k for row in table for k in row))
-  with paths["csv"].open("w", newline="") as handle:
-    writer = csv.DictWriter(handle, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(table)
-  paths["md"].write_text(_markdown(table, columns, missing))
-  _plot(paths["png"], table)
-  return paths
-
-
-def _cell(value) -> str:
-  if isinstance(value, float):
-    return "-" if not math.isfinite(value) else f"{value:.1f}"
-  return "-" if value is None else str(value)
-
-
-def _markdown(table: list[dict], columns: list[str], missing: list[str]) -> str:
-  lines = ["# Sweep summary", "",
-           "Means over languages (clean) and over languages x attacks (attacked, drop, "
-           "flip rate), in percent.", "",
-           "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-  lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in table]
-  if missing:
-    lines += ["", f"Runs without a report yet ({len(missing)}):", ""]
-    lines += [f"- {m}" for m in missing]
-  return "\n".join(lines) + "\n"
-
-
-def _plot(path: pathlib.Path, table: list[dict]) -> None:
-  """Clean and attacked score, and drop, per run (x) with one line per task."""
-  import matplotlib  # pylint: disable=import-outside-toplevel
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
-
-  runs = list(dict.fromkeys(row["run"] for row in table))
-  figure, (score_axis, drop_axis) = plt.subplots(1, 2, figsize=(max(8, 1.2 * len(runs) + 4), 4.5))
-  for task in sorted({row["task"] for row in table}):
-    by_run = {row["run"]: row for row in table if row["task"] == task}
-    xs = [i for i, name in enumerate(runs) if name in by_run]
-    get = lambda key: [by_run[runs[i]][key] if by_run[runs[i]][key] is not None else float("nan")
-                       for i in xs]
-    score_axis.plot(xs, get("clean"), marker="o", label=f"{task} clean")
-    score_axis.plot(xs, get("attacked"), marker="x", linestyle="--", label=f"{task} attacked")
-    drop_axis.plot(xs, get("drop"), marker="o", label=task)
-  for axis, title in ((score_axis, "score (%)"), (drop_axis, "drop under attack (points)")):
-    axis.set_xticks(range(len(runs)), runs, rotation=30, ha="right", fontsize=7)
-    axis.set_title(title)
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=7)
-  figure.tight_layout()
-  figure.savefig(path, dpi=100)
-  plt.close(figure)
+  return sweep_report.write_summary(pathlib.Path(root) / "summary", table, len(runs), missing)
 
 
 def main(argv):

@@ -14,12 +14,9 @@ attacks it trains on with little clean cost; pre-finetuning helps clean accuracy
 the study's open question: a drop that shrinks in English but not in other languages (or
 scripts) is the finding to look for.
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from configs import common  # noqa: E402
-from configs import finetune_race  # noqa: E402
+from configs import common
+from configs import finetune_race
 
 
 def get_sweep(arg: str = ""):

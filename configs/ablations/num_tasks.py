@@ -11,12 +11,9 @@ What to expect (Muppet paper, English): below ~15 tasks pre-finetuning hurts fin
 accuracy; above it accuracy grows roughly linearly with the number of tasks. Whether the
 attacked accuracy and cross-lingual drop follow the same curve is what this sweep measures.
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from configs import common  # noqa: E402
-from configs import prefinetune_muppet  # noqa: E402
+from configs import common
+from configs import prefinetune_muppet
 
 NUM_TASKS = ("none",) + tuple(str(n) for n in prefinetune_muppet.TASK_COUNTS) + ("all",)
 

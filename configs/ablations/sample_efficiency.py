@@ -12,11 +12,8 @@ What to expect (Muppet paper): the pre-finetuned model's curve sits above the pl
 most at small fractions (pre-finetuning makes fine-tuning more data-efficient); the gap
 closes toward 100%.
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from configs import common  # noqa: E402
+from configs import common
 
 
 def get_sweep(arg: str = ""):

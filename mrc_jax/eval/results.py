@@ -54,10 +54,6 @@ class CellResult:
     def key(self) -> tuple[str, str, str]:
         return (self.task, self.lang, self.attack)
 
-    @property
-    def primary_metric(self) -> str:
-        return next(iter(self.scores))
-
     def correct(self) -> np.ndarray:
         """[n] bool: exact correctness (accuracy, or exact match for spans)."""
         binary = [name for name in self.scores if name in BINARY_METRICS]

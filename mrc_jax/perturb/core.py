@@ -7,16 +7,11 @@ import random
 import unicodedata
 from typing import Any, Iterable, Iterator
 
+from mrc_jax.data.schema import example_kind
 from mrc_jax.perturb import registry
 from mrc_jax.perturb.registry import PerturbationError, Step
 
 TEXT_FIELDS = ("context", "question")
-
-
-def example_kind(example: dict) -> str:
-    if "answers" in example:
-        return "span"
-    return "choice" if example.get("options") else "classification"
 
 
 def parse_chain(attack: str) -> list[registry.Attack]:

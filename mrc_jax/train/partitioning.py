@@ -115,11 +115,5 @@ def batch_sharding(mesh: Mesh, rules: AxisRules, ndim: int, batch_axis: int = 0
   return NamedSharding(mesh, PartitionSpec(*spec))
 
 
-def batch_divisor(mesh: Mesh, rules: AxisRules) -> int:
-  """How many shards the leading batch axis is split into (its size must divide)."""
-  axes = dict((n, _as_tuple(a)) for n, a in rules).get("batch", ())
-  return math.prod(mesh.shape[a] for a in axes if a in mesh.shape)
-
-
 def replicated(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, PartitionSpec())

@@ -1,5 +1,4 @@
 """Every study config builds for every argument combination, with the published recipes."""
-import importlib.machinery
 import itertools
 import json
 import math
@@ -8,15 +7,15 @@ import pathlib
 
 import pytest
 
+import configs
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs"
 
 
 def load(relative: str):
-  """A config file loaded the way ml_collections' config_flags loads it."""
-  path = CONFIGS / relative
-  return importlib.machinery.SourceFileLoader(
-      "cfg_" + relative.replace("/", "_").removesuffix(".py"), str(path)).load_module()
+  """A config module of configs/ (the package's own loader)."""
+  return configs.load(str(CONFIGS / relative))
 
 
 @pytest.fixture(scope="module")

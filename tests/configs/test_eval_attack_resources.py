@@ -1,9 +1,9 @@
 """Eval configs refuse attacks that cannot run, naming what they lack; runnable ones build."""
-import importlib.machinery
 import pathlib
 
 import pytest
 
+import configs
 from mrc_jax import perturb
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -11,9 +11,7 @@ LEXICON = REPO / "tests" / "perturb" / "fixtures" / "de_en.lexicon.txt"
 
 
 def load(relative: str):
-  path = REPO / "configs" / relative
-  return importlib.machinery.SourceFileLoader(
-      "cfg_runnable_" + pathlib.Path(relative).stem, str(path)).load_module()
+  return configs.load(str(REPO / "configs" / relative))
 
 
 @pytest.fixture(scope="module")

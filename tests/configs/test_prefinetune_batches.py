@@ -1,11 +1,11 @@
 """configs/prefinetune_muppet.py's batch layout holds any micro-batch of its blend: 5-option
 commonsense_qa, classification, and MRQA-length span contexts split into windows."""
-import importlib.machinery
 import pathlib
 
 import numpy as np
 import pytest
 
+import configs
 from configs import common
 from mrc_jax.data import SkipReport, muppet, vocab
 from mrc_jax.train import input_pipeline, trainer
@@ -18,7 +18,7 @@ LONG_CONTEXT = " ".join(["The river flows past the old mill near the village."] 
 
 
 def _module():
-  return importlib.machinery.SourceFileLoader("cfg_prefinetune_batches", str(CONFIG)).load_module()
+  return configs.load(str(CONFIG))
 
 
 def _examples(name, records):

@@ -7,6 +7,8 @@ import sys
 import numpy as np
 import pytest
 
+import configs
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SWEEPS = ("num_tasks.py", "sample_efficiency.py", "advrace_effect.py")
 
@@ -26,8 +28,8 @@ def sweep_lib():
 
 def _build(stage: dict, root: pathlib.Path):
   """The ConfigDict a stage's command would build (as config_flags would load it)."""
-  path, _, arg = stage["config"].replace("{root}", str(root)).partition(":")
-  return _module(REPO / path, "stage_" + pathlib.Path(path).stem).get_config(arg)
+  path, arg = configs.split_spec(stage["config"].replace("{root}", str(root)))
+  return configs.load(str(REPO / path)).get_config(arg)
 
 
 @pytest.mark.parametrize("name,arg,num_runs", [

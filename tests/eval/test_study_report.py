@@ -1,4 +1,5 @@
-"""launch/study.py's report: named paired comparisons, the summary and the heatmap grid."""
+"""The study report (mrc_jax/eval/study_report.py: paired comparisons, the summary, the
+heatmap grid) and launch/study.py's pairs."""
 import importlib.machinery
 import pathlib
 import types
@@ -8,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from mrc_jax.eval import report, robustness
+from mrc_jax.eval import report, robustness, study_report
 from mrc_jax.eval.results import CellResult
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def study_rows(study):
         comparison += robustness.comparison_rows(cells[baseline], cells[other], baseline, other,
                                                  num_resamples=50)
     info = dict(title="Study report", data="SYNTHETIC", runs=list(ARMS),
-                pairs=[study.pair_run(*pair) for pair in PAIRS], num_resamples=50,
+                pairs=[study_report.pair_run(*pair) for pair in PAIRS], num_resamples=50,
                 stage_seconds={})
     return rows, comparison, info
 
@@ -66,7 +67,7 @@ def test_default_pairs_are_the_first_stage_against_each_other(study):
     assert study.study_pairs(plan) == [("b", "a"), ("b", "c")]
     assert study.study_pairs(dict(plan, pairs=[["a", "c"], ("c", "b")])) == [("a", "c"),
                                                                              ("c", "b")]
-    assert study.pair_run("ft_clean", "ft_adv") == "ft_adv-ft_clean"
+    assert study_report.pair_run("ft_clean", "ft_adv") == "ft_adv-ft_clean"
 
 
 @pytest.mark.parametrize("pair,message", [
@@ -151,7 +152,7 @@ def test_study_grid_is_at_most_2000_pixels_wide(study, study_rows, tmp_path, mon
             draw_panel(figure, axis, colorbar_axis, panel, limit)
 
     monkeypatch.setattr(report, "draw_panel", record)
-    paths = study.write_study_report(tmp_path, rows, comparison, info)
+    paths = study_report.write_study_report(tmp_path, rows, comparison, info)
     assert "pairs_png" not in paths
     height, width, _ = matplotlib.image.imread(paths["png"]).shape
     assert width <= report.MAX_PLOT_WIDTH and height > width
@@ -162,7 +163,7 @@ def test_study_grid_is_at_most_2000_pixels_wide(study, study_rows, tmp_path, mon
     assert {limit for _, limit in drops} == {max(np.nanmax(np.abs(p.values)) for p, _ in drops)}
     # Every score-difference panel is marked exactly where its cells have p < 0.05.
     for baseline, other in PAIRS:
-        run = study.pair_run(baseline, other)
+        run = study_report.pair_run(baseline, other)
         for task in ("set0", "set3"):
             expected = {(r["lang"], r["attack"]) for r in comparison
                         if r["run"] == run and r["task"] == task
@@ -177,7 +178,7 @@ def test_tall_study_grid_is_split_in_two_images(study, study_rows, tmp_path):
     rows, comparison, info = study_rows
     arms = [r for r in rows if r["task"] == "set0"]
     pairs = [r for r in comparison if r["task"] == "set0"]
-    paths = study.write_study_report(tmp_path, arms, pairs, info, max_height=1500)
+    paths = study_report.write_study_report(tmp_path, arms, pairs, info, max_height=1500)
     assert paths["pairs_png"] == tmp_path / "robustness_pairs.png"
     scores = matplotlib.image.imread(paths["png"]).shape
     differences = matplotlib.image.imread(paths["pairs_png"]).shape
@@ -190,12 +191,12 @@ def test_summary_has_each_pair_with_intervals_and_significant_counts(study, stud
     rows, comparison, info = study_rows
     rows = [r for r in rows if r["task"] == "set1"]
     comparison = [r for r in comparison if r["task"] == "set1"]
-    text = study.write_study_report(tmp_path, rows, comparison, info)["md"].read_text()
+    text = study_report.write_study_report(tmp_path, rows, comparison, info)["md"].read_text()
     assert "- paired differences (other-baseline): ft_adv-ft_clean, pft_ft_adv-pft_ft_clean, " \
            "pft_ft_clean-ft_clean, pft_ft_adv-ft_adv" in text
     summary = text.split("## Summary: paired differences")[1].split("\n## ")[0]
     for baseline, other in PAIRS:
-        run = study.pair_run(baseline, other)
+        run = study_report.pair_run(baseline, other)
         assert f"### {run}" in summary
         table = summary.split(f"### {run}")[1].split("###")[0]
         for attack in ("clean",) + ATTACKS:

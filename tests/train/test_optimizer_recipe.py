@@ -1,19 +1,12 @@
 """AdvRACE's recipe (run_training.sh of github.com/NoviScl/AdvRACE) reaches the optimizer."""
-import importlib.machinery
-import pathlib
-
 import jax.numpy as jnp
 import numpy as np
 
+from configs import finetune_race
 from mrc_jax.train.optimizer import make_optimizer
 
-CONFIGS = pathlib.Path(__file__).resolve().parents[2] / "configs"
-
-
 def _finetune_config(arg):
-  module = importlib.machinery.SourceFileLoader(
-      "cfg_finetune_race_recipe", str(CONFIGS / "finetune_race.py")).load_module()
-  return module.get_config(arg)
+  return finetune_race.get_config(arg)
 
 
 def test_finetune_race_carries_the_advrace_recipe(tmp_path):

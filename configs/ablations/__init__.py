@@ -1,0 +1,1 @@
+"""Sweeps: ``get_sweep(arg)`` modules that ``launch/sweep.py`` expands into runs."""
