@@ -20,7 +20,7 @@ Arguments (comma-separated; a list continues over the following bare words, or u
             evaluated one: restrict langs= to it)
   langs=    restrict every set to these languages (default: all of each set)
   max_examples=N  evaluate the first N examples per language (0 = all)
-  max_length=N    row length (default 512; a model trained on shorter rows may use its own)
+  max_length=N    row length of every set (default: the length the model was trained with)
   batch_size=N    example slots per batch (default 32)
   runlocal  (flag) two languages and 16 examples per cell: a wiring check
   data_dir= data directory (default $MRC_JAX_DATA_DIR)
@@ -99,16 +99,17 @@ def eval_entries(sets, attacks, langs=(), max_examples=0, runlocal=False, params
 def get_config(arg: str = ""):
   opts = common.parse_arg(arg, sets=("belebele", "exams", "xcopa"), attacks=DEFAULT_ATTACKS,
                           langs=(), max_examples=0, runlocal=False, data_dir="",
-                          max_length=512, batch_size=32, lexicon="")
+                          max_length=0, batch_size=32, lexicon="")
   # Entries first: an attack that cannot run fails before anything else is built.
   entries = eval_entries(opts.sets, opts.attacks, opts.langs, opts.max_examples, opts.runlocal,
                          attack_params(opts.attacks, opts.lexicon))
   config = common.base_config()
-  config.data.max_length = opts.max_length
   config.batch_size = opts.batch_size
   if opts.data_dir:
     config.data.data_dir = opts.data_dir
   config.max_answer_length = 30
   for name, entry in entries.items():
+    if opts.max_length:
+      entry["max_length"] = opts.max_length
     config.evals[name] = entry
   return config

@@ -11,7 +11,7 @@ A robustness entry is a `config.evals` entry of type "robustness"
         batch_size=16,                            # example slots per batch (default
                                                   # config.batch_size; at most the
                                                   # cell's number of examples)
-        max_length=128,                           # row length (default config.data.max_length)
+        max_length=128,                           # row length (default: the trained one)
         perturb_seed=0,                           # default: load_examples' seed
         attack_params={"codeswitch": {"lexicon": "de-en.txt"}})  # per-attack parameters
 
@@ -19,7 +19,7 @@ Entries of type "accuracy" ran during training; an entry of any other type is an
 Each task gives a clean cell and one cell per attack over the same examples (the
 attacked copy keeps every id, so results pair by id). The report names a cell's task by
 its dataset (`synthetic`, `xquad`) and its language by the rest of the task name (`en`,
-`deu_Latn`). Batches use one length bucket per entry (`max_length`, default `config.data.max_length`), so each head kind
+`deu_Latn`). Batches use one length bucket per entry (`max_length`, default the trained length), so each head kind
 compiles once per length and choice count. A multiple-choice cell takes as many choice slots as its
 examples have options at most (EXAMS questions have 3 to 5): the head scores each choice
 on its own, so a model trained on 4 options scores 5.
@@ -35,6 +35,7 @@ from mrc_jax.data.vocab import load_tokenizer
 from mrc_jax.eval.evaluator import EvalCell
 from mrc_jax.eval.results import CLEAN
 from mrc_jax.train import evaluation
+from mrc_jax.train.run_spec import RunSpec
 
 
 def robustness_entries(config) -> dict[str, Mapping]:
@@ -47,11 +48,15 @@ def robustness_entries(config) -> dict[str, Mapping]:
     return entries
 
 
-def entry_settings(config, name: str, entry: Mapping) -> dict:
-    """Everything of a robustness entry that decides its predictions, defaults filled in."""
+def entry_settings(config, name: str, entry: Mapping, spec: RunSpec) -> dict:
+    """Everything of a robustness entry that decides its predictions, defaults filled in.
+
+    The row length is the entry's own (a set of short texts, XCOPA, need not pay for the
+    longest set's rows), else the one the model was trained with (``spec.max_length``),
+    else, for workdirs that do not record it, ``config.data.max_length``.
+    """
     from mrc_jax.data.load import PERTURB_SEED
-    # A set of short texts (XCOPA) need not pay for the longest set's rows.
-    max_length = int(entry.get("max_length", config.data.max_length))
+    max_length = int(entry.get("max_length", 0) or spec.max_length or config.data.max_length)
     params = entry.get("attack_params", {})
     return {"name": name, "tasks": list(entry.tasks), "attacks": list(entry.attacks),
             "attack_params": params.to_dict() if hasattr(params, "to_dict") else dict(params),
@@ -87,17 +92,16 @@ def attacked_examples(examples: list[dict], attack: str, seed: int, **params) ->
     return list(perturb.perturb_examples(examples, attack, None, seed, **params))
 
 
-def _head_of(task: str, kind: str, resolved: Mapping, entry_name: str) -> int:
+def _head_of(task: str, kind: str, spec: RunSpec, entry_name: str) -> int:
     """Index of the head that serves `task`: its training head, else the one head of its kind."""
-    heads = resolved["heads"]
-    trained = dict(zip(resolved.get("tasks", ()), resolved.get("head_of_task", ())))
+    trained = dict(zip(spec.tasks, spec.head_of_task))
     if task in trained:
         return int(trained[task])
-    candidates = [i for i, head in enumerate(heads) if head["kind"] == HEAD_KIND[kind]]
+    candidates = [i for i, head in enumerate(spec.heads) if head.kind == HEAD_KIND[kind]]
     if len(candidates) != 1:
         raise ValueError(f"config.evals.{entry_name}: task {task!r} ({kind}) was not trained and "
                          f"the model has {len(candidates)} heads of kind {HEAD_KIND[kind]!r} "
-                         f"(heads: {[h['name'] for h in heads]})")
+                         f"(heads: {[h.name for h in spec.heads]})")
     return candidates[0]
 
 
@@ -106,17 +110,17 @@ def choice_slots(examples: list[dict]) -> int:
     return max(len(example["options"]) for example in examples)
 
 
-def eval_cells(config, resolved: Mapping, data_dir: str | None = None) -> Iterator[EvalCell]:
+def eval_cells(config, spec: RunSpec, data_dir: str | None = None) -> Iterator[EvalCell]:
     """Every (task, attack) cell of every robustness entry; batches are built lazily."""
     entries = robustness_entries(config)
-    tokenizer = load_tokenizer(resolved["tokenizer_dir"])
+    tokenizer = load_tokenizer(spec.tokenizer_dir)
     data_dir = data_dir or config.data.get("data_dir") or None
     # The multiple-choice layout the model was trained with (features.make_batches);
     # workdirs from before the option have none and used the default layout.
-    options_first = bool(resolved.get("options_first", False))
+    options_first = spec.options_first
     seen = set()
     for name, entry in entries.items():
-        settings = entry_settings(config, name, entry)
+        settings = entry_settings(config, name, entry, spec)
         max_length = settings["max_length"]
         for task in settings["tasks"]:
             dataset, lang = split_task_name(task)
@@ -127,8 +131,8 @@ def eval_cells(config, resolved: Mapping, data_dir: str | None = None) -> Iterat
             # A cell smaller than a batch would pay for the padding slots' rows.
             batch_size = min(int(entry.get("batch_size", config.batch_size)), len(examples))
             kind = example_kind(examples[0])
-            head = _head_of(task, kind, resolved, name)
-            head_spec = resolved["heads"][head]
+            head = _head_of(task, kind, spec, name)
+            head_spec = spec.heads[head]
             for attack in (CLEAN, *settings["attacks"]):
                 if (dataset, lang, attack) in seen:
                     raise ValueError(f"config.evals.{name}: ({task}, {attack}) is evaluated by "
@@ -140,10 +144,10 @@ def eval_cells(config, resolved: Mapping, data_dir: str | None = None) -> Iterat
                 max_choices = choice_slots(cell_examples) if kind == "choice" else 1
                 batches = features.make_batches(
                     cell_examples, tokenizer, task_index={task: 0}, head_index={task: head},
-                    num_classes={task: head_spec["num_labels"]} if kind == "classification" else None,
+                    num_classes={task: head_spec.num_labels} if kind == "classification" else None,
                     examples_per_batch=batch_size,
                     rows_per_batch=batch_size * (max_choices if kind == "choice" else 1),
                     lengths=(max_length,), max_choices=max_choices,
                     window_stride=settings["window_stride"],
                     options_first=options_first)
-                yield EvalCell(dataset, lang, attack, head_spec["kind"], head_spec["name"], batches)
+                yield EvalCell(dataset, lang, attack, head_spec.kind, head_spec.name, batches)

@@ -19,6 +19,7 @@ from absl import logging
 
 from mrc_jax.eval import evaluator as evaluator_lib
 from mrc_jax.eval import inputs, report, restore, results, robustness
+from mrc_jax.train import run_spec
 
 REPORT_DIR = "report"
 PREDICTIONS = "predictions.jsonl"
@@ -49,12 +50,12 @@ def evaluation_settings(config, workdir: str, step: int) -> dict:
     """Everything that decides a workdir's predictions: each robustness entry (tasks,
     split, attacks, num_examples, perturbation seed, length, window stride), the span
     decoding limit, the workdir's choice layout and the checkpoint step."""
-    resolved = restore.read_resolved(workdir)
-    return {"entries": [inputs.entry_settings(config, name, entry)
+    spec = run_spec.read(workdir)
+    return {"entries": [inputs.entry_settings(config, name, entry, spec)
                         for name, entry in inputs.robustness_entries(config).items()],
             "max_answer_length": _max_answer_length(config),
             "null_score_threshold": _null_score_threshold(config),
-            "options_first": bool(resolved.get("options_first", False)),
+            "options_first": spec.options_first,
             "checkpoint_step": int(step)}
 
 
@@ -66,9 +67,9 @@ def predict_workdir(config, workdir: str, options: ReportOptions
                     ) -> tuple[list[results.CellResult], dict]:
     """Per-example results of every robustness cell, and facts about the loop."""
     inputs.robustness_entries(config)  # a bad entry fails before the checkpoint is read
-    model, resolved, step = restore.load_model(workdir, options.step)
+    model, spec, step = restore.load_model(workdir, options.step)
     settings = evaluation_settings(config, workdir, step)
-    cells = inputs.eval_cells(config, resolved, options.data_dir)
+    cells = inputs.eval_cells(config, spec, options.data_dir)
     evaluator = evaluator_lib.Evaluator(model, max_answer_length=_max_answer_length(config),
                                         null_score_threshold=_null_score_threshold(config))
     begin = time.perf_counter()
@@ -112,7 +113,7 @@ def _reusable_predictions(config, workdir: str,
     saved = results.read_evaluation(predictions) if predictions.is_file() else None
     if saved is None:
         return None
-    step = options.step if options.step is not None else restore.latest_step(workdir)
+    step = options.step if options.step is not None else run_spec.latest_step(workdir)
     if step is None:
         return None
     wanted = fingerprint(evaluation_settings(config, workdir, step))

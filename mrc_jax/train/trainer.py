@@ -28,6 +28,7 @@ from mrc_jax.train import checkpoint as ckpt_lib
 from mrc_jax.train import evaluation, input_pipeline
 from mrc_jax.train import metrics as metrics_lib
 from mrc_jax.train import partitioning
+from mrc_jax.train import run_spec
 from mrc_jax.train.optimizer import Freeze, check_lr_mults, make_optimizer
 from mrc_jax.train.step import TrainState, fresh_rng_state, make_train_step, num_parameters
 
@@ -144,9 +145,7 @@ def _encoder_config(config: ml_collections.ConfigDict) -> EncoderConfig:
     with open(os.path.join(source, "config.json")) as f:
       return EncoderConfig.from_hf_config(json.load(f), **runtime)
   if ckpt_lib.is_training_workdir(source):
-    with open(os.path.join(source, "config.json")) as f:
-      saved = json.load(f)["resolved"]["encoder"]
-    return dataclasses.replace(EncoderConfig(**saved), **runtime)
+    return dataclasses.replace(run_spec.read(source).encoder, **runtime)
   raise FileNotFoundError(f"init_from {source!r} is neither a Hugging Face directory "
                           "(config.json) nor a training workdir (checkpoints/)")
 
@@ -154,18 +153,7 @@ def _encoder_config(config: ml_collections.ConfigDict) -> EncoderConfig:
 def _source_weights(source: str) -> tuple[dict, dict]:
   """(encoder params, {head name: head params}) of an ``init_from`` source, on the host."""
   if ckpt_lib.is_training_workdir(source):
-    with open(os.path.join(source, "config.json")) as f:
-      saved = json.load(f)["resolved"]
-    specs = [HeadSpec(**h) for h in saved["heads"]]
-    enc_cfg = EncoderConfig(**saved["encoder"])
-    skeleton = nnx.eval_shape(lambda: MultiTaskModel(enc_cfg, specs, rngs=nnx.Rngs(0)))
-    target = jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype,
-                                       sharding=jax.sharding.SingleDeviceSharding(jax.devices()[0])),
-        nnx.state(skeleton, nnx.Param).to_pure_dict())
-    manager = ckpt_lib.CheckpointManager(os.path.join(source, "checkpoints"))
-    params = manager.restore_params(target)
-    manager.close()
+    params, _ = run_spec.load_params(source)
     return params["encoder"], dict(params.get("heads", {}))
   encoder, _, heads = hf.load_hf_model(source)
   return (nnx.state(encoder, nnx.Param).to_pure_dict(),
@@ -214,8 +202,7 @@ def check_head_pooling(config, head_specs: Sequence[HeadSpec], source_heads) -> 
   """
   source = config.init_from
   if ckpt_lib.is_training_workdir(source):
-    with open(os.path.join(source, "config.json")) as f:
-      saved = {h["name"]: h.get("pooling", "first") for h in json.load(f)["resolved"]["heads"]}
+    saved = {h.name: h.pooling for h in run_spec.read(source).heads}
   else:
     saved = None  # every head of a Hugging Face directory is first-token pooled
   rename = dict(config.get("init_head_map", {}))
@@ -259,13 +246,6 @@ def initial_params(config, fresh: dict, source: tuple[dict, dict]) -> dict:
 
 
 # --- The run ---------------------------------------------------------------------------
-
-def _write_config(config, workdir: str, resolved: dict) -> None:
-  if jax.process_index() == 0:
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-      json.dump({"config": json.loads(config.to_json_best_effort()), "resolved": resolved},
-                f, indent=2, sort_keys=True)
-
 
 def _tokenizer_dir(config, workdir: str) -> str:
   """Directory holding the run's tokenizer.json (the synthetic one is written out)."""
@@ -371,12 +351,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   head_specs, head_of_task = resolve_heads(tasks, config.get("head_pooling", "first"))
   enc_cfg = _encoder_config(config)
   tokenizer_dir = _tokenizer_dir(config, workdir)
-  _write_config(config, workdir, dict(
-      mesh=dict(mesh.shape), encoder=dataclasses.asdict(enc_cfg),
-      heads=[dataclasses.asdict(h) for h in head_specs], tasks=tasks,
-      head_of_task=head_of_task, tokenizer_dir=tokenizer_dir,
-      # The multiple-choice input layout travels with the model, as its tokenizer does.
-      options_first=bool(config.data.get("options_first", False))))
+  # The input layout travels with the model, as its tokenizer does.
+  run_spec.write(workdir, config, run_spec.RunSpec(
+      encoder=enc_cfg, heads=tuple(head_specs), tasks=tuple(tasks),
+      head_of_task=tuple(head_of_task), tokenizer_dir=tokenizer_dir,
+      options_first=bool(config.data.get("options_first", False)),
+      max_length=int(config.data.max_length), max_choices=int(config.data.max_choices),
+      mesh=dict(mesh.shape)))
   setup = make_setup(config, mesh, head_specs, enc_cfg, len(tasks))
   input_ = _train_input(config, tasks, head_of_task, head_specs, tokenizer_dir)
   manager = ckpt_lib.CheckpointManager(os.path.join(workdir, "checkpoints"),

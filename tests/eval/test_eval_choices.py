@@ -8,6 +8,8 @@ import numpy as np
 from eval_helpers import eval_config
 
 from mrc_jax.eval import inputs, results, run
+from mrc_jax.models.multitask import HeadSpec
+from mrc_jax.train.run_spec import RunSpec
 
 # Three questions of an EXAMS cross-lingual dev file with paragraphs (github.com/mhardalov/
 # exams-qa): 3, 4 and 5 choices, the answer last but for the first.
@@ -45,11 +47,10 @@ def test_cells_take_the_most_options_of_their_examples(tmp_path):
     from mrc_jax.data import synthetic
     write_exams_dev(tmp_path / "data")
     synthetic.save_tokenizer(str(tmp_path / "tokenizer"))
-    resolved = {"heads": [{"name": "multiple_choice", "kind": "multiple_choice",
-                           "num_labels": 0}],
-                "tasks": ["synthetic.en"], "head_of_task": [0],
-                "tokenizer_dir": str(tmp_path / "tokenizer")}
-    cells = list(inputs.eval_cells(exams_config(tmp_path / "data"), resolved))
+    spec = RunSpec(encoder=None, heads=(HeadSpec("multiple_choice", "multiple_choice"),),
+                   tasks=("synthetic.en",), head_of_task=(0,),
+                   tokenizer_dir=str(tmp_path / "tokenizer"))
+    cells = list(inputs.eval_cells(exams_config(tmp_path / "data"), spec))
     assert [cell.attack for cell in cells] == ["clean", "charswap"]
     for cell in cells:
         ((batch, meta),) = list(cell.batches)

@@ -22,7 +22,7 @@ HEADS = [HeadSpec("multiple_choice", "multiple_choice"), HeadSpec("span", "span"
 def write_workdir(workdir, model, steps):
     (workdir / "config.json").write_text(json.dumps({"config": {}, "resolved": {
         "encoder": dataclasses.asdict(TINY), "heads": [dataclasses.asdict(h) for h in HEADS],
-        "tasks": ["synthetic.en"]}}))
+        "tasks": ["synthetic.en"], "head_of_task": [0], "tokenizer_dir": str(workdir)}}))
     manager = checkpoint_lib.CheckpointManager(str(workdir / "checkpoints"), asynchronous=False)
     params = nnx.state(model, nnx.Param).to_pure_dict()
     for step in steps:
@@ -36,8 +36,8 @@ def write_workdir(workdir, model, steps):
 def test_latest_checkpoint_weights_are_restored(tmp_path):
     model = MultiTaskModel(TINY, HEADS, rngs=nnx.Rngs(3))
     saved = write_workdir(tmp_path, model, steps=[1, 2])
-    restored, resolved, step = restore.load_model(str(tmp_path))
-    assert step == 2 and resolved["tasks"] == ["synthetic.en"]
+    restored, spec, step = restore.load_model(str(tmp_path))
+    assert step == 2 and spec.tasks == ("synthetic.en",) and spec.heads == tuple(HEADS)
     got = nnx.state(restored, nnx.Param).to_pure_dict()
     jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), 2 * np.asarray(b)),
                  got, saved)

@@ -12,6 +12,8 @@ from eval_helpers import eval_config
 from PIL import Image
 
 from mrc_jax.eval import results, run
+from mrc_jax.models.multitask import HeadSpec
+from mrc_jax.train.run_spec import RunSpec
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ATTACKS = ("charswap", "addsent")
@@ -103,11 +105,10 @@ def test_eval_cells_use_the_layout_the_model_was_trained_with(tmp_path, options_
     from mrc_jax.data import synthetic
     from mrc_jax.eval import inputs
     synthetic.save_tokenizer(str(tmp_path))
-    resolved = {"heads": [{"name": "multiple_choice", "kind": "multiple_choice",
-                           "num_labels": 0}],
-                "tasks": ["synthetic.en"], "head_of_task": [0], "tokenizer_dir": str(tmp_path),
-                "options_first": options_first}
-    (cell,) = inputs.eval_cells(eval_config(["synthetic.en"], (), num_examples=2), resolved)
+    spec = RunSpec(encoder=None, heads=(HeadSpec("multiple_choice", "multiple_choice"),),
+                   tasks=("synthetic.en",), head_of_task=(0,), tokenizer_dir=str(tmp_path),
+                   options_first=options_first)
+    (cell,) = inputs.eval_cells(eval_config(["synthetic.en"], (), num_examples=2), spec)
     batch, meta = next(iter(cell.batches))
     example = synthetic.make_example("mc", "en", "test", 0)
     assert meta[0]["id"] == example["id"]

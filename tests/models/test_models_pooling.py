@@ -1,6 +1,5 @@
 """Mean-pooled heads: each packed sequence's own tokens, the head table, and the places a
 mean-pooled head cannot go (a transformers class, a differently pooled source head)."""
-import json
 import os
 
 import numpy as np
@@ -10,7 +9,7 @@ from flax import nnx
 from mrc_jax.models import heads as heads_lib
 from mrc_jax.models import hf
 from mrc_jax.models.multitask import HeadSpec, MultiTaskModel, _mean_of_segments
-from mrc_jax.train import trainer
+from mrc_jax.train import run_spec, trainer
 from tests.train import helpers
 
 
@@ -90,8 +89,11 @@ def test_a_mean_pooled_head_has_no_transformers_export(tmp_path):
 
 def _workdir(tmp_path, pooling):
   os.makedirs(tmp_path / "checkpoints")
-  heads = [dict(name="multiple_choice", kind="multiple_choice", num_labels=0, pooling=pooling)]
-  (tmp_path / "config.json").write_text(json.dumps({"resolved": {"heads": heads}}))
+  config = helpers.tiny_config()
+  run_spec.write(str(tmp_path), config, run_spec.RunSpec(
+      encoder=helpers.encoder_config(config), tasks=("synthetic.en",), head_of_task=(0,),
+      heads=(HeadSpec("multiple_choice", "multiple_choice", pooling=pooling),),
+      tokenizer_dir=str(tmp_path)))
   return str(tmp_path)
 
 
