@@ -16,6 +16,7 @@ Times forward+backward of each part of one Transformer layer of the benchmark mo
 Variants of the jax attention are timed next to it, so the table shows what was tried.
 Prints one markdown table: median milliseconds per part and the jax/torch time ratio.
 """
+
 import math
 import time
 
@@ -52,6 +53,7 @@ def median_ms(fn, repeats):
 
 
 # --- jax parts ---------------------------------------------------------------------------
+
 
 def _jax_grad_fn(f, *args):
   """jit(grad) of <f(args), cotangent> w.r.t. every argument; returns a blocking thunk."""
@@ -96,8 +98,9 @@ def _attention_chunked(config, q, k, v, allowed, rows):
   b = q.shape[0]
   split = lambda x: x.reshape(b // rows, rows, *x.shape[1:])
   mask = jnp.broadcast_to(allowed, (b,) + allowed.shape[1:])
-  out = jax.lax.map(lambda a: _attention_current(config, *a),
-                    (split(q), split(k), split(v), split(mask)))
+  out = jax.lax.map(
+    lambda a: _attention_current(config, *a), (split(q), split(k), split(v), split(mask))
+  )
   return out.reshape(q.shape)
 
 
@@ -107,8 +110,9 @@ def _layer_token_major(config, p, x, allowed):
   context = _attention_token_major(qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2], allowed)
   attn = jnp.einsum("btnh,nhe->bte", context, p["attn_out_kernel"]) + p["attn_out_bias"]
   x = enc.layer_norm(x + attn, p["attn_norm_scale"], p["attn_norm_bias"], 1e-12)
-  hidden = jax.nn.gelu(jnp.einsum("bte,em->btm", x, p["mlp_in_kernel"]) + p["mlp_in_bias"],
-                       approximate=False)
+  hidden = jax.nn.gelu(
+    jnp.einsum("bte,em->btm", x, p["mlp_in_kernel"]) + p["mlp_in_bias"], approximate=False
+  )
   out = jnp.einsum("btm,me->bte", hidden, p["mlp_out_kernel"]) + p["mlp_out_bias"]
   return enc.layer_norm(x + out, p["mlp_norm_scale"], p["mlp_norm_bias"], 1e-12)
 
@@ -117,11 +121,13 @@ def jax_parts(rows, length):
   rng = np.random.default_rng(0)
   arr = lambda *shape: jnp.asarray(0.02 * rng.standard_normal(shape, np.float32))
   x = jnp.asarray(rng.standard_normal((rows, length, HIDDEN), np.float32))
-  qkv = [jnp.asarray(rng.standard_normal((rows, length, HEADS, HEAD_DIM), np.float32))
-         for _ in range(3)]
+  qkv = [
+    jnp.asarray(rng.standard_normal((rows, length, HEADS, HEAD_DIM), np.float32)) for _ in range(3)
+  ]
   allowed = jnp.ones((rows, 1, 1, length), bool)
-  config = enc.EncoderConfig(hidden_size=HIDDEN, num_heads=HEADS, intermediate_size=INTERMEDIATE,
-                             num_layers=1)
+  config = enc.EncoderConfig(
+    hidden_size=HIDDEN, num_heads=HEADS, intermediate_size=INTERMEDIATE, num_layers=1
+  )
   layer = enc.LayerStack(config, rngs=nnx.Rngs(0))
   params = {k: v[0] for k, v in layer.arrays().items()}
 
@@ -144,7 +150,9 @@ def jax_parts(rows, length):
   def elementwise(x, s1, b1, s2, b2, h):
     y = enc.layer_norm(x + x, s1, b1, 1e-12)
     act = jax.nn.gelu(h, approximate=False)
-    return enc.layer_norm(y + act[..., :HIDDEN], s2, b2, 1e-12) + act[..., HIDDEN:].sum(-1, keepdims=True)
+    return enc.layer_norm(y + act[..., :HIDDEN], s2, b2, 1e-12) + act[..., HIDDEN:].sum(
+      -1, keepdims=True
+    )
 
   ones, zeros = jnp.ones((HIDDEN,)), jnp.zeros((HIDDEN,))
   h = arr(rows, length, INTERMEDIATE) * 50
@@ -155,28 +163,34 @@ def jax_parts(rows, length):
   def embeddings(word, position, token_type):
     x = word[ids] + position[jnp.arange(length)][None] + token_type[jnp.zeros_like(ids)]
     return enc.layer_norm(x, ones, zeros, 1e-12)
+
   return {
-      "projections": _jax_grad_fn(projections, x, params),
-      "projections (token-major outputs)": _jax_grad_fn(projections_token_major, x, params),
-      "attention": _jax_grad_fn(
-          lambda q, k, v: _attention_current(config, q, k, v, allowed), *qkv),
-      "attention (token-major operands)": _jax_grad_fn(
-          lambda q, k, v: _attention_token_major(q, k, v, allowed), *qkv),
-      "attention (additive mask)": _jax_grad_fn(
-          lambda q, k, v: _attention_additive(q, k, v, allowed), *qkv),
-      "attention (jax.nn.dot_product_attention)": _jax_grad_fn(
-          lambda q, k, v: _attention_library(q, k, v, allowed), *qkv),
-      "attention (lax.map over blocks of 4 rows)": _jax_grad_fn(
-          lambda q, k, v: _attention_chunked(config, q, k, v, allowed, 4), *qkv),
-      "elementwise": _jax_grad_fn(elementwise, x, ones, zeros, ones, zeros, h),
-      "embeddings": _jax_grad_fn(embeddings, *tables),
-      "layer": _jax_grad_fn(layer_fn, x, params),
-      "layer (token-major projections and attention)": _jax_grad_fn(
-          lambda x, p: _layer_token_major(config, p, x, allowed), x, params),
+    "projections": _jax_grad_fn(projections, x, params),
+    "projections (token-major outputs)": _jax_grad_fn(projections_token_major, x, params),
+    "attention": _jax_grad_fn(lambda q, k, v: _attention_current(config, q, k, v, allowed), *qkv),
+    "attention (token-major operands)": _jax_grad_fn(
+      lambda q, k, v: _attention_token_major(q, k, v, allowed), *qkv
+    ),
+    "attention (additive mask)": _jax_grad_fn(
+      lambda q, k, v: _attention_additive(q, k, v, allowed), *qkv
+    ),
+    "attention (jax.nn.dot_product_attention)": _jax_grad_fn(
+      lambda q, k, v: _attention_library(q, k, v, allowed), *qkv
+    ),
+    "attention (lax.map over blocks of 4 rows)": _jax_grad_fn(
+      lambda q, k, v: _attention_chunked(config, q, k, v, allowed, 4), *qkv
+    ),
+    "elementwise": _jax_grad_fn(elementwise, x, ones, zeros, ones, zeros, h),
+    "embeddings": _jax_grad_fn(embeddings, *tables),
+    "layer": _jax_grad_fn(layer_fn, x, params),
+    "layer (token-major projections and attention)": _jax_grad_fn(
+      lambda x, p: _layer_token_major(config, p, x, allowed), x, params
+    ),
   }
 
 
 # --- torch parts -------------------------------------------------------------------------
+
 
 def _torch_grad_fn(f, *args):
   args = [a.detach().clone().requires_grad_(True) for a in args]
@@ -187,6 +201,7 @@ def _torch_grad_fn(f, *args):
     for a in args:
       a.grad = None
     f(*args).backward(cot)
+
   return run
 
 
@@ -201,7 +216,12 @@ def torch_parts(rows, length):
   q, k, v = (torch.randn(rows, HEADS, length, HEAD_DIM) for _ in range(3))
   mask = torch.zeros(rows, 1, 1, length)
   lin = lambda i, o: torch.nn.Linear(i, o)
-  qkv_l, out_l, in_l, down_l = lin(HIDDEN, 3 * HIDDEN), lin(HIDDEN, HIDDEN), lin(HIDDEN, INTERMEDIATE), lin(INTERMEDIATE, HIDDEN)
+  qkv_l, out_l, in_l, down_l = (
+    lin(HIDDEN, 3 * HIDDEN),
+    lin(HIDDEN, HIDDEN),
+    lin(HIDDEN, INTERMEDIATE),
+    lin(INTERMEDIATE, HIDDEN),
+  )
 
   def projections(x):
     ctx = qkv_l(x).reshape(rows, length, 3, HIDDEN).sum(2)
@@ -218,9 +238,13 @@ def torch_parts(rows, length):
     act = F.gelu(h)
     return norm2(norm1(x + x) + act[..., :HIDDEN]) + act[..., HIDDEN:].sum(-1, keepdim=True)
 
-  config = transformers.BertConfig(vocab_size=VOCAB, hidden_size=HIDDEN,
-                                   num_attention_heads=HEADS,
-                                   intermediate_size=INTERMEDIATE, num_hidden_layers=1)
+  config = transformers.BertConfig(
+    vocab_size=VOCAB,
+    hidden_size=HIDDEN,
+    num_attention_heads=HEADS,
+    intermediate_size=INTERMEDIATE,
+    num_hidden_layers=1,
+  )
   bert = transformers.BertModel(config).eval()
   bert_layer = bert.encoder.layer[0]
   ids = torch.randint(1000, VOCAB, (rows, length))
@@ -230,13 +254,14 @@ def torch_parts(rows, length):
     bert.embeddings.zero_grad(set_to_none=True)
     out = bert.embeddings(input_ids=ids)
     out.backward(torch.ones_like(out))
+
   return {
-      "projections": _torch_grad_fn(projections, x),
-      "attention": _torch_grad_fn(lambda q, k, v: F.scaled_dot_product_attention(q, k, v), q, k, v),
-      "attention (eager matmul/softmax)": _torch_grad_fn(eager_attention, q, k, v),
-      "elementwise": _torch_grad_fn(elementwise, x, h),
-      "embeddings": embeddings,
-      "layer": _torch_grad_fn(lambda x: _first(bert_layer(x)), x),
+    "projections": _torch_grad_fn(projections, x),
+    "attention": _torch_grad_fn(lambda q, k, v: F.scaled_dot_product_attention(q, k, v), q, k, v),
+    "attention (eager matmul/softmax)": _torch_grad_fn(eager_attention, q, k, v),
+    "elementwise": _torch_grad_fn(elementwise, x, h),
+    "embeddings": embeddings,
+    "layer": _torch_grad_fn(lambda x: _first(bert_layer(x)), x),
   }
 
 
@@ -247,16 +272,21 @@ def main(argv):
   results = {}
   for name, fn in list(jax_fns.items()) + [(f"torch:{n}", f) for n, f in torch_fns.items()]:
     results[name] = median_ms(fn, FLAGS.repeats)
-  print(f"one layer, forward+backward, {rows} x {length} tokens; jax {jax.__version__} "
-        f"(CPU), torch {torch.__version__} ({torch.get_num_threads()} threads)")
+  print(
+    f"one layer, forward+backward, {rows} x {length} tokens; jax {jax.__version__} "
+    f"(CPU), torch {torch.__version__} ({torch.get_num_threads()} threads)"
+  )
   print("| part | jax ms | torch ms | jax/torch time |")
   print("|---|---|---|---|")
   for name in jax_fns:
     base = name.split(" (")[0]
     ref = results.get(f"torch:{base}")
     ratio = f"{results[name] / ref:.2f}x" if ref else ""
-    print(f"| {name} | {results[name]:.1f} | {ref:.1f} | {ratio} |" if ref else
-          f"| {name} | {results[name]:.1f} | | |")
+    print(
+      f"| {name} | {results[name]:.1f} | {ref:.1f} | {ratio} |"
+      if ref
+      else f"| {name} | {results[name]:.1f} | | |"
+    )
   for name in torch_fns:
     if " (" in name:
       print(f"| {name} (torch) | | {results[f'torch:{name}']:.1f} | |")

@@ -22,6 +22,7 @@ Prints tokens/s per variant, ratios (overall and per round), and achieved GFLOP/
 (matmul FLOPs of the model, 3x forward for training) against a float32 matmul peak
 measured here.
 """
+
 import re
 import time
 
@@ -34,11 +35,16 @@ flags.DEFINE_integer("batch", 8, "Examples per batch.")
 flags.DEFINE_integer("choices", 4, "Options per example.")
 flags.DEFINE_integer("length", 256, "Tokens per option.")
 flags.DEFINE_enum("model", "minilm6", ["minilm6", "me5-small", "tiny"], "Model shape.")
-flags.DEFINE_string("checkpoint", "", "Hugging Face BERT directory to load weights from "
-                    "(empty: random weights).")
+flags.DEFINE_string(
+  "checkpoint", "", "Hugging Face BERT directory to load weights from (empty: random weights)."
+)
 flags.DEFINE_string("freeze", "", "Regex of parameters to freeze in extra variants.")
-flags.DEFINE_integer("scan_unroll", 0, "Layers per iteration of the jax layer scan "
-                     "(0 = all, fully unrolled, as the CPU preset runs it; 1 = rolled).")
+flags.DEFINE_integer(
+  "scan_unroll",
+  0,
+  "Layers per iteration of the jax layer scan "
+  "(0 = all, fully unrolled, as the CPU preset runs it; 1 = rolled).",
+)
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -54,12 +60,30 @@ from mrc_jax.models.heads import MultipleChoiceHead  # noqa: E402
 from mrc_jax.train.optimizer import Freeze  # noqa: E402
 
 MODELS = {
-    "minilm6": dict(vocab_size=30522, hidden_size=384, num_layers=6, num_heads=12,
-                    intermediate_size=1536, max_position_embeddings=512),
-    "me5-small": dict(vocab_size=250037, hidden_size=384, num_layers=12, num_heads=12,
-                      intermediate_size=1536, max_position_embeddings=512),
-    "tiny": dict(vocab_size=1000, hidden_size=32, num_layers=2, num_heads=4,
-                 intermediate_size=64, max_position_embeddings=64),
+  "minilm6": dict(
+    vocab_size=30522,
+    hidden_size=384,
+    num_layers=6,
+    num_heads=12,
+    intermediate_size=1536,
+    max_position_embeddings=512,
+  ),
+  "me5-small": dict(
+    vocab_size=250037,
+    hidden_size=384,
+    num_layers=12,
+    num_heads=12,
+    intermediate_size=1536,
+    max_position_embeddings=512,
+  ),
+  "tiny": dict(
+    vocab_size=1000,
+    hidden_size=32,
+    num_layers=2,
+    num_heads=4,
+    intermediate_size=64,
+    max_position_embeddings=64,
+  ),
 }
 LEARNING_RATE = 1e-5
 
@@ -73,8 +97,9 @@ class MultipleChoiceModel(nnx.Module):
 
   def __call__(self, ids, mask, deterministic):
     b, c, t = ids.shape
-    hidden = self.encoder(ids.reshape(b * c, t), mask.reshape(b * c, t),
-                          deterministic=deterministic)  # [batch * choices, length, hidden]
+    hidden = self.encoder(
+      ids.reshape(b * c, t), mask.reshape(b * c, t), deterministic=deterministic
+    )  # [batch * choices, length, hidden]
     pooled = self.encoder.pool(hidden[:, 0]).reshape(b, c, -1)
     return self.head(pooled, deterministic=deterministic)  # [batch, choices]
 
@@ -82,8 +107,7 @@ class MultipleChoiceModel(nnx.Module):
 def jax_model(shape):
   unroll = FLAGS.scan_unroll or shape["num_layers"]
   if FLAGS.checkpoint:
-    encoder, config, _ = hf.load_hf_model(FLAGS.checkpoint, with_pooler=True,
-                                          scan_unroll=unroll)
+    encoder, config, _ = hf.load_hf_model(FLAGS.checkpoint, with_pooler=True, scan_unroll=unroll)
     return MultipleChoiceModel(config, nnx.Rngs(params=0, dropout=1), encoder)
   config = EncoderConfig(model_type="bert", scan_unroll=unroll, **shape)
   return MultipleChoiceModel(config, nnx.Rngs(params=0, dropout=1))
@@ -102,8 +126,8 @@ def jax_steps(shape, ids, mask, labels, freeze=(), mode="split"):
   tx = optax.adamw(LEARNING_RATE)
   if mode == "stop_gradient":
     labels_tree = traverse_util.unflatten_dict(
-        {k: "frozen" if k in split.frozen else "train"
-         for k in traverse_util.flatten_dict(params)})
+      {k: "frozen" if k in split.frozen else "train" for k in traverse_util.flatten_dict(params)}
+    )
     tx = optax.multi_transform({"train": tx, "frozen": optax.set_to_zero()}, labels_tree)
     trainable, frozen = params, {}
   else:
@@ -122,7 +146,8 @@ def jax_steps(shape, ids, mask, labels, freeze=(), mode="split"):
 
   def train_step(trainable, frozen, rest, opt_state):
     (loss, rest), grads = jax.value_and_grad(loss_and_rest, has_aux=True)(
-        trainable, frozen, rest, False)
+      trainable, frozen, rest, False
+    )
     updates, opt_state = tx.update(grads, opt_state, trainable)
     return optax.apply_updates(trainable, updates), rest, opt_state, loss
 
@@ -135,7 +160,8 @@ def jax_steps(shape, ids, mask, labels, freeze=(), mode="split"):
 
   def run_train():
     state["params"], state["rest"], state["opt"], loss = train(
-        state["params"], state["frozen"], state["rest"], state["opt"])
+      state["params"], state["frozen"], state["rest"], state["opt"]
+    )
     loss.block_until_ready()
 
   def run_grad():
@@ -149,19 +175,25 @@ def torch_steps(shape, ids, mask, labels, freeze=()):
   if FLAGS.checkpoint:
     model = transformers.BertForMultipleChoice.from_pretrained(FLAGS.checkpoint)
   else:
-    model = transformers.BertForMultipleChoice(transformers.BertConfig(
-        vocab_size=shape["vocab_size"], hidden_size=shape["hidden_size"],
-        num_hidden_layers=shape["num_layers"], num_attention_heads=shape["num_heads"],
+    model = transformers.BertForMultipleChoice(
+      transformers.BertConfig(
+        vocab_size=shape["vocab_size"],
+        hidden_size=shape["hidden_size"],
+        num_hidden_layers=shape["num_layers"],
+        num_attention_heads=shape["num_heads"],
         intermediate_size=shape["intermediate_size"],
-        max_position_embeddings=shape["max_position_embeddings"]))
+        max_position_embeddings=shape["max_position_embeddings"],
+      )
+    )
   names = [name for name, _ in model.named_parameters()]
   for name, param in model.named_parameters():
     if any(re.search(p, name.replace(".", "/")) for p in freeze):
       param.requires_grad_(False)
   if freeze and all(p.requires_grad for p in model.parameters()):
     raise ValueError(f"--freeze {list(freeze)} matches no torch parameter: {names[:6]}")
-  optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                                lr=LEARNING_RATE)
+  optimizer = torch.optim.AdamW(
+    [p for p in model.parameters() if p.requires_grad], lr=LEARNING_RATE
+  )
   ids, mask = torch.as_tensor(ids, dtype=torch.long), torch.as_tensor(mask, dtype=torch.long)
   labels = torch.as_tensor(labels, dtype=torch.long)
 
@@ -227,8 +259,7 @@ def main(argv):
   variants = {"jax": jax_steps(shape, ids, mask, labels)}
   if freeze:
     variants["jax frozen"] = jax_steps(shape, ids, mask, labels, freeze)
-    variants["jax stop_gradient"] = jax_steps(shape, ids, mask, labels, freeze,
-                                              "stop_gradient")[:1]
+    variants["jax stop_gradient"] = jax_steps(shape, ids, mask, labels, freeze, "stop_gradient")[:1]
   variants["torch"] = torch_steps(shape, ids, mask, labels)
   if freeze:
     variants["torch frozen"] = torch_steps(shape, ids, mask, labels, freeze)
@@ -236,7 +267,7 @@ def main(argv):
   for steps in variants.values():  # compile / warm up
     for fn in steps + steps:
       fn()
-  times = {(v, w): [] for v, steps in variants.items() for w in workloads[:len(steps)]}
+  times = {(v, w): [] for v, steps in variants.items() for w in workloads[: len(steps)]}
   rounds = []  # per round: {(variant, workload): median wall seconds}
   for _ in range(FLAGS.rounds):
     medians = {}
@@ -249,15 +280,15 @@ def main(argv):
   peak = matmul_peak_gflops()
   flops = training_flops_per_token(shape, t)
 
-  print(f"devices: jax {jax.devices()[0].device_kind} x{jax.device_count()}, "
-        f"torch threads {torch.get_num_threads()}; model {FLAGS.model} "
-        f"({'weights of ' + FLAGS.checkpoint if FLAGS.checkpoint else 'random weights'}); "
-        f"batch {b}x{c}x{t} = {tokens} tokens; jax scan_unroll "
-        f"{FLAGS.scan_unroll or shape['num_layers']}; freeze {list(freeze)}")
-  print(f"float32 matmul peak: {peak:.0f} GFLOP/s; model: {flops / 1e6:.1f} MFLOP/token "
-        "(training)")
-  print("| workload | variant | median s/step | tokens/s | GFLOP/s | % of peak | "
-        "CPU s/step |")
+  print(
+    f"devices: jax {jax.devices()[0].device_kind} x{jax.device_count()}, "
+    f"torch threads {torch.get_num_threads()}; model {FLAGS.model} "
+    f"({'weights of ' + FLAGS.checkpoint if FLAGS.checkpoint else 'random weights'}); "
+    f"batch {b}x{c}x{t} = {tokens} tokens; jax scan_unroll "
+    f"{FLAGS.scan_unroll or shape['num_layers']}; freeze {list(freeze)}"
+  )
+  print(f"float32 matmul peak: {peak:.0f} GFLOP/s; model: {flops / 1e6:.1f} MFLOP/token (training)")
+  print("| workload | variant | median s/step | tokens/s | GFLOP/s | % of peak | CPU s/step |")
   print("|---|---|---|---|---|---|---|")
   rates, cpu = {}, {}
   for (name, workload), values in sorted(times.items(), key=lambda kv: (kv[0][1], kv[0][0])):
@@ -265,21 +296,29 @@ def main(argv):
     cpu[name, workload] = float(np.median([c for _, c in values]))
     rates[name, workload] = tokens / median
     gflops = flops * tokens / median / 1e9
-    print(f"| {workload} | {name} | {median:.3f} | {tokens / median:,.0f} | {gflops:.0f} | "
-          f"{100 * gflops / peak:.0f}% | {cpu[name, workload]:.2f} |")
+    print(
+      f"| {workload} | {name} | {median:.3f} | {tokens / median:,.0f} | {gflops:.0f} | "
+      f"{100 * gflops / peak:.0f}% | {cpu[name, workload]:.2f} |"
+    )
   pairs = [("jax", "torch")]
   if freeze:
-    pairs += [("jax frozen", "torch frozen"), ("jax frozen", "jax"),
-              ("torch frozen", "torch"), ("jax frozen", "jax stop_gradient"),
-              ("jax stop_gradient", "jax")]
+    pairs += [
+      ("jax frozen", "torch frozen"),
+      ("jax frozen", "jax"),
+      ("torch frozen", "torch"),
+      ("jax frozen", "jax stop_gradient"),
+      ("jax stop_gradient", "jax"),
+    ]
   for workload in workloads:
     for a, z in pairs:
       if (a, workload) not in rates or (z, workload) not in rates:
         continue
       per_round = [r[z, workload] / r[a, workload] for r in rounds]
-      print(f"{a}/{z} tokens/s, {workload}: {rates[a, workload] / rates[z, workload]:.2f}x "
-            f"(per round: {', '.join(f'{x:.2f}' for x in per_round)}; CPU seconds per step, "
-            f"{z}/{a}: {cpu[z, workload] / cpu[a, workload]:.2f}x)")
+      print(
+        f"{a}/{z} tokens/s, {workload}: {rates[a, workload] / rates[z, workload]:.2f}x "
+        f"(per round: {', '.join(f'{x:.2f}' for x in per_round)}; CPU seconds per step, "
+        f"{z}/{a}: {cpu[z, workload] / cpu[a, workload]:.2f}x)"
+      )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ why a short fine-tuning on this CPU stays at chance.
 
 Sets are ``TASK:SPLIT:N`` (the first N examples; N=0 for all).
 """
+
 import os
 import time
 
@@ -58,18 +59,28 @@ def features(encode, examples, tokenizer, length, batch):
   choices = max(len(e["options"]) for e in examples)
   pooled = {p: [] for p in POOLINGS}
   masks, labels = [], []
-  for arrays, _ in make_batches(examples, tokenizer, task_index={e["task"]: 0 for e in examples},
-                                head_index={e["task"]: 0 for e in examples},
-                                examples_per_batch=batch, rows_per_batch=batch * choices,
-                                lengths=(length,), max_choices=choices, skip_overlong=True):
+  for arrays, _ in make_batches(
+    examples,
+    tokenizer,
+    task_index={e["task"]: 0 for e in examples},
+    head_index={e["task"]: 0 for e in examples},
+    examples_per_batch=batch,
+    rows_per_batch=batch * choices,
+    lengths=(length,),
+    max_choices=choices,
+    skip_overlong=True,
+  ):
     first, mean = encode(arrays)
     real = arrays["example_mask"] > 0
     pooled["first"].append(np.asarray(first)[real])
     pooled["mean"].append(np.asarray(mean)[real])
     masks.append(arrays["choice_mask"][real])
     labels.append(arrays["label"][real])
-  return ({p: np.concatenate(v) for p, v in pooled.items()}, np.concatenate(masks),
-          np.concatenate(labels))
+  return (
+    {p: np.concatenate(v) for p, v in pooled.items()},
+    np.concatenate(masks),
+    np.concatenate(labels),
+  )
 
 
 def fit_probe(x, mask, labels, l2, steps, lr):
@@ -111,21 +122,28 @@ def main(_):
   @jax.jit
   def encode(arrays):
     segments = arrays["segment_ids"]
-    hidden = encoder(arrays["input_ids"], (segments > 0).astype(jnp.int32),
-                     arrays["token_type_ids"], True, segment_ids=segments,
-                     positions=arrays["positions"])  # [R, L, H]
+    hidden = encoder(
+      arrays["input_ids"],
+      (segments > 0).astype(jnp.int32),
+      arrays["token_type_ids"],
+      True,
+      segment_ids=segments,
+      positions=arrays["positions"],
+    )  # [R, L, H]
     return hidden[arrays["pool_row"], arrays["pool_pos"]], _mean_of_segments(hidden, arrays)
 
   sets = {}
   started = time.perf_counter()
   for text in [FLAGS.train, *FLAGS.eval]:
     task, split, count = parse_set(text)
-    examples = list(load_examples(task, split, data_dir))[:count or None]
+    examples = list(load_examples(task, split, data_dir))[: count or None]
     sets[text] = features(encode, examples, tokenizer, FLAGS.length, FLAGS.batch)
   seconds = time.perf_counter() - started
-  print(f"{os.path.basename(checkpoint.rstrip('/'))}, length {FLAGS.length}: features of "
-        f"{sum(len(s[2]) for s in sets.values())} examples in {seconds:.0f} s; probe fitted "
-        f"on {FLAGS.train} (l2 {FLAGS.l2:g}, {FLAGS.steps} Adam steps at {FLAGS.lr:g})\n")
+  print(
+    f"{os.path.basename(checkpoint.rstrip('/'))}, length {FLAGS.length}: features of "
+    f"{sum(len(s[2]) for s in sets.values())} examples in {seconds:.0f} s; probe fitted "
+    f"on {FLAGS.train} (l2 {FLAGS.l2:g}, {FLAGS.steps} Adam steps at {FLAGS.lr:g})\n"
+  )
   print("| pooling | set | examples | chance | accuracy [95% interval] |")
   print("|---|---|---|---|---|")
   for pooling in FLAGS.poolings:
@@ -138,8 +156,10 @@ def main(_):
       mean, low, high = bootstrap.mean_interval(hits)
       chance = float(np.mean(1.0 / mask.sum(1)))
       name = f"{text} (fit)" if text == FLAGS.train else text
-      print(f"| {pooling} | {name} | {len(hits)} | {100 * chance:.1f} | "
-            f"{100 * mean:.1f} [{100 * low:.1f}, {100 * high:.1f}] |")
+      print(
+        f"| {pooling} | {name} | {len(hits)} | {100 * chance:.1f} | "
+        f"{100 * mean:.1f} [{100 * low:.1f}, {100 * high:.1f}] |"
+      )
 
 
 if __name__ == "__main__":

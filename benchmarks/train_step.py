@@ -16,6 +16,7 @@ so load from other processes hits all alike:
 Prints ms/step, steps/s, tokens/s and MFU (model FLOPs from the config against a float32
 matmul rate measured here), and the heterogeneous step's overhead over the reference.
 """
+
 import time
 
 from absl import app, flags
@@ -38,9 +39,17 @@ from mrc_jax.models.multitask import HeadSpec  # noqa: E402
 from mrc_jax.train import metrics as metrics_lib  # noqa: E402
 from mrc_jax.train import partitioning, trainer  # noqa: E402
 
-MODEL = dict(model_type="bert", vocab_size=30522, hidden_size=384, num_layers=6, num_heads=12,
-             intermediate_size=1536, max_position_embeddings=512, hidden_dropout=0.1,
-             attention_dropout=0.1)
+MODEL = dict(
+  model_type="bert",
+  vocab_size=30522,
+  hidden_size=384,
+  num_layers=6,
+  num_heads=12,
+  intermediate_size=1536,
+  max_position_embeddings=512,
+  hidden_dropout=0.1,
+  attention_dropout=0.1,
+)
 EXAMPLES, CHOICES = 8, 4
 ROWS = EXAMPLES * CHOICES
 NUM_CLASSIFICATION_HEADS = 25
@@ -86,19 +95,29 @@ def reference_step(ids: np.ndarray, labels: np.ndarray):
 
 def _rows(ids: np.ndarray) -> dict:
   rows = ids.reshape(ROWS, -1)
-  return dict(input_ids=rows, token_type_ids=np.zeros_like(rows),
-              segment_ids=np.ones_like(rows),
-              positions=np.broadcast_to(np.arange(rows.shape[1], dtype=np.int32),
-                                        rows.shape).copy())
+  return dict(
+    input_ids=rows,
+    token_type_ids=np.zeros_like(rows),
+    segment_ids=np.ones_like(rows),
+    positions=np.broadcast_to(np.arange(rows.shape[1], dtype=np.int32), rows.shape).copy(),
+  )
 
 
 def _examples(num: int) -> dict:
   z = np.zeros(num, np.int32)
-  return dict(example_mask=np.ones(num, np.float32), task_id=z.copy(), head_id=z.copy(),
-              num_classes=np.full(num, 2, np.int32), pool_row=np.zeros((num, CHOICES), np.int32),
-              pool_pos=np.zeros((num, CHOICES), np.int32),
-              choice_mask=np.zeros((num, CHOICES), np.float32), label=z.copy(),
-              span_start=z.copy(), span_end=z.copy(), target=np.zeros(num, np.float32))
+  return dict(
+    example_mask=np.ones(num, np.float32),
+    task_id=z.copy(),
+    head_id=z.copy(),
+    num_classes=np.full(num, 2, np.int32),
+    pool_row=np.zeros((num, CHOICES), np.int32),
+    pool_pos=np.zeros((num, CHOICES), np.int32),
+    choice_mask=np.zeros((num, CHOICES), np.float32),
+    label=z.copy(),
+    span_start=z.copy(),
+    span_end=z.copy(),
+    target=np.zeros(num, np.float32),
+  )
 
 
 def homogeneous_batch(ids, labels) -> dict:
@@ -114,10 +133,11 @@ def homogeneous_batch(ids, labels) -> dict:
 def heterogeneous_batch(ids, rng) -> tuple[dict, list[HeadSpec]]:
   """The same rows shared by 2 multiple-choice, 16 classification (over 25 heads),
   4 span and 4 regression examples."""
-  heads = ([HeadSpec("multiple_choice", "multiple_choice"), HeadSpec("span", "span"),
-            HeadSpec("regression", "regression")] +
-           [HeadSpec(f"cls{i}", "classification", 2 + i % 3)
-            for i in range(NUM_CLASSIFICATION_HEADS)])
+  heads = [
+    HeadSpec("multiple_choice", "multiple_choice"),
+    HeadSpec("span", "span"),
+    HeadSpec("regression", "regression"),
+  ] + [HeadSpec(f"cls{i}", "classification", 2 + i % 3) for i in range(NUM_CLASSIFICATION_HEADS)]
   kinds = ["mc"] * 2 + ["cls"] * 16 + ["span"] * 4 + ["reg"] * 4
   batch = dict(_rows(ids), **_examples(len(kinds)))
   row = 0
@@ -172,10 +192,11 @@ def main(argv):
   labels = rng.integers(CHOICES, size=EXAMPLES)
   hetero, hetero_heads = heterogeneous_batch(ids, rng)
   variants = {
-      "single-task (reference)": reference_step(ids, labels),
-      "multi-task, 1 MC head": trainer_step(homogeneous_batch(ids, labels),
-                                            [HeadSpec("multiple_choice", "multiple_choice")]),
-      f"heterogeneous, {len(hetero_heads)} heads": trainer_step(hetero, hetero_heads),
+    "single-task (reference)": reference_step(ids, labels),
+    "multi-task, 1 MC head": trainer_step(
+      homogeneous_batch(ids, labels), [HeadSpec("multiple_choice", "multiple_choice")]
+    ),
+    f"heterogeneous, {len(hetero_heads)} heads": trainer_step(hetero, hetero_heads),
   }
   for run in variants.values():  # compile and warm up
     run()
@@ -190,16 +211,20 @@ def main(argv):
   peak, source = metrics_lib.peak_flops_per_device()
   flops = metrics_lib.encoder_train_flops(EncoderConfig(**MODEL), ROWS, FLAGS.length)
   tokens = ROWS * FLAGS.length
-  print(f"device: {jax.devices()[0].device_kind}; MFU reference {peak / 1e9:.1f} GFLOP/s "
-        f"({source}); rows {ROWS} x {FLAGS.length} tokens; "
-        f"{FLAGS.rounds} rounds x {FLAGS.steps} steps, median")
-  print(f"| step | ms/step | steps/s | tokens/s | MFU | vs reference |")
+  print(
+    f"device: {jax.devices()[0].device_kind}; MFU reference {peak / 1e9:.1f} GFLOP/s "
+    f"({source}); rows {ROWS} x {FLAGS.length} tokens; "
+    f"{FLAGS.rounds} rounds x {FLAGS.steps} steps, median"
+  )
+  print("| step | ms/step | steps/s | tokens/s | MFU | vs reference |")
   print("|---|---|---|---|---|---|")
   reference = float(np.median(times["single-task (reference)"]))
   for name, ts in times.items():
     t = float(np.median(ts))
-    print(f"| {name} | {1000 * t:.0f} | {1 / t:.2f} | {tokens / t:.0f} | "
-          f"{100 * flops / t / peak:.1f}% | {t / reference:.3f}x |")
+    print(
+      f"| {name} | {1000 * t:.0f} | {1 / t:.2f} | {tokens / t:.0f} | "
+      f"{100 * flops / t / peak:.1f}% | {t / reference:.3f}x |"
+    )
 
 
 if __name__ == "__main__":

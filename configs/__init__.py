@@ -6,6 +6,7 @@ it as the package module ``configs.NAME``, so a process holds one module object 
 config; a file outside the package (a researcher's own config) is loaded from its path.
 Shared presets and the argument parser are in :mod:`configs.common`.
 """
+
 from __future__ import annotations
 
 import importlib

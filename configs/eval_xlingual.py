@@ -40,19 +40,18 @@ from mrc_jax.data import languages
 
 # set -> (task name pattern, languages, split of the upstream release evaluated, kind)
 SETS = {
-    "belebele": ("belebele.{lang}", languages.BELEBELE, "test", "choice"),
-    "xquad": ("xquad.{lang}", languages.XQUAD, "test", "span"),
-    "mlqa": ("mlqa.{lang}", languages.MLQA, "test", "span"),
-    "tydiqa": ("tydiqa.{lang}", tuple(languages.TYDIQA), "validation", "span"),
-    "exams": ("exams.{lang}", languages.EXAMS_CROSS_LINGUAL, "validation", "choice"),
-    "xcopa": ("xcopa.{lang}", languages.XCOPA, "test", "choice"),
-    "dream": ("dream.{lang}", languages.DREAM, "validation", "choice"),
-    "mctest": ("mctest.{lang}", languages.MCTEST, "test", "choice"),
-    "c3": ("c3.{lang}", languages.C3, "validation", "choice"),
-    "xquad_mc": ("xquad_mc.{lang}", languages.XQUAD_MC, "test", "choice"),
+  "belebele": ("belebele.{lang}", languages.BELEBELE, "test", "choice"),
+  "xquad": ("xquad.{lang}", languages.XQUAD, "test", "span"),
+  "mlqa": ("mlqa.{lang}", languages.MLQA, "test", "span"),
+  "tydiqa": ("tydiqa.{lang}", tuple(languages.TYDIQA), "validation", "span"),
+  "exams": ("exams.{lang}", languages.EXAMS_CROSS_LINGUAL, "validation", "choice"),
+  "xcopa": ("xcopa.{lang}", languages.XCOPA, "test", "choice"),
+  "dream": ("dream.{lang}", languages.DREAM, "validation", "choice"),
+  "mctest": ("mctest.{lang}", languages.MCTEST, "test", "choice"),
+  "c3": ("c3.{lang}", languages.C3, "validation", "choice"),
+  "xquad_mc": ("xquad_mc.{lang}", languages.XQUAD_MC, "test", "choice"),
 }
-DEFAULT_ATTACKS = ("charswap", "addsent", "typo_keyboard", "homoglyph",
-                   "distractor_extraction")
+DEFAULT_ATTACKS = ("charswap", "addsent", "typo_keyboard", "homoglyph", "distractor_extraction")
 RUNLOCAL_LANGS = 2
 
 
@@ -81,15 +80,19 @@ def eval_entries(sets, attacks, langs=(), max_examples=0, runlocal=False, params
     pattern, set_langs, split, kind = SETS[common.choose("sets", name, SETS)]
     chosen = tuple(lang for lang in set_langs if not langs or lang in langs)
     if not chosen:
-      raise ValueError(f"set {name}: none of langs={list(langs)} is among its languages "
-                       f"{list(set_langs)}")
+      raise ValueError(
+        f"set {name}: none of langs={list(langs)} is among its languages {list(set_langs)}"
+      )
     if runlocal:
       chosen = chosen[:RUNLOCAL_LANGS]
     applicable = applicable_attacks(attacks, kind)
-    entries[name] = dict(type="robustness",
-                         tasks=tuple(pattern.format(lang=lang) for lang in chosen),
-                         split=split, attacks=applicable,
-                         num_examples=16 if runlocal else max_examples)
+    entries[name] = dict(
+      type="robustness",
+      tasks=tuple(pattern.format(lang=lang) for lang in chosen),
+      split=split,
+      attacks=applicable,
+      num_examples=16 if runlocal else max_examples,
+    )
     used = {a: params[a] for a in applicable if a in params}
     if used:
       entries[name]["attack_params"] = used
@@ -97,12 +100,27 @@ def eval_entries(sets, attacks, langs=(), max_examples=0, runlocal=False, params
 
 
 def get_config(arg: str = ""):
-  opts = common.parse_arg(arg, sets=("belebele", "exams", "xcopa"), attacks=DEFAULT_ATTACKS,
-                          langs=(), max_examples=0, runlocal=False, data_dir="",
-                          max_length=0, batch_size=32, lexicon="")
+  opts = common.parse_arg(
+    arg,
+    sets=("belebele", "exams", "xcopa"),
+    attacks=DEFAULT_ATTACKS,
+    langs=(),
+    max_examples=0,
+    runlocal=False,
+    data_dir="",
+    max_length=0,
+    batch_size=32,
+    lexicon="",
+  )
   # Entries first: an attack that cannot run fails before anything else is built.
-  entries = eval_entries(opts.sets, opts.attacks, opts.langs, opts.max_examples, opts.runlocal,
-                         attack_params(opts.attacks, opts.lexicon))
+  entries = eval_entries(
+    opts.sets,
+    opts.attacks,
+    opts.langs,
+    opts.max_examples,
+    opts.runlocal,
+    attack_params(opts.attacks, opts.lexicon),
+  )
   config = common.base_config()
   config.batch_size = opts.batch_size
   if opts.data_dir:

@@ -56,17 +56,30 @@ def train_tasks(adv: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
   if adv == "advrace":
     return ("advrace.train_mix",), (ADVRACE_MIX_QUESTIONS,)
   extra = tuple(f"race.all.{a}" for a in MULTILINGUAL_ATTACKS)
-  return (("advrace.train_mix",) + extra,
-          (ADVRACE_MIX_QUESTIONS,) + (RACE_TRAIN_QUESTIONS / 4,) * len(extra))
+  return (
+    ("advrace.train_mix",) + extra,
+    (ADVRACE_MIX_QUESTIONS,) + (RACE_TRAIN_QUESTIONS / 4,) * len(extra),
+  )
 
 
 def get_config(arg: str = ""):
   recipe = common.ADVRACE_RECIPE
   opts = common.parse_arg(
-      arg, model="xlmr-base", init="hf", adv="none", span="none", epochs=recipe["epochs"],
-      lr=recipe["learning_rate"], batch=recipe["batch_size"], max_length=recipe["max_length"],
-      hw="tpu_v4_8", runlocal=False, ckpt_dir="", fraction=1.0,
-      seed=recipe["seed"])
+    arg,
+    model="xlmr-base",
+    init="hf",
+    adv="none",
+    span="none",
+    epochs=recipe["epochs"],
+    lr=recipe["learning_rate"],
+    batch=recipe["batch_size"],
+    max_length=recipe["max_length"],
+    hw="tpu_v4_8",
+    runlocal=False,
+    ckpt_dir="",
+    fraction=1.0,
+    seed=recipe["seed"],
+  )
   common.choose("adv", opts.adv, ADV_CHOICES)
   common.choose("span", opts.span, ("none", "squad"))
   if not 0.0 < opts.fraction <= 1.0:
@@ -75,8 +88,9 @@ def get_config(arg: str = ""):
   config = common.base_config()
   config.seed = opts.seed
   config.model = common.model_arch(opts.model)
-  config.init_from = (common.checkpoint_dir(opts.model, opts.ckpt_dir)
-                      if opts.init == "hf" else opts.init)
+  config.init_from = (
+    common.checkpoint_dir(opts.model, opts.ckpt_dir) if opts.init == "hf" else opts.init
+  )
   config.tokenizer = common.checkpoint_dir(opts.model, opts.ckpt_dir)
 
   tasks, rates = train_tasks(opts.adv)
@@ -89,16 +103,22 @@ def get_config(arg: str = ""):
   # for the same number of epochs (so proportionally fewer steps).
   config.data.train_fraction = opts.fraction
   examples = sum(rates) * opts.fraction
-  config.optimizer.update(learning_rate=opts.lr, eps=recipe["adam_eps"], b2=recipe["b2"],
-                          warmup_fraction=recipe["warmup_fraction"],
-                          weight_decay=recipe["weight_decay"], clip_norm=recipe["clip_norm"])
+  config.optimizer.update(
+    learning_rate=opts.lr,
+    eps=recipe["adam_eps"],
+    b2=recipe["b2"],
+    warmup_fraction=recipe["warmup_fraction"],
+    weight_decay=recipe["weight_decay"],
+    clip_norm=recipe["clip_norm"],
+  )
   common.apply_hardware(config, opts.hw, opts.model, opts.batch)
   config.total_steps = max(1, int(round(opts.epochs * examples / opts.batch)))
   config.checkpoint_every_steps = 1000
   config.eval_every_steps = 1000
 
-  config.evals.race_dev = dict(type="accuracy", tasks=("race.all",), split="validation",
-                                num_examples=2000)
+  config.evals.race_dev = dict(
+    type="accuracy", tasks=("race.all",), split="validation", num_examples=2000
+  )
   config.export.heads = ("multiple_choice",) + (("span",) if opts.span == "squad" else ())
   if opts.runlocal:
     common.runlocal(config)
@@ -106,8 +126,12 @@ def get_config(arg: str = ""):
     # SQuAD examples take a slot and a row per context window: room for the worst case of
     # every example of a micro-batch beside RACE's four choices.
     windows = common.span_windows(config.data.max_length)
-    common.fit_rows(config, "runlocal" if opts.runlocal else opts.hw, opts.model,
-                    max(windows, config.data.max_choices))
+    common.fit_rows(
+      config,
+      "runlocal" if opts.runlocal else opts.hw,
+      opts.model,
+      max(windows, config.data.max_choices),
+    )
     examples = config.batch_size // config.optimizer.accum_steps
     config.data.slots_per_batch = examples * windows
     config.data.rows_per_batch = examples * max(windows, config.data.max_choices)

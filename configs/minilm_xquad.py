@@ -31,6 +31,7 @@ and 34 min of evaluation on a shared 2-core CPU, measured with two windows of ro
 example; every example now gets the room of the longest context (5 windows at 256 tokens),
 so training takes up to 2.5 times as long.
 """
+
 import os
 
 from configs import common
@@ -43,14 +44,22 @@ EVAL_ARTICLES = (36, 48)
 LANGS = ("ar", "de", "en", "es", "ru", "tr", "vi", "zh")
 TRAIN_ATTACKS = ("charswap", "addsent")
 EVAL_ATTACKS = ("charswap", "addsent", "typo_keyboard")
-DATA_LABEL = ("XQuAD (real text): fine-tuned on English articles 0-35, evaluated on "
-              "articles 36-47")
+DATA_LABEL = "XQuAD (real text): fine-tuned on English articles 0-35, evaluated on articles 36-47"
 
 
 def get_config(arg: str = ""):
-  opts = common.parse_arg(arg, stage="finetune_clean", root="/tmp/minilm_xquad", steps=100,
-                          batch=16, max_length=256, eval_examples=150, langs=LANGS,
-                          data_dir=os.environ.get(common.DATA_DIR_ENV, ""), lr=1e-4)
+  opts = common.parse_arg(
+    arg,
+    stage="finetune_clean",
+    root="/tmp/minilm_xquad",
+    steps=100,
+    batch=16,
+    max_length=256,
+    eval_examples=150,
+    langs=LANGS,
+    data_dir=os.environ.get(common.DATA_DIR_ENV, ""),
+    lr=1e-4,
+  )
   common.choose("stage", opts.stage, STAGES + ("eval",))
   if not opts.data_dir:
     raise ValueError(f"minilm_xquad needs XQuAD files: set ${common.DATA_DIR_ENV} or data_dir=")
@@ -87,9 +96,14 @@ def get_config(arg: str = ""):
     config.data.rates = rates
   else:
     config.total_steps = 1
-    config.evals.robustness = dict(type="robustness", tasks=heldout, attacks=EVAL_ATTACKS,
-                                   split="test", num_examples=opts.eval_examples,
-                                   batch_size=opts.batch)
+    config.evals.robustness = dict(
+      type="robustness",
+      tasks=heldout,
+      attacks=EVAL_ATTACKS,
+      split="test",
+      num_examples=opts.eval_examples,
+      batch_size=opts.batch,
+    )
   config.checkpoint_every_steps = config.total_steps
   config.eval_every_steps = 0
   return config

@@ -37,6 +37,8 @@ from mrc_jax.data import muppet
 
 TASK_COUNTS = muppet.TASK_COUNTS
 BATCHING = ("heterogeneous", "homogeneous", "sequential")
+
+
 def batch_room(datasets, max_length: int) -> tuple[int, int, int]:
   """(max_choices, slots, rows) one example of the blend may need."""
   max_choices = max((d.num_classes for d in datasets if d.kind == "choice"), default=1)
@@ -59,9 +61,17 @@ def mixture_name(tasks: str, multilingual: bool) -> str:
 
 def get_config(arg: str = ""):
   recipe = common.MUPPET_RECIPE
-  opts = common.parse_arg(arg, model="xlmr-base", tasks="all", multilingual=False,
-                          batching="heterogeneous", steps=20_000, hw="tpu_v4_8",
-                          runlocal=False, ckpt_dir="")
+  opts = common.parse_arg(
+    arg,
+    model="xlmr-base",
+    tasks="all",
+    multilingual=False,
+    batching="heterogeneous",
+    steps=20_000,
+    hw="tpu_v4_8",
+    runlocal=False,
+    ckpt_dir="",
+  )
   common.choose("batching", opts.batching, BATCHING)
 
   config = common.base_config()

@@ -37,6 +37,7 @@ words, not values) cost 0-7 points.
 Adversarial fine-tuning changes these by a few points at most. Numbers are synthetic:
 they show the loop works, not a finding about real models.
 """
+
 import os
 
 from configs import common
@@ -54,26 +55,47 @@ LANGS = synthetic.LANGS
 TARGET_KIND = "lookup"
 TRAIN_LANG = "en"
 TRAIN_ATTACKS = ("charswap", "addsent", "distractor_extraction")
-EVAL_ATTACKS = ("charswap", "addsent", "distractor_extraction", "typo_keyboard",
-                "distractor_passage")
-DATA_LABEL = ("SYNTHETIC data: procedural reading tasks from mrc_jax.data.synthetic "
-              "(not real text)")
+EVAL_ATTACKS = (
+  "charswap",
+  "addsent",
+  "distractor_extraction",
+  "typo_keyboard",
+  "distractor_passage",
+)
+DATA_LABEL = "SYNTHETIC data: procedural reading tasks from mrc_jax.data.synthetic (not real text)"
 
 
 def _tiny_model():
-  return common.ml_collections.ConfigDict(dict(
-      model_type="bert", vocab_size=0,  # from the synthetic tokenizer
-      hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128, hidden_act="gelu",
-      max_position_embeddings=128, type_vocab_size=2, pad_token_id=0, position_offset=0,
-      layer_norm_eps=1e-12, hidden_dropout=0.0, attention_dropout=0.0, dtype="float32",
-      param_dtype="float32", with_pooler=True,
+  return common.ml_collections.ConfigDict(
+    dict(
+      model_type="bert",
+      vocab_size=0,  # from the synthetic tokenizer
+      hidden_size=64,
+      num_layers=2,
+      num_heads=2,
+      intermediate_size=128,
+      hidden_act="gelu",
+      max_position_embeddings=128,
+      type_vocab_size=2,
+      pad_token_id=0,
+      position_offset=0,
+      layer_norm_eps=1e-12,
+      hidden_dropout=0.0,
+      attention_dropout=0.0,
+      dtype="float32",
+      param_dtype="float32",
+      with_pooler=True,
       # From scratch, the option must be matched against the passage before the loss
       # moves; these make that a short plateau instead of a seed-dependent stall
       # (docs/RESULTS.md, "Third round"): copies attend to each other from step 0
       # (mimetic), [CLS] attends to its neighbours, the option among them (sinusoidal,
       # with data.options_first), and a wider init gives the choice scores a signal.
-      attention_init="mimetic", position_init="sinusoidal", initializer_range=0.05,
-      scan_unroll=2))  # unrolled: faster on CPU
+      attention_init="mimetic",
+      position_init="sinusoidal",
+      initializer_range=0.05,
+      scan_unroll=2,
+    )
+  )  # unrolled: faster on CPU
 
 
 def _target_tasks() -> tuple[str, ...]:
@@ -81,10 +103,19 @@ def _target_tasks() -> tuple[str, ...]:
 
 
 def get_config(arg: str = ""):
-  opts = common.parse_arg(arg, stage="prefinetune", root="/tmp/quickstart",
-                          prefinetune_steps=800, finetune_steps=300, batch=16,
-                          target_rate=2.0, target_weight=50.0, seed=0, eval_examples=200,
-                          adv_pool=2000)
+  opts = common.parse_arg(
+    arg,
+    stage="prefinetune",
+    root="/tmp/quickstart",
+    prefinetune_steps=800,
+    finetune_steps=300,
+    batch=16,
+    target_rate=2.0,
+    target_weight=50.0,
+    seed=0,
+    eval_examples=200,
+    adv_pool=2000,
+  )
   common.choose("stage", opts.stage, STAGES + ("eval",))
   config = common.base_config()
   config.tokenizer = "synthetic"
@@ -101,24 +132,31 @@ def get_config(arg: str = ""):
   config.export.enabled = False
   # b2 0.98 (RoBERTa's) rather than 0.999: Adam's second moment then forgets the large
   # early span-task gradients sooner, and the choice task's moves sooner (RESULTS.md).
-  config.optimizer.update(learning_rate=2e-3, warmup_fraction=0.05, weight_decay=0.01,
-                          clip_norm=1.0, b2=0.98)
+  config.optimizer.update(
+    learning_rate=2e-3, warmup_fraction=0.05, weight_decay=0.01, clip_norm=1.0, b2=0.98
+  )
   config.data_label = DATA_LABEL
 
   if opts.stage == "prefinetune":
     config.total_steps = opts.prefinetune_steps
-    config.data.tasks = tuple(synthetic.task_name(kind, lang)
-                              for kind in synthetic.KINDS for lang in LANGS)
+    config.data.tasks = tuple(
+      synthetic.task_name(kind, lang) for kind in synthetic.KINDS for lang in LANGS
+    )
     # The fine-tuning task's kind: target_rate x each other kind's share of the batches,
     # and target_weight x their loss weight. Its gradient starts ~1e-5 (the choice
     # scores barely differ at init) and, unweighted, is drowned by the span task's in
     # Adam's shared normalisation: it stays at chance at any rate (RESULTS.md).
-    config.data.rates = tuple(opts.target_rate if kind == TARGET_KIND else 1.0
-                              for kind in synthetic.KINDS for lang in LANGS)
-    config.loss.task_weights = tuple(opts.target_weight if kind == TARGET_KIND else 1.0
-                                     for kind in synthetic.KINDS for lang in LANGS)
-    config.evals.validation = dict(type="accuracy", tasks=_target_tasks(),
-                                   split="validation", num_examples=64)
+    config.data.rates = tuple(
+      opts.target_rate if kind == TARGET_KIND else 1.0 for kind in synthetic.KINDS for lang in LANGS
+    )
+    config.loss.task_weights = tuple(
+      opts.target_weight if kind == TARGET_KIND else 1.0
+      for kind in synthetic.KINDS
+      for lang in LANGS
+    )
+    config.evals.validation = dict(
+      type="accuracy", tasks=_target_tasks(), split="validation", num_examples=64
+    )
     # Fine-tuning starts from the exported encoder + multiple-choice head.
     config.export.enabled = True
     config.export.heads = ("multiple_choice",)
@@ -129,8 +167,9 @@ def get_config(arg: str = ""):
     tasks = _target_tasks()
     rates = (1.0,) * len(tasks)
     if opts.stage == "finetune_adv":
-      adversarial = synthetic_adversarial.register(TRAIN_LANG, TRAIN_ATTACKS, opts.adv_pool,
-                                                   kind=TARGET_KIND)
+      adversarial = synthetic_adversarial.register(
+        TRAIN_LANG, TRAIN_ATTACKS, opts.adv_pool, kind=TARGET_KIND
+      )
       tasks += adversarial
       # AdvRACE: a 25% sample of each attack, relative to the English clean data.
       rates += (0.25,) * len(adversarial)
@@ -138,13 +177,19 @@ def get_config(arg: str = ""):
       config.data.data_dir = os.path.dirname(os.path.abspath(__file__))
     config.data.tasks = tasks
     config.data.rates = rates
-    config.evals.validation = dict(type="accuracy", tasks=tasks[:len(LANGS)],
-                                   split="validation", num_examples=64)
+    config.evals.validation = dict(
+      type="accuracy", tasks=tasks[: len(LANGS)], split="validation", num_examples=64
+    )
   else:
     config.total_steps = 1
     config.evals.robustness = dict(
-        type="robustness", tasks=_target_tasks(),
-        attacks=EVAL_ATTACKS, split="test", num_examples=opts.eval_examples, batch_size=32)
+      type="robustness",
+      tasks=_target_tasks(),
+      attacks=EVAL_ATTACKS,
+      split="test",
+      num_examples=opts.eval_examples,
+      batch_size=32,
+    )
   config.checkpoint_every_steps = config.total_steps
   config.eval_every_steps = config.total_steps
   return config

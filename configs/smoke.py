@@ -14,6 +14,7 @@ longer than a minute, so that accuracy stays near chance (25%) here. Arguments
 Contract overrides work from the command line, e.g. ``--config.total_steps=20
 --config.batch_size=8 --config.mesh="(('data',2),('fsdp',2),('tensor',2))"``.
 """
+
 import ml_collections
 
 from configs import common
@@ -38,13 +39,13 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   # Logical axis -> mesh axes. Batches split over data and fsdp; parameters are sharded
   # (FSDP-style) over fsdp on their embed axis and tensor-parallel over tensor.
   config.axis_rules = (
-      ("batch", ("data", "fsdp")),
-      ("vocab", "tensor"),
-      ("embed", "fsdp"),
-      ("mlp", "tensor"),
-      ("heads", "tensor"),
-      ("kv", None),
-      ("layers", None),
+    ("batch", ("data", "fsdp")),
+    ("vocab", "tensor"),
+    ("embed", "fsdp"),
+    ("mlp", "tensor"),
+    ("heads", "tensor"),
+    ("kv", None),
+    ("layers", None),
   )
 
   config.log_every_steps = 20
@@ -57,15 +58,31 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   config.head_pooling = "first"
   config.peak_flops_per_device = 0.0  # 0: vendor figure, or measured matmul rate on CPU
 
-  config.model = ml_collections.ConfigDict(dict(
-      model_type="bert", vocab_size=0,  # vocab_size comes from the tokenizer
-      hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128,
-      hidden_act="gelu", max_position_embeddings=128, type_vocab_size=2, pad_token_id=0,
-      position_offset=0, layer_norm_eps=1e-12, hidden_dropout=0.0, attention_dropout=0.0,
-      dtype="float32", param_dtype="float32", with_pooler=True,
-      scan_unroll=2))  # all layers unrolled: faster on CPU
+  config.model = ml_collections.ConfigDict(
+    dict(
+      model_type="bert",
+      vocab_size=0,  # vocab_size comes from the tokenizer
+      hidden_size=64,
+      num_layers=2,
+      num_heads=4,
+      intermediate_size=128,
+      hidden_act="gelu",
+      max_position_embeddings=128,
+      type_vocab_size=2,
+      pad_token_id=0,
+      position_offset=0,
+      layer_norm_eps=1e-12,
+      hidden_dropout=0.0,
+      attention_dropout=0.0,
+      dtype="float32",
+      param_dtype="float32",
+      with_pooler=True,
+      scan_unroll=2,
+    )
+  )  # all layers unrolled: faster on CPU
 
-  config.data = ml_collections.ConfigDict(dict(
+  config.data = ml_collections.ConfigDict(
+    dict(
       tasks=tuple(synthetic.task_name(k, lang) for k in kinds for lang in langs),
       mixture="",  # a Muppet mixture name adds its encoder tasks
       rates=(),  # empty: natural proportions (equal for the endless synthetic tasks)
@@ -74,33 +91,52 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       max_choices=synthetic.NUM_CHOICES,
       options_first=False,  # multiple-choice layout: [CLS] option+question [SEP] context
       skip_overlong=False,  # True: leave out (and log) examples whose question/option alone
-                            # exceeds max_length; False: an error
+      # exceeds max_length; False: an error
       rows_per_batch=0,  # 0: one row per choice of every example slot
       slots_per_batch=0,  # 0: one slot per example (span windows take a slot each)
-      data_dir=""))
+      data_dir="",
+    )
+  )
 
-  config.loss = ml_collections.ConfigDict(dict(
-      scale_by_log_classes=True,
-      task_weights=()))  # per data.tasks entry, on top of the scaling; empty: all 1
+  config.loss = ml_collections.ConfigDict(
+    dict(scale_by_log_classes=True, task_weights=())
+  )  # per data.tasks entry, on top of the scaling; empty: all 1
   config.r3f = ml_collections.ConfigDict(dict(weight=0.0, noise="uniform", eps=1e-5))
-  config.optimizer = ml_collections.ConfigDict(dict(
-      learning_rate=2e-3, warmup_fraction=0.05, warmup_steps=0, weight_decay=0.01,
-      clip_norm=1.0, b1=0.9, b2=0.999, eps=1e-6, accum_steps=1,
+  config.optimizer = ml_collections.ConfigDict(
+    dict(
+      learning_rate=2e-3,
+      warmup_fraction=0.05,
+      warmup_steps=0,
+      weight_decay=0.01,
+      clip_norm=1.0,
+      b1=0.9,
+      b2=0.999,
+      eps=1e-6,
+      accum_steps=1,
       # Regexes (re.search) on parameter paths such as "encoder/embeddings/word": those
       # parameters are neither differentiated nor updated and get no optimizer state.
       freeze=(),
       # (regex, factor) pairs on the same paths: the first match scales that parameter's
       # learning rate, e.g. (("^heads/", 50.0),) for fresh heads on a pre-trained encoder.
-      lr_mults=()))
+      lr_mults=(),
+    )
+  )
 
   config.evals = ml_collections.ConfigDict()
   # Periodic accuracy during training (type "accuracy"; other entries are for launch/eval.py).
-  config.evals.validation = ml_collections.ConfigDict(dict(
-      type="accuracy", tasks=config.data.tasks, split="validation", num_examples=16))
+  config.evals.validation = ml_collections.ConfigDict(
+    dict(type="accuracy", tasks=config.data.tasks, split="validation", num_examples=16)
+  )
   # Robustness report (launch/eval.py): two languages, clean and under two attacks.
-  config.evals.robustness = ml_collections.ConfigDict(dict(
-      type="robustness", tasks=tuple(synthetic.task_name("mc", lang) for lang in langs[:2]),
-      attacks=("charswap", "addsent"), split="test", num_examples=200))
+  config.evals.robustness = ml_collections.ConfigDict(
+    dict(
+      type="robustness",
+      tasks=tuple(synthetic.task_name("mc", lang) for lang in langs[:2]),
+      attacks=("charswap", "addsent"),
+      split="test",
+      num_examples=200,
+    )
+  )
 
   config.export = ml_collections.ConfigDict(dict(enabled=True, heads=()))
   return config

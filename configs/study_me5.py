@@ -53,6 +53,7 @@ pre-finetuning tasks can hurt) need far more compute: raise ft_steps / pft_steps
 accelerator, from pooling=mean,head_lr_mult=100 (e5's mean-pooled features hold a linear
 DREAM signal, 41% dev for a probe on the frozen encoder; its first token none, 36%).
 """
+
 import hashlib
 import os
 
@@ -65,8 +66,12 @@ MODEL = "me5-small"
 STAGES = ("ft_clean", "ft_adv", "pft", "pft_ft_clean", "pft_ft_adv")
 FINETUNED = ("ft_clean", "ft_adv", "pft_ft_clean", "pft_ft_adv")
 # (baseline, other): adversarial vs clean fine-tuning, pre-finetuned vs not.
-PAIRS = (("ft_clean", "ft_adv"), ("pft_ft_clean", "pft_ft_adv"),
-         ("ft_clean", "pft_ft_clean"), ("ft_adv", "pft_ft_adv"))
+PAIRS = (
+  ("ft_clean", "ft_adv"),
+  ("pft_ft_clean", "pft_ft_adv"),
+  ("ft_clean", "pft_ft_clean"),
+  ("ft_adv", "pft_ft_adv"),
+)
 PREFINETUNED = "pft"  # the pre-finetuned arms start from this stage's training workdir
 
 FT_TASKS = ("dream.en", "mctest.en")
@@ -89,11 +94,14 @@ EXAMS_LENGTH = 256  # premise + connective + option: at most 46 pieces
 # :smoke evaluates every set on its first two languages (English among them) and the first
 # two attacks: the same code paths in a few minutes.
 SMOKE_LANGS, SMOKE_ATTACKS = 2, 2
-DATA_LABEL = ("real text: DREAM, MCTest, XQuAD (held-out articles, as multiple choice), "
-              "EXAMS, XCOPA; multilingual-e5-small")
+DATA_LABEL = (
+  "real text: DREAM, MCTest, XQuAD (held-out articles, as multiple choice), "
+  "EXAMS, XCOPA; multilingual-e5-small"
+)
 
 
 # --- Tasks derived from the shared files -------------------------------------------------
+
 
 def _article_of(examples):
   """Each example with its article number (articles in file order, contiguous)."""
@@ -105,8 +113,9 @@ def _article_of(examples):
     yield len(titles) - 1, example
 
 
-def _register(name: str, dataset: str, lang: str, kind: str, base: str, base_split: str,
-              convert, **fields) -> str:
+def _register(
+  name: str, dataset: str, lang: str, kind: str, base: str, base_split: str, convert, **fields
+) -> str:
   """A run-time task ``name`` served under every split, made by ``convert(examples)``."""
   source = catalog.get_clean_task(base)
 
@@ -114,10 +123,18 @@ def _register(name: str, dataset: str, lang: str, kind: str, base: str, base_spl
     del split, strict, report  # the base split is strict-read by load_examples
     yield from convert(load_examples(base, base_split, data_dir))
 
-  catalog.register_derived(catalog.CleanTask(
-      name=name, dataset=dataset, lang=lang, kind=kind,
-      files={s: source.files[base_split] for s in catalog.SPLITS}, source=source.source,
-      read_split=read_split, **fields))
+  catalog.register_derived(
+    catalog.CleanTask(
+      name=name,
+      dataset=dataset,
+      lang=lang,
+      kind=kind,
+      files={s: source.files[base_split] for s in catalog.SPLITS},
+      source=source.source,
+      read_split=read_split,
+      **fields,
+    )
+  )
   return name
 
 
@@ -131,8 +148,9 @@ def xquad_mc_heldout(lang: str) -> str:
       if first <= article < stop:
         yield {**example, "task": f"{dataset}.{lang}"}
 
-  return _register(f"{dataset}.{lang}", dataset, lang, "choice", f"xquad_mc.{lang}", "test",
-                   convert, num_choices=4)
+  return _register(
+    f"{dataset}.{lang}", dataset, lang, "choice", f"xquad_mc.{lang}", "test", convert, num_choices=4
+  )
 
 
 def _pick(key: str, count: int) -> int:
@@ -148,6 +166,7 @@ def xquad_qnli(lang: str) -> str:
   Sentences are ICU sentence segments of the passage.
   """
   from mrc_jax.perturb import text  # Imported late: ICU is needed only to build the task.
+
   spans_task = xquad_articles.register(*TRAIN_ARTICLES, (lang,))[0]
   dataset = f"xquad_qnli_{TRAIN_ARTICLES[0]}_{TRAIN_ARTICLES[1]}"
   name = f"{dataset}.{lang}"
@@ -158,29 +177,48 @@ def xquad_qnli(lang: str) -> str:
       start = example["answers"][0]["start"]
       gold = next((i for i, (a, b) in enumerate(sentences) if a <= start < b), None)
       if gold is None:
-        raise ValueError(f"{name}: question {example['id']}: answer start {start} is in no "
-                         "sentence of its passage")
+        raise ValueError(
+          f"{name}: question {example['id']}: answer start {start} is in no sentence of its passage"
+        )
       pairs = [(gold, 1)]
       if len(sentences) > 1:
         other = _pick(example["id"], len(sentences) - 1)
         pairs.append((other + (other >= gold), 0))
       for index, label in pairs:
         a, b = sentences[index]
-        yield {"id": f"{example['id']}#{label}", "task": name, "lang": lang,
-               "context": example["context"][a:b].strip(), "question": example["question"],
-               "options": [], "label": label, "meta": {"source_id": example["id"]}}
+        yield {
+          "id": f"{example['id']}#{label}",
+          "task": name,
+          "lang": lang,
+          "context": example["context"][a:b].strip(),
+          "question": example["question"],
+          "options": [],
+          "label": label,
+          "meta": {"source_id": example["id"]},
+        }
 
-  return _register(name, dataset, lang, "classification", spans_task, "train", convert,
-                   num_classes=2)
+  return _register(
+    name, dataset, lang, "classification", spans_task, "train", convert, num_classes=2
+  )
 
 
 def xcopa_val(lang: str) -> str:
   """xcopa_val.LANG: XCOPA's validation split served as training data."""
+
   def convert(examples):
     for example in examples:
       yield {**example, "task": f"xcopa_val.{lang}"}
-  return _register(f"xcopa_val.{lang}", "xcopa_val", lang, "choice", f"xcopa.{lang}",
-                   "validation", convert, num_choices=2)
+
+  return _register(
+    f"xcopa_val.{lang}",
+    "xcopa_val",
+    lang,
+    "choice",
+    f"xcopa.{lang}",
+    "validation",
+    convert,
+    num_choices=2,
+  )
 
 
 def pft_tasks() -> tuple[tuple[str, ...], tuple[float, ...]]:
@@ -192,8 +230,13 @@ def pft_tasks() -> tuple[tuple[str, ...], tuple[float, ...]]:
   tasks = FT_TASKS + xcopa + exams + spans + qnli
   # Questions per task: XCOPA val 100; EXAMS train with paragraphs per language; ~900
   # XQuAD questions per language in articles 0-35, two QNLI examples each.
-  sizes = (FT_SIZES + (100.0,) * len(xcopa) + EXAMS_TRAIN_SIZES
-           + (900.0,) * len(spans) + (1800.0,) * len(qnli))
+  sizes = (
+    FT_SIZES
+    + (100.0,) * len(xcopa)
+    + EXAMS_TRAIN_SIZES
+    + (900.0,) * len(spans)
+    + (1800.0,) * len(qnli)
+  )
   return tasks, tuple(float(s) for s in sizes)
 
 
@@ -203,17 +246,40 @@ EXAMS_TRAIN_SIZES = (1731, 1010, 1577, 740, 1571)
 
 # --- The study ---------------------------------------------------------------------------
 
+
 def _options(arg: str):
-  opts = common.parse_arg(arg, stage="ft_clean", root="/tmp/study_me5", smoke=False,
-                          ft_steps=60, pft_steps=30, batch=8, pft_batch=8, max_length=160,
-                          lr=2e-4, head_lr_mult=1.0, pooling="first", eval_examples=16,
-                          en_examples=64, attacks=EVAL_ATTACKS,
-                          data_dir=os.environ.get(common.DATA_DIR_ENV, ""), ckpt_dir="",
-                          seed=12)
+  opts = common.parse_arg(
+    arg,
+    stage="ft_clean",
+    root="/tmp/study_me5",
+    smoke=False,
+    ft_steps=60,
+    pft_steps=30,
+    batch=8,
+    pft_batch=8,
+    max_length=160,
+    lr=2e-4,
+    head_lr_mult=1.0,
+    pooling="first",
+    eval_examples=16,
+    en_examples=64,
+    attacks=EVAL_ATTACKS,
+    data_dir=os.environ.get(common.DATA_DIR_ENV, ""),
+    ckpt_dir="",
+    seed=12,
+  )
   common.choose("stage", opts.stage, STAGES + ("eval",))
   if opts.smoke:
-    opts.update(ft_steps=2, pft_steps=2, batch=4, pft_batch=2, max_length=128,
-                eval_examples=4, en_examples=4, attacks=opts.attacks[:SMOKE_ATTACKS])
+    opts.update(
+      ft_steps=2,
+      pft_steps=2,
+      batch=4,
+      pft_batch=2,
+      max_length=128,
+      eval_examples=4,
+      en_examples=4,
+      attacks=opts.attacks[:SMOKE_ATTACKS],
+    )
   if not opts.data_dir:
     raise ValueError(f"study_me5 needs the data directory: set ${common.DATA_DIR_ENV} or data_dir=")
   return opts
@@ -224,9 +290,10 @@ def _base(opts):
   checkpoint = common.checkpoint_dir(MODEL, opts.ckpt_dir)
   if not os.path.isfile(os.path.join(checkpoint, "config.json")):
     raise FileNotFoundError(
-        f"{checkpoint}: no multilingual-e5-small checkpoint; build it with "
-        "`python ../shared/tools/make_multilingual_e5_small.py "
-        f"${common.CKPT_DIR_ENV}/multilingual-e5-small`")
+      f"{checkpoint}: no multilingual-e5-small checkpoint; build it with "
+      "`python ../shared/tools/make_multilingual_e5_small.py "
+      f"${common.CKPT_DIR_ENV}/multilingual-e5-small`"
+    )
   config.seed = opts.seed
   config.model = common.model_arch(MODEL, dropout=0.1)
   config.model.scan_unroll = config.model.num_layers  # a CPU run: unrolled layers are faster
@@ -241,8 +308,9 @@ def _base(opts):
   # Micro-batches of 4 examples: 16 examples of 5 x 256-token rows at once needed 22 GiB
   # on CPU (measured); accumulation keeps the study near 6.5 GiB.
   config.optimizer.accum_steps = max(1, opts.batch // 4)
-  config.optimizer.update(learning_rate=opts.lr, warmup_fraction=0.1, weight_decay=0.01,
-                          clip_norm=1.0, b2=0.999, eps=1e-6)
+  config.optimizer.update(
+    learning_rate=opts.lr, warmup_fraction=0.1, weight_decay=0.01, clip_norm=1.0, b2=0.999, eps=1e-6
+  )
   config.optimizer.freeze = ("encoder/embeddings/word$",)
   # e5 was trained as a mean-pooled sentence encoder and has no pooler: pooling=mean heads
   # read what it learned; head_lr_mult speeds up the fresh heads (docs/RESULTS.md measures
@@ -294,20 +362,36 @@ def _evaluate(config, opts) -> None:
   langs = lambda all_langs: all_langs[:SMOKE_LANGS] if opts.smoke else all_langs
   # The attacks of the list that apply to multiple choice (all of the default ones).
   attacks = eval_xlingual.applicable_attacks(tuple(opts.attacks), "choice")
-  entry = lambda tasks, n, **kw: dict(type="robustness", tasks=tasks, attacks=attacks,
-                                      split="test", num_examples=n, batch_size=8, **kw)
+  entry = lambda tasks, n, **kw: dict(
+    type="robustness",
+    tasks=tasks,
+    attacks=attacks,
+    split="test",
+    num_examples=n,
+    batch_size=8,
+    **kw,
+  )
   # English (larger cells: its clean accuracy is the anchor) and the other languages.
   config.evals.xquad_mc_en = entry((xquad_mc_heldout("en"),), opts.en_examples)
-  config.evals.xquad_mc = entry(tuple(xquad_mc_heldout(lang) for lang in
-                                      langs(tuple(l for l in XQUAD_LANGS if l != "en"))),
-                                opts.eval_examples)
+  config.evals.xquad_mc = entry(
+    tuple(xquad_mc_heldout(lang) for lang in langs(tuple(l for l in XQUAD_LANGS if l != "en"))),
+    opts.eval_examples,
+  )
   config.evals.dream = dict(entry(("dream.en",), opts.en_examples), split="validation")
-  config.evals.exams = dict(entry(tuple(f"exams.{lang}" for lang in langs(EXAMS_DEV)),
-                                  opts.eval_examples, max_length=EXAMS_LENGTH),
-                            split="validation")
+  config.evals.exams = dict(
+    entry(
+      tuple(f"exams.{lang}" for lang in langs(EXAMS_DEV)),
+      opts.eval_examples,
+      max_length=EXAMS_LENGTH,
+    ),
+    split="validation",
+  )
   # XCOPA's rows are a quarter as long: twice the examples for a fraction of the cost.
-  config.evals.xcopa = entry(tuple(f"xcopa.{lang}" for lang in langs(XCOPA_LANGS)),
-                             2 * opts.eval_examples, max_length=XCOPA_LENGTH)
+  config.evals.xcopa = entry(
+    tuple(f"xcopa.{lang}" for lang in langs(XCOPA_LANGS)),
+    2 * opts.eval_examples,
+    max_length=XCOPA_LENGTH,
+  )
 
 
 def get_config(arg: str = ""):
@@ -327,5 +411,6 @@ def get_config(arg: str = ""):
 def study(arg: str = "") -> dict:
   """What launch/study.py runs: the five training stages, then the four arms compared."""
   del arg
-  return dict(train=STAGES, compare=FINETUNED, pairs=PAIRS, eval_config="stage=eval",
-              data_label=DATA_LABEL)
+  return dict(
+    train=STAGES, compare=FINETUNED, pairs=PAIRS, eval_config="stage=eval", data_label=DATA_LABEL
+  )

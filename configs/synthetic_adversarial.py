@@ -9,6 +9,7 @@ generator seed from the clean training stream, so it holds different passages. A
 the configs (not a config): the registration runs in whichever process loads a config that
 calls :func:`register`.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -27,19 +28,21 @@ def task_name(lang: str, attack: str, kind: str = "mc") -> str:
   return f"{synthetic.task_name(kind, lang)}.{attack}"
 
 
-def pool(lang: str, attack: str, size: int, split: str = "train", kind: str = "mc"
-         ) -> list[dict]:
+def pool(lang: str, attack: str, size: int, split: str = "train", kind: str = "mc") -> list[dict]:
   """``size`` synthetic multiple-choice examples of ``lang`` perturbed by ``attack``."""
   name = task_name(lang, attack, kind)
   clean = itertools.islice(synthetic.examples(kind, lang, split, seed=POOL_SEED), size)
-  return [{**example, "task": name, "id": f"{name}-{example['id']}"}
-          for example in perturb.perturb_examples(clean, attack, lang, PERTURB_SEED)]
+  return [
+    {**example, "task": name, "id": f"{name}-{example['id']}"}
+    for example in perturb.perturb_examples(clean, attack, lang, PERTURB_SEED)
+  ]
 
 
 def _reader(lang: str, attack: str, size: int, kind: str):
   def read_split(data_dir, split, strict, report):
     del data_dir, strict, report  # Procedural: no files, nothing to skip.
     yield from pool(lang, attack, size, split, kind)
+
   return read_split
 
 
@@ -51,9 +54,17 @@ def register(lang: str, attacks, size: int, kind: str = "mc") -> tuple[str, ...]
   for attack in attacks:
     perturb.require_runnable(attack)  # unknown or unrunnable attacks fail here, named
     name = task_name(lang, attack, kind)
-    catalog.register_derived(catalog.CleanTask(
-        name=name, dataset=synthetic.TASK_PREFIX[kind], lang=lang, kind="choice",
-        files={"train": ()}, source=SOURCE, read_split=_reader(lang, attack, size, kind),
-        num_choices=synthetic.NUM_CHOICES))
+    catalog.register_derived(
+      catalog.CleanTask(
+        name=name,
+        dataset=synthetic.TASK_PREFIX[kind],
+        lang=lang,
+        kind="choice",
+        files={"train": ()},
+        source=SOURCE,
+        read_split=_reader(lang, attack, size, kind),
+        num_choices=synthetic.NUM_CHOICES,
+      )
+    )
     names.append(name)
   return tuple(names)

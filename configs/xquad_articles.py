@@ -7,6 +7,7 @@ language) is evaluated. Articles are numbered in file order. A helper of the con
 a config): :func:`register` adds the tasks to the data catalog of the process that loads
 the config, read through ``load_examples`` like any other task.
 """
+
 from __future__ import annotations
 
 from mrc_jax.data import catalog, load_examples
@@ -29,8 +30,9 @@ def article_examples(lang: str, first: int, stop: int, data_dir: str, *, name: s
         raise ValueError(f"xquad.{lang}: article {title!r} is not contiguous in the file")
       titles.append(title)
     if first <= len(titles) - 1 < stop:
-      chosen.append({**example, "task": name, "meta": {**example["meta"],
-                                                       "article": len(titles) - 1}})
+      chosen.append(
+        {**example, "task": name, "meta": {**example["meta"], "article": len(titles) - 1}}
+      )
   if len(titles) != NUM_ARTICLES:
     raise ValueError(f"xquad.{lang}: expected {NUM_ARTICLES} articles, found {len(titles)}")
   return chosen
@@ -44,14 +46,23 @@ def register(first: int, stop: int, langs) -> tuple[str, ...]:
   for lang in langs:
     base = catalog.get_clean_task(f"xquad.{lang}")
     name = task_name(first, stop, lang)
+
     def read_split(data_dir, split, strict, report, lang=lang, name=name):
       del split, strict, report  # the test file is strict-read by load_examples
       yield from article_examples(lang, first, stop, data_dir, name=name)
+
     # Served under every split name, so training ("train") and evaluation ("test") read
     # the same articles. Registering a name again is a no-op.
-    catalog.register_derived(catalog.CleanTask(
-        name=name, dataset=f"xquad_articles_{first}_{stop}", lang=lang, kind="span",
-        files={s: base.files["test"] for s in ("train", "test")}, source=base.source,
-        read_split=read_split))
+    catalog.register_derived(
+      catalog.CleanTask(
+        name=name,
+        dataset=f"xquad_articles_{first}_{stop}",
+        lang=lang,
+        kind="span",
+        files={s: base.files["test"] for s in ("train", "test")},
+        source=base.source,
+        read_split=read_split,
+      )
+    )
     names.append(name)
   return tuple(names)

@@ -8,6 +8,7 @@ r"""Converts between a Hugging Face checkpoint directory and an orbax checkpoint
 The orbax checkpoint holds the encoder and any task head of the Hugging Face directory;
 converting back writes config.json + model.safetensors that transformers loads.
 """
+
 from absl import app, flags, logging
 
 from mrc_jax.models import hf
@@ -15,8 +16,9 @@ from mrc_jax.models import hf
 FLAGS = flags.FLAGS
 flags.DEFINE_string("hf_dir", None, "Hugging Face checkpoint directory.", required=True)
 flags.DEFINE_string("orbax_dir", None, "Orbax checkpoint directory.", required=True)
-flags.DEFINE_enum("direction", "hf_to_orbax", ["hf_to_orbax", "orbax_to_hf"],
-                  "Which way to convert.")
+flags.DEFINE_enum(
+  "direction", "hf_to_orbax", ["hf_to_orbax", "orbax_to_hf"], "Which way to convert."
+)
 
 
 def main(argv):

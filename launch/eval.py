@@ -15,6 +15,7 @@ lengths, seeds and checkpoint step), and writes
 /tmp/a/report/compare/comparison.{json,csv,md,png}: the paired differences b - a with
 their significance.
 """
+
 from absl import app, flags
 from ml_collections import config_flags
 
@@ -22,26 +23,29 @@ from mrc_jax.eval import run
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Training/eval config file.", lock_config=False)
-flags.DEFINE_string("workdir", None, "Training workdir whose latest checkpoint is evaluated.",
-                    required=True)
+flags.DEFINE_string(
+  "workdir", None, "Training workdir whose latest checkpoint is evaluated.", required=True
+)
 flags.DEFINE_string("compare", None, "Second workdir to compare against --workdir.")
 flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: latest).")
-flags.DEFINE_string("data_dir", None, "Data directory (default: config.data.data_dir or "
-                    "$MRC_JAX_DATA_DIR).")
+flags.DEFINE_string(
+  "data_dir", None, "Data directory (default: config.data.data_dir or $MRC_JAX_DATA_DIR)."
+)
 flags.DEFINE_integer("num_resamples", 1000, "Bootstrap resamples per interval.")
 flags.DEFINE_integer("seed", 0, "Seed of the bootstrap resampling.")
 
 
 def main(argv):
-    del argv
-    options = run.ReportOptions(step=FLAGS.step, data_dir=FLAGS.data_dir,
-                                num_resamples=FLAGS.num_resamples, seed=FLAGS.seed)
-    if FLAGS.compare:
-        run.compare_workdirs(FLAGS.config, FLAGS.workdir, FLAGS.compare, options)
-    else:
-        run.evaluate_workdir(FLAGS.config, FLAGS.workdir, options)
+  del argv
+  options = run.ReportOptions(
+    step=FLAGS.step, data_dir=FLAGS.data_dir, num_resamples=FLAGS.num_resamples, seed=FLAGS.seed
+  )
+  if FLAGS.compare:
+    run.compare_workdirs(FLAGS.config, FLAGS.workdir, FLAGS.compare, options)
+  else:
+    run.evaluate_workdir(FLAGS.config, FLAGS.workdir, options)
 
 
 if __name__ == "__main__":
-    flags.mark_flag_as_required("config")
-    app.run(main)
+  flags.mark_flag_as_required("config")
+  app.run(main)

@@ -11,6 +11,7 @@
 Each attack (or '|' chain) of --attacks is applied to every example; the output's 'task'
 is TASK.ATTACK.
 """
+
 import json
 import sys
 
@@ -33,37 +34,40 @@ flags.DEFINE_string("docs", None, "write the attack documentation (docs/ATTACKS.
 
 
 def main(argv):
-    del argv
-    if FLAGS.list:
-        print(perturb.support_markdown())
-        return
-    if FLAGS.docs:
-        markdown = attacks_markdown(lambda task: load_examples(task, data_dir=FLAGS.data_dir))
-        with open(FLAGS.docs, "w", encoding="utf-8") as f:
-            f.write(markdown)
-        return
-    missing = [name for name in ("task", "attacks", "out") if not getattr(FLAGS, name)]
-    if missing:
-        raise app.UsageError(f"missing --{', --'.join(missing)}")
-    params = json.loads(FLAGS.params)
-    if not isinstance(params, dict):
-        raise app.UsageError("--params must be a JSON object")
-    for attack in FLAGS.attacks:  # fail on a misspelt attack before reading any data
-        perturb.parse_chain(attack)
-    examples = list(load_examples(FLAGS.task, split=FLAGS.split, data_dir=FLAGS.data_dir))
-    counts = {}
-    with open(FLAGS.out, "w", encoding="utf-8") as out:
-        for attack in FLAGS.attacks:
-            changed = 0
-            for example in perturb.perturb_examples(examples, attack, None, FLAGS.seed, **params):
-                example["task"] = f"{FLAGS.task}.{attack}"
-                changed += any(r["changed"] for r in example["meta"]["perturbation"])
-                out.write(json.dumps(example, ensure_ascii=False) + "\n")
-            counts[attack] = changed
-    for attack, changed in counts.items():
-        print(f"{FLAGS.task}.{attack}: {len(examples)} examples, {changed} changed "
-              f"({100.0 * changed / max(1, len(examples)):.1f}%) -> {FLAGS.out}", file=sys.stderr)
+  del argv
+  if FLAGS.list:
+    print(perturb.support_markdown())
+    return
+  if FLAGS.docs:
+    markdown = attacks_markdown(lambda task: load_examples(task, data_dir=FLAGS.data_dir))
+    with open(FLAGS.docs, "w", encoding="utf-8") as f:
+      f.write(markdown)
+    return
+  missing = [name for name in ("task", "attacks", "out") if not getattr(FLAGS, name)]
+  if missing:
+    raise app.UsageError(f"missing --{', --'.join(missing)}")
+  params = json.loads(FLAGS.params)
+  if not isinstance(params, dict):
+    raise app.UsageError("--params must be a JSON object")
+  for attack in FLAGS.attacks:  # fail on a misspelt attack before reading any data
+    perturb.parse_chain(attack)
+  examples = list(load_examples(FLAGS.task, split=FLAGS.split, data_dir=FLAGS.data_dir))
+  counts = {}
+  with open(FLAGS.out, "w", encoding="utf-8") as out:
+    for attack in FLAGS.attacks:
+      changed = 0
+      for example in perturb.perturb_examples(examples, attack, None, FLAGS.seed, **params):
+        example["task"] = f"{FLAGS.task}.{attack}"
+        changed += any(r["changed"] for r in example["meta"]["perturbation"])
+        out.write(json.dumps(example, ensure_ascii=False) + "\n")
+      counts[attack] = changed
+  for attack, changed in counts.items():
+    print(
+      f"{FLAGS.task}.{attack}: {len(examples)} examples, {changed} changed "
+      f"({100.0 * changed / max(1, len(examples)):.1f}%) -> {FLAGS.out}",
+      file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":
-    app.run(main)
+  app.run(main)

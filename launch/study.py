@@ -17,6 +17,7 @@ each pair's paired differences (run ``OTHER-BASELINE``), is written to
 ``WORKDIR/report/robustness.{json,csv,md,png}``; a figure too tall for one image puts the
 differences in ``robustness_pairs.png``.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,20 +75,31 @@ def run_study(module, arg: str, workdir: str, num_resamples: int = 1000) -> dict
     out = pathlib.Path(stage_dir) / eval_run.REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
     results.write_predictions(cells[stage], out / eval_run.PREDICTIONS)
-    report.write_report(out, stage_rows, dict(info, title=f"Robustness: {stage}",
-                                              data=plan["data_label"]),
-                        step=info["checkpoint_step"])
+    report.write_report(
+      out,
+      stage_rows,
+      dict(info, title=f"Robustness: {stage}", data=plan["data_label"]),
+      step=info["checkpoint_step"],
+    )
     rows += stage_rows
     timings[f"eval_{stage}"] = round(time.perf_counter() - begin, 1)
 
   comparison = []
   for baseline, other in pairs:
-    comparison += robustness.comparison_rows(cells[baseline], cells[other], baseline, other,
-                                             num_resamples, options.seed)
-  info = dict(title="Study report", data=plan["data_label"], runs=list(plan["compare"]),
-              pairs=[study_report.pair_run(*pair) for pair in pairs], num_resamples=num_resamples,
-              stage_seconds=timings)
-  return study_report.write_study_report(pathlib.Path(workdir) / eval_run.REPORT_DIR, rows, comparison, info)
+    comparison += robustness.comparison_rows(
+      cells[baseline], cells[other], baseline, other, num_resamples, options.seed
+    )
+  info = dict(
+    title="Study report",
+    data=plan["data_label"],
+    runs=list(plan["compare"]),
+    pairs=[study_report.pair_run(*pair) for pair in pairs],
+    num_resamples=num_resamples,
+    stage_seconds=timings,
+  )
+  return study_report.write_study_report(
+    pathlib.Path(workdir) / eval_run.REPORT_DIR, rows, comparison, info
+  )
 
 
 def study_pairs(plan: dict) -> list[tuple[str, str]]:
@@ -104,8 +116,10 @@ def study_pairs(plan: dict) -> list[tuple[str, str]]:
       raise ValueError(f"study pairs: {pair!r} is not a (baseline, other) pair of stages")
     for stage in pair:
       if stage not in compare:
-        raise ValueError(f"study pairs: {tuple(pair)} names {stage!r}, which is not a "
-                         f"compared stage ({', '.join(compare)})")
+        raise ValueError(
+          f"study pairs: {tuple(pair)} names {stage!r}, which is not a "
+          f"compared stage ({', '.join(compare)})"
+        )
     if pair[0] == pair[1]:
       raise ValueError(f"study pairs: {tuple(pair)} compares {pair[0]!r} with itself")
     if tuple(pair) in pairs:

@@ -17,6 +17,7 @@ configs/common.py). Modes:
             ROOT/summary/sweep.{json,csv,md,png}: per run and task, mean clean score,
             attacked score, drop and flip rate over languages and attacks
 """
+
 from __future__ import annotations
 
 import collections
@@ -38,14 +39,17 @@ SUMMARY_COLUMNS = ("clean", "attacked", "drop", "flip_rate")
 
 _SWEEP = flags.DEFINE_string("sweep", None, "Sweep file and argument: PATH[:ARG].")
 _ROOT = flags.DEFINE_string("root", None, "Directory holding every run's workdir.")
-_MODE = flags.DEFINE_enum("mode", "list", ["list", "local", "commands", "gather"],
-                          "What to do with the expanded sweep.")
+_MODE = flags.DEFINE_enum(
+  "mode", "list", ["list", "local", "commands", "gather"], "What to do with the expanded sweep."
+)
 _PYTHON = flags.DEFINE_string("python", sys.executable, "Interpreter of the stage commands.")
-_RUNS = flags.DEFINE_list("runs", [], "Only these runs of the sweep (names as --mode=list "
-                          "prints them); default: every run.")
+_RUNS = flags.DEFINE_list(
+  "runs", [], "Only these runs of the sweep (names as --mode=list prints them); default: every run."
+)
 
 
 # --- Expansion ---------------------------------------------------------------------------
+
 
 def load_sweep(spec: str) -> list[dict]:
   """Runs of ``PATH[:ARG]``, with ``{root}`` left in place for :func:`stage_command`."""
@@ -59,8 +63,10 @@ def load_sweep(spec: str) -> list[dict]:
   for r in runs:
     for stage in r["stages"]:
       if stage["kind"] not in LAUNCHERS:
-        raise ValueError(f"sweep {spec}: run {r['name']}: stage kind {stage['kind']!r} is "
-                         f"not one of {sorted(LAUNCHERS)}")
+        raise ValueError(
+          f"sweep {spec}: run {r['name']}: stage kind {stage['kind']!r} is "
+          f"not one of {sorted(LAUNCHERS)}"
+        )
   return runs
 
 
@@ -82,8 +88,12 @@ def stage_key(stage: dict) -> str:
 def stage_argv(stage: dict, root: str, python: str = sys.executable) -> list[str]:
   """The command line of one stage (run from the repository root)."""
   config = stage["config"].replace("{root}", os.path.abspath(root))
-  return [python, LAUNCHERS[stage["kind"]], f"--config={config}",
-          f"--workdir={os.path.join(os.path.abspath(root), stage['workdir'])}"]
+  return [
+    python,
+    LAUNCHERS[stage["kind"]],
+    f"--config={config}",
+    f"--workdir={os.path.join(os.path.abspath(root), stage['workdir'])}",
+  ]
 
 
 def shared_stages(runs: list[dict]) -> list[dict]:
@@ -96,14 +106,17 @@ def shared_stages(runs: list[dict]) -> list[dict]:
       if counts[key] > 1 and key not in seen:
         for other in (s for r2 in runs for s in r2["stages"] if stage_key(s) == key):
           if other["config"] != stage["config"]:
-            raise ValueError(f"workdir {stage['workdir']} is used with two configs: "
-                             f"{stage['config']!r} and {other['config']!r}")
+            raise ValueError(
+              f"workdir {stage['workdir']} is used with two configs: "
+              f"{stage['config']!r} and {other['config']!r}"
+            )
         seen.add(key)
         shared.append(stage)
   return shared
 
 
 # --- Modes -------------------------------------------------------------------------------
+
 
 def run_local(runs: list[dict], root: str, python: str = sys.executable) -> None:
   """Runs every stage once, in order; finished stages (ROOT/.done/KEY) are skipped."""
@@ -156,8 +169,9 @@ def gather(runs: list[dict], root: str) -> dict[str, pathlib.Path]:
       missing.append(str(path))
       continue
     for entry in sweep_report.summarise(json.loads(path.read_text())["rows"]):
-      table.append(dict(run=r["name"], **{f"param.{k}": v for k, v in r["params"].items()},
-                        **entry))
+      table.append(
+        dict(run=r["name"], **{f"param.{k}": v for k, v in r["params"].items()}, **entry)
+      )
   if not table:
     raise FileNotFoundError(f"no run has a report yet; expected e.g. {missing[:3]}")
   return sweep_report.write_summary(pathlib.Path(root) / "summary", table, len(runs), missing)

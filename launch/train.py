@@ -3,6 +3,7 @@ r"""Trains a config in a workdir; running the same command again resumes it.
     python launch/train.py --config=configs/smoke.py --workdir=/tmp/smoke \
         [--config.total_steps=100 --config.mesh="(('data',2),('fsdp',2),('tensor',2))"]
 """
+
 import logging as std_logging
 
 from absl import app, flags, logging
@@ -10,8 +11,7 @@ from ml_collections import config_flags
 
 from mrc_jax import train
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Training config file.",
-                                          lock_config=True)
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Training config file.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and metrics.")
 flags.mark_flags_as_required(["config", "workdir"])
 

@@ -20,10 +20,16 @@ from configs import finetune_race
 
 
 def get_sweep(arg: str = ""):
-  opts = common.parse_arg(arg, models=("xlmr-base", "xlmr-large"), adv=("none", "advrace"),
-                          hw="tpu_v4_8", sets=("belebele", "exams", "xcopa"), langs=(),
-                          attacks=("charswap", "addsent", "typo_keyboard", "homoglyph",
-                                   "distractor_extraction"), runlocal=False)
+  opts = common.parse_arg(
+    arg,
+    models=("xlmr-base", "xlmr-large"),
+    adv=("none", "advrace"),
+    hw="tpu_v4_8",
+    sets=("belebele", "exams", "xcopa"),
+    langs=(),
+    attacks=("charswap", "addsent", "typo_keyboard", "homoglyph", "distractor_extraction"),
+    runlocal=False,
+  )
   local = ",runlocal" if opts.runlocal else ""
   runs = []
   for model in opts.models:
@@ -32,8 +38,16 @@ def get_sweep(arg: str = ""):
       for adv in opts.adv:
         common.choose("adv", adv, finetune_race.ADV_CHOICES)
         ft = f"ft_{model}_{'pft' if prefinetune else 'nopft'}_{adv}"
-        stages = common.study_stages(model, ft, pft_tasks="all" if prefinetune else None,
-                                     adv=adv, hw=opts.hw, local=local, sets=opts.sets,
-                                     attacks=opts.attacks, langs=opts.langs)
+        stages = common.study_stages(
+          model,
+          ft,
+          pft_tasks="all" if prefinetune else None,
+          adv=adv,
+          hw=opts.hw,
+          local=local,
+          sets=opts.sets,
+          attacks=opts.attacks,
+          langs=opts.langs,
+        )
         runs.append(common.run(ft, dict(model=model, prefinetune=prefinetune, adv=adv), stages))
   return runs

@@ -19,16 +19,34 @@ NUM_TASKS = ("none",) + tuple(str(n) for n in prefinetune_muppet.TASK_COUNTS) + 
 
 
 def get_sweep(arg: str = ""):
-  opts = common.parse_arg(arg, model="xlmr-base", hw="tpu_v4_8", adv="none",
-                          sets=("belebele", "exams", "xcopa"), langs=(),
-                          attacks=("charswap", "addsent", "typo_keyboard", "homoglyph"), runlocal=False)
+  opts = common.parse_arg(
+    arg,
+    model="xlmr-base",
+    hw="tpu_v4_8",
+    adv="none",
+    sets=("belebele", "exams", "xcopa"),
+    langs=(),
+    attacks=("charswap", "addsent", "typo_keyboard", "homoglyph"),
+    runlocal=False,
+  )
   local = ",runlocal" if opts.runlocal else ""
   runs = []
   for tasks in NUM_TASKS:
     ft = f"ft_{opts.model}_{tasks}tasks_{opts.adv}"
-    stages = common.study_stages(opts.model, ft, pft_tasks=None if tasks == "none" else tasks,
-                                 adv=opts.adv, hw=opts.hw, local=local, sets=opts.sets,
-                                 attacks=opts.attacks, langs=opts.langs)
-    runs.append(common.run(ft, dict(num_tasks=0 if tasks == "none" else tasks,
-                                    model=opts.model, adv=opts.adv), stages))
+    stages = common.study_stages(
+      opts.model,
+      ft,
+      pft_tasks=None if tasks == "none" else tasks,
+      adv=opts.adv,
+      hw=opts.hw,
+      local=local,
+      sets=opts.sets,
+      attacks=opts.attacks,
+      langs=opts.langs,
+    )
+    runs.append(
+      common.run(
+        ft, dict(num_tasks=0 if tasks == "none" else tasks, model=opts.model, adv=opts.adv), stages
+      )
+    )
   return runs

@@ -17,19 +17,39 @@ from configs import common
 
 
 def get_sweep(arg: str = ""):
-  opts = common.parse_arg(arg, model="xlmr-base", adv="none",
-                          fractions=("0.1", "0.25", "0.5", "0.75", "1.0"), hw="tpu_v4_8",
-                          sets=("belebele", "exams", "xcopa"), langs=(),
-                          attacks=("charswap", "addsent", "typo_keyboard", "homoglyph"), runlocal=False)
+  opts = common.parse_arg(
+    arg,
+    model="xlmr-base",
+    adv="none",
+    fractions=("0.1", "0.25", "0.5", "0.75", "1.0"),
+    hw="tpu_v4_8",
+    sets=("belebele", "exams", "xcopa"),
+    langs=(),
+    attacks=("charswap", "addsent", "typo_keyboard", "homoglyph"),
+    runlocal=False,
+  )
   local = ",runlocal" if opts.runlocal else ""
   runs = []
   for prefinetune in (False, True):
     for fraction in opts.fractions:
       ft = f"ft_{opts.model}_{'pft' if prefinetune else 'nopft'}_{opts.adv}_frac{fraction}"
-      stages = common.study_stages(opts.model, ft, pft_tasks="all" if prefinetune else None,
-                                   adv=opts.adv, hw=opts.hw, local=local, sets=opts.sets,
-                                   attacks=opts.attacks, langs=opts.langs,
-                                   finetune_args=f",fraction={fraction}")
-      runs.append(common.run(ft, dict(fraction=float(fraction), prefinetune=prefinetune,
-                                      model=opts.model, adv=opts.adv), stages))
+      stages = common.study_stages(
+        opts.model,
+        ft,
+        pft_tasks="all" if prefinetune else None,
+        adv=opts.adv,
+        hw=opts.hw,
+        local=local,
+        sets=opts.sets,
+        attacks=opts.attacks,
+        langs=opts.langs,
+        finetune_args=f",fraction={fraction}",
+      )
+      runs.append(
+        common.run(
+          ft,
+          dict(fraction=float(fraction), prefinetune=prefinetune, model=opts.model, adv=opts.adv),
+          stages,
+        )
+      )
   return runs

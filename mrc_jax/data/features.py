@@ -25,6 +25,7 @@ of their own, so position 0 of the row is the "no answer" target. A batch is emi
 its example slots are used up or the next slot's sequences fit in no row, and padding slots
 have ``example_mask == 0``. Shapes are static per bucket: ``[R, L]`` rows and ``E`` slots.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,7 +40,7 @@ from mrc_jax.data.vocab import CheckpointTokenizer
 
 
 class OverlongError(ValueError):
-    """A question or option that alone does not fit the largest length (never truncated)."""
+  """A question or option that alone does not fit the largest length (never truncated)."""
 
 
 # num_classes of a padding slot: 2 keeps log(num_classes) finite in loss scaling.
@@ -48,301 +49,392 @@ PADDING_NUM_CLASSES = 2
 
 @dataclasses.dataclass
 class _Slot:
-    """One example slot before placement: its sequences and targets."""
-    sequences: list[tuple[list[int], list[int]]]   # (ids, token type ids) per choice
-    task_id: int
-    head_id: int
-    num_classes: int
-    label: int = 0
-    target: float = 0.0
-    span: tuple[int, int] = (0, 0)                 # token positions within sequence 0
-    packable: bool = True
-    meta: dict = dataclasses.field(default_factory=dict)
+  """One example slot before placement: its sequences and targets."""
 
-    @property
-    def length(self) -> int:
-        return max(len(ids) for ids, _ in self.sequences)
+  sequences: list[tuple[list[int], list[int]]]  # (ids, token type ids) per choice
+  task_id: int
+  head_id: int
+  num_classes: int
+  label: int = 0
+  target: float = 0.0
+  span: tuple[int, int] = (0, 0)  # token positions within sequence 0
+  packable: bool = True
+  meta: dict = dataclasses.field(default_factory=dict)
+
+  @property
+  def length(self) -> int:
+    return max(len(ids) for ids, _ in self.sequences)
 
 
 class _OpenBatch:
-    """Arrays of one batch being filled (one per bucket)."""
+  """Arrays of one batch being filled (one per bucket)."""
 
-    def __init__(self, rows: int, length: int, examples: int, choices: int, pad_id: int):
-        self.rows, self.length, self.examples = rows, length, examples
-        self.arrays = {
-            "input_ids": np.full((rows, length), pad_id, np.int32),    # [R, L]
-            "token_type_ids": np.zeros((rows, length), np.int32),      # [R, L]
-            "segment_ids": np.zeros((rows, length), np.int32),         # [R, L]
-            "positions": np.zeros((rows, length), np.int32),           # [R, L]
-            "example_mask": np.zeros((examples,), np.float32),         # [E]
-            "task_id": np.zeros((examples,), np.int32),                # [E]
-            "head_id": np.zeros((examples,), np.int32),                # [E]
-            "num_classes": np.full((examples,), PADDING_NUM_CLASSES, np.int32),  # [E]
-            "pool_row": np.zeros((examples, choices), np.int32),       # [E, C]
-            "pool_pos": np.zeros((examples, choices), np.int32),       # [E, C]
-            "choice_mask": np.zeros((examples, choices), np.float32),  # [E, C]
-            "label": np.zeros((examples,), np.int32),                  # [E]
-            "span_start": np.zeros((examples,), np.int32),             # [E]
-            "span_end": np.zeros((examples,), np.int32),               # [E]
-            "target": np.zeros((examples,), np.float32),               # [E]
-        }
-        self.fill = [0] * rows           # tokens used per row
-        self.segments = [0] * rows       # sequences packed per row
-        self.meta: list[dict] = []
+  def __init__(self, rows: int, length: int, examples: int, choices: int, pad_id: int):
+    self.rows, self.length, self.examples = rows, length, examples
+    self.arrays = {
+      "input_ids": np.full((rows, length), pad_id, np.int32),  # [R, L]
+      "token_type_ids": np.zeros((rows, length), np.int32),  # [R, L]
+      "segment_ids": np.zeros((rows, length), np.int32),  # [R, L]
+      "positions": np.zeros((rows, length), np.int32),  # [R, L]
+      "example_mask": np.zeros((examples,), np.float32),  # [E]
+      "task_id": np.zeros((examples,), np.int32),  # [E]
+      "head_id": np.zeros((examples,), np.int32),  # [E]
+      "num_classes": np.full((examples,), PADDING_NUM_CLASSES, np.int32),  # [E]
+      "pool_row": np.zeros((examples, choices), np.int32),  # [E, C]
+      "pool_pos": np.zeros((examples, choices), np.int32),  # [E, C]
+      "choice_mask": np.zeros((examples, choices), np.float32),  # [E, C]
+      "label": np.zeros((examples,), np.int32),  # [E]
+      "span_start": np.zeros((examples,), np.int32),  # [E]
+      "span_end": np.zeros((examples,), np.int32),  # [E]
+      "target": np.zeros((examples,), np.float32),  # [E]
+    }
+    self.fill = [0] * rows  # tokens used per row
+    self.segments = [0] * rows  # sequences packed per row
+    self.meta: list[dict] = []
 
-    def place(self, slot: _Slot, pack: bool) -> bool:
-        """Write ``slot`` into the batch if it fits (all sequences or nothing)."""
-        if len(self.meta) == self.examples:
-            return False
-        share_rows = pack and slot.packable
-        fill = list(self.fill)
-        where = []
-        for ids, _ in slot.sequences:
-            for row in range(self.rows):
-                if (fill[row] == 0 or share_rows) and fill[row] + len(ids) <= self.length:
-                    where.append((row, fill[row]))
-                    # A row holding an unpackable sequence takes nothing else.
-                    fill[row] = fill[row] + len(ids) if share_rows else self.length
-                    break
-            else:
-                return False
-        e = len(self.meta)
-        a = self.arrays
-        for choice, ((ids, types), (row, start)) in enumerate(zip(slot.sequences, where)):
-            end = start + len(ids)
-            self.segments[row] += 1
-            a["input_ids"][row, start:end] = ids
-            a["token_type_ids"][row, start:end] = types
-            a["segment_ids"][row, start:end] = self.segments[row]
-            a["positions"][row, start:end] = np.arange(len(ids))
-            a["pool_row"][e, choice] = row
-            a["pool_pos"][e, choice] = start
-            a["choice_mask"][e, choice] = 1.0
-        self.fill = fill
-        a["example_mask"][e] = 1.0
-        a["task_id"][e] = slot.task_id
-        a["head_id"][e] = slot.head_id
-        a["num_classes"][e] = slot.num_classes
-        a["label"][e] = slot.label
-        a["target"][e] = slot.target
-        a["span_start"][e], a["span_end"][e] = slot.span
-        self.meta.append(slot.meta)
-        return True
+  def place(self, slot: _Slot, pack: bool) -> bool:
+    """Write ``slot`` into the batch if it fits (all sequences or nothing)."""
+    if len(self.meta) == self.examples:
+      return False
+    share_rows = pack and slot.packable
+    fill = list(self.fill)
+    where = []
+    for ids, _ in slot.sequences:
+      for row in range(self.rows):
+        if (fill[row] == 0 or share_rows) and fill[row] + len(ids) <= self.length:
+          where.append((row, fill[row]))
+          # A row holding an unpackable sequence takes nothing else.
+          fill[row] = fill[row] + len(ids) if share_rows else self.length
+          break
+      else:
+        return False
+    e = len(self.meta)
+    a = self.arrays
+    for choice, ((ids, types), (row, start)) in enumerate(zip(slot.sequences, where)):
+      end = start + len(ids)
+      self.segments[row] += 1
+      a["input_ids"][row, start:end] = ids
+      a["token_type_ids"][row, start:end] = types
+      a["segment_ids"][row, start:end] = self.segments[row]
+      a["positions"][row, start:end] = np.arange(len(ids))
+      a["pool_row"][e, choice] = row
+      a["pool_pos"][e, choice] = start
+      a["choice_mask"][e, choice] = 1.0
+    self.fill = fill
+    a["example_mask"][e] = 1.0
+    a["task_id"][e] = slot.task_id
+    a["head_id"][e] = slot.head_id
+    a["num_classes"][e] = slot.num_classes
+    a["label"][e] = slot.label
+    a["target"][e] = slot.target
+    a["span_start"][e], a["span_end"][e] = slot.span
+    self.meta.append(slot.meta)
+    return True
 
-    @property
-    def empty(self) -> bool:
-        return not self.meta
+  @property
+  def empty(self) -> bool:
+    return not self.meta
 
 
 class BatchBuilder:
-    """Builds rows + examples batches from unified examples; see :func:`make_batches`."""
+  """Builds rows + examples batches from unified examples; see :func:`make_batches`."""
 
-    def __init__(self, tokenizer: CheckpointTokenizer, *, task_index: Mapping[str, int],
-                 head_index: Mapping[str, int], num_classes: Mapping[str, int] | None = None,
-                 examples_per_batch: int, rows_per_batch: int | Mapping[int, int],
-                 lengths: Sequence[int] = (128, 256, 512), max_choices: int = 4,
-                 pack: bool = True, window_stride: int = 128, allow_unlabelled: bool = False,
-                 pack_length: int | None = None, skip_overlong: bool = False,
-                 options_first: bool = False):
-        self.tokenizer = tokenizer
-        self.options_first = options_first
-        self.task_index, self.head_index = task_index, head_index
-        self.num_classes = dict(num_classes or {})
-        self.examples_per_batch = examples_per_batch
-        self.lengths = tuple(sorted(lengths))
-        self.rows = ({length: rows_per_batch for length in self.lengths}
-                     if isinstance(rows_per_batch, int) else dict(rows_per_batch))
-        if set(self.rows) != set(self.lengths):
-            raise ValueError(f"rows_per_batch keys {sorted(self.rows)} != lengths {self.lengths}")
-        if min(self.rows.values()) < max_choices:
-            raise ValueError(f"every bucket needs at least max_choices={max_choices} rows")
-        self.max_choices, self.pack = max_choices, pack
-        self.window_stride, self.allow_unlabelled = window_stride, allow_unlabelled
-        self.max_length = self.lengths[-1]
-        if pack_length is not None and pack_length not in self.lengths:
-            raise ValueError(f"pack_length {pack_length} is not one of the lengths {self.lengths}")
-        self.pack_length = pack_length
-        self.skip_overlong = skip_overlong
-        self.overlong: list[str] = []   # ids skipped because a question/option alone is too long
-        self.specials = tokenizer.num_special_tokens_pair
-        self._open: dict[int, _OpenBatch] = {}
-        # SQuAD-style files ask several questions about one context in a row: tokenise it once.
-        self._encode_context = functools.lru_cache(maxsize=64)(tokenizer.encode_with_offsets)
+  def __init__(
+    self,
+    tokenizer: CheckpointTokenizer,
+    *,
+    task_index: Mapping[str, int],
+    head_index: Mapping[str, int],
+    num_classes: Mapping[str, int] | None = None,
+    examples_per_batch: int,
+    rows_per_batch: int | Mapping[int, int],
+    lengths: Sequence[int] = (128, 256, 512),
+    max_choices: int = 4,
+    pack: bool = True,
+    window_stride: int = 128,
+    allow_unlabelled: bool = False,
+    pack_length: int | None = None,
+    skip_overlong: bool = False,
+    options_first: bool = False,
+  ):
+    self.tokenizer = tokenizer
+    self.options_first = options_first
+    self.task_index, self.head_index = task_index, head_index
+    self.num_classes = dict(num_classes or {})
+    self.examples_per_batch = examples_per_batch
+    self.lengths = tuple(sorted(lengths))
+    self.rows = (
+      {length: rows_per_batch for length in self.lengths}
+      if isinstance(rows_per_batch, int)
+      else dict(rows_per_batch)
+    )
+    if set(self.rows) != set(self.lengths):
+      raise ValueError(f"rows_per_batch keys {sorted(self.rows)} != lengths {self.lengths}")
+    if min(self.rows.values()) < max_choices:
+      raise ValueError(f"every bucket needs at least max_choices={max_choices} rows")
+    self.max_choices, self.pack = max_choices, pack
+    self.window_stride, self.allow_unlabelled = window_stride, allow_unlabelled
+    self.max_length = self.lengths[-1]
+    if pack_length is not None and pack_length not in self.lengths:
+      raise ValueError(f"pack_length {pack_length} is not one of the lengths {self.lengths}")
+    self.pack_length = pack_length
+    self.skip_overlong = skip_overlong
+    self.overlong: list[str] = []  # ids skipped because a question/option alone is too long
+    self.specials = tokenizer.num_special_tokens_pair
+    self._open: dict[int, _OpenBatch] = {}
+    # SQuAD-style files ask several questions about one context in a row: tokenise it once.
+    self._encode_context = functools.lru_cache(maxsize=64)(tokenizer.encode_with_offsets)
 
-    # --- examples -> slots -------------------------------------------------------------
-    def slots(self, example: dict) -> list[_Slot]:
-        task = example["task"]
-        if task not in self.task_index or task not in self.head_index:
-            raise KeyError(f"example {example['id']!r}: task {task!r} is not in task_index/head_index")
-        if not is_labelled(example) and not self.allow_unlabelled:
-            raise ValueError(f"example {example['id']!r} of {task} has no gold label; "
-                             "pass allow_unlabelled=True only to predict")
-        kind = example_kind(example)
-        if kind == "span":
-            return self._span_slots(example)
-        base = dict(task_id=self.task_index[task], head_id=self.head_index[task])
-        meta = {"id": example["id"], "task": task, "lang": example["lang"], "kind": kind,
-                "labelled": is_labelled(example)}
-        if kind == "choice":
-            options = example["options"]
-            if len(options) > self.max_choices:
-                raise ValueError(f"example {example['id']!r}: {len(options)} options > max_choices="
-                                 f"{self.max_choices}")
-            question = example["question"]
-            seconds = [question.replace("_", option) if "_" in question
-                       else (f"{option} {question}" if self.options_first
-                             else f"{question} {option}").strip() for option in options]
-            context_ids, _ = self.tokenizer.encode_with_offsets(example["context"])
-            sequences = [self._passage_pair(context_ids, self.tokenizer.encode(s), example, "options",
-                                            second_first=self.options_first)
-                         for s in seconds]
-            return [_Slot(sequences, num_classes=self.num_classes.get(task, len(options)),
-                          label=example["label"], meta={**meta, "num_choices": len(options)}, **base)]
-        if task not in self.num_classes:
-            raise KeyError(f"task {task!r}: num_classes is required for {kind} tasks")
-        context_ids = self.tokenizer.encode(example["context"])
-        question_ids = self.tokenizer.encode(example["question"]) if example["question"] else None
-        sequence = self._passage_pair(context_ids, question_ids, example, "question")
-        if kind == "regression":
-            return [_Slot([sequence], num_classes=self.num_classes[task], target=float(example["target"]),
-                          meta=meta, **base)]
-        label = example["label"]
-        if label != MISSING_LABEL and not 0 <= label < self.num_classes[task]:
-            raise ValueError(f"example {example['id']!r}: label {label} out of range for "
-                             f"{self.num_classes[task]} classes")
-        return [_Slot([sequence], num_classes=self.num_classes[task], label=label, meta=meta, **base)]
+  # --- examples -> slots -------------------------------------------------------------
+  def slots(self, example: dict) -> list[_Slot]:
+    task = example["task"]
+    if task not in self.task_index or task not in self.head_index:
+      raise KeyError(f"example {example['id']!r}: task {task!r} is not in task_index/head_index")
+    if not is_labelled(example) and not self.allow_unlabelled:
+      raise ValueError(
+        f"example {example['id']!r} of {task} has no gold label; "
+        "pass allow_unlabelled=True only to predict"
+      )
+    kind = example_kind(example)
+    if kind == "span":
+      return self._span_slots(example)
+    base = dict(task_id=self.task_index[task], head_id=self.head_index[task])
+    meta = {
+      "id": example["id"],
+      "task": task,
+      "lang": example["lang"],
+      "kind": kind,
+      "labelled": is_labelled(example),
+    }
+    if kind == "choice":
+      options = example["options"]
+      if len(options) > self.max_choices:
+        raise ValueError(
+          f"example {example['id']!r}: {len(options)} options > max_choices={self.max_choices}"
+        )
+      question = example["question"]
+      seconds = [
+        question.replace("_", option)
+        if "_" in question
+        else (f"{option} {question}" if self.options_first else f"{question} {option}").strip()
+        for option in options
+      ]
+      context_ids, _ = self.tokenizer.encode_with_offsets(example["context"])
+      sequences = [
+        self._passage_pair(
+          context_ids, self.tokenizer.encode(s), example, "options", second_first=self.options_first
+        )
+        for s in seconds
+      ]
+      return [
+        _Slot(
+          sequences,
+          num_classes=self.num_classes.get(task, len(options)),
+          label=example["label"],
+          meta={**meta, "num_choices": len(options)},
+          **base,
+        )
+      ]
+    if task not in self.num_classes:
+      raise KeyError(f"task {task!r}: num_classes is required for {kind} tasks")
+    context_ids = self.tokenizer.encode(example["context"])
+    question_ids = self.tokenizer.encode(example["question"]) if example["question"] else None
+    sequence = self._passage_pair(context_ids, question_ids, example, "question")
+    if kind == "regression":
+      return [
+        _Slot(
+          [sequence],
+          num_classes=self.num_classes[task],
+          target=float(example["target"]),
+          meta=meta,
+          **base,
+        )
+      ]
+    label = example["label"]
+    if label != MISSING_LABEL and not 0 <= label < self.num_classes[task]:
+      raise ValueError(
+        f"example {example['id']!r}: label {label} out of range for "
+        f"{self.num_classes[task]} classes"
+      )
+    return [_Slot([sequence], num_classes=self.num_classes[task], label=label, meta=meta, **base)]
 
-    def _passage_pair(self, context_ids, second_ids, example, what, second_first=False):
-        """Special tokens around context + second piece (in either order), cutting only
-        the context."""
-        if second_ids is None:
-            return self.tokenizer.build_pair(context_ids[:self.max_length - 2])
-        room = self.max_length - self.specials - len(second_ids)
-        if room < 0:
-            raise OverlongError(f"example {example['id']!r} of {example['task']}: the {what} alone "
-                             f"({len(second_ids)} tokens) exceeds the largest length {self.max_length}")
-        if second_first:
-            return self.tokenizer.build_pair(second_ids, context_ids[:room])
-        return self.tokenizer.build_pair(context_ids[:room], second_ids)
+  def _passage_pair(self, context_ids, second_ids, example, what, second_first=False):
+    """Special tokens around context + second piece (in either order), cutting only
+    the context."""
+    if second_ids is None:
+      return self.tokenizer.build_pair(context_ids[: self.max_length - 2])
+    room = self.max_length - self.specials - len(second_ids)
+    if room < 0:
+      raise OverlongError(
+        f"example {example['id']!r} of {example['task']}: the {what} alone "
+        f"({len(second_ids)} tokens) exceeds the largest length {self.max_length}"
+      )
+    if second_first:
+      return self.tokenizer.build_pair(second_ids, context_ids[:room])
+    return self.tokenizer.build_pair(context_ids[:room], second_ids)
 
-    def _span_slots(self, example: dict) -> list[_Slot]:
-        tok = self.tokenizer
-        question_ids = tok.encode(example["question"])
-        context_ids, offsets = self._encode_context(example["context"])
-        room = self.max_length - self.specials - len(question_ids)
-        if room < 1:
-            raise OverlongError(f"example {example['id']!r} of {example['task']}: the question alone "
-                             f"({len(question_ids)} tokens) leaves no room for the context")
-        # Consecutive windows start `window_stride` tokens apart, or closer when a window
-        # holds fewer tokens than that, so every context token lands in some window.
-        step = min(self.window_stride, room)
-        starts = [0]
-        while starts[-1] + room < len(context_ids):
-            starts.append(starts[-1] + step)
-        first_context = len(question_ids) + self.specials - 1  # [CLS] q [SEP] (+</s>) before context
-        answers = example["answers"]
-        answer = answers[0] if answers else None
-        slots = []
-        for window, begin in enumerate(starts):
-            end = min(begin + room, len(context_ids))
-            ids, types = tok.build_pair(question_ids, context_ids[begin:end])
-            token_offsets = np.full((len(ids), 2), -1, np.int32)   # [sequence, 2] chars
-            token_offsets[first_context:first_context + end - begin] = offsets[begin:end]
-            span = (0, 0)
-            if answer is not None:
-                span = _answer_tokens(offsets, begin, end, answer)
-                span = (span[0] + first_context, span[1] + first_context) if span else (0, 0)
-            slots.append(_Slot(
-                [(ids, types)], task_id=self.task_index[example["task"]],
-                head_id=self.head_index[example["task"]],
-                num_classes=self.num_classes.get(example["task"], len(ids)), span=span, packable=False,
-                meta={"id": example["id"], "task": example["task"], "lang": example["lang"],
-                      "kind": "span", "window": window, "num_windows": len(starts),
-                      "token_offsets": token_offsets, "context": example["context"],
-                      "answers": [a["text"] for a in answers], "labelled": is_labelled(example)}))
-        return slots
+  def _span_slots(self, example: dict) -> list[_Slot]:
+    tok = self.tokenizer
+    question_ids = tok.encode(example["question"])
+    context_ids, offsets = self._encode_context(example["context"])
+    room = self.max_length - self.specials - len(question_ids)
+    if room < 1:
+      raise OverlongError(
+        f"example {example['id']!r} of {example['task']}: the question alone "
+        f"({len(question_ids)} tokens) leaves no room for the context"
+      )
+    # Consecutive windows start `window_stride` tokens apart, or closer when a window
+    # holds fewer tokens than that, so every context token lands in some window.
+    step = min(self.window_stride, room)
+    starts = [0]
+    while starts[-1] + room < len(context_ids):
+      starts.append(starts[-1] + step)
+    first_context = len(question_ids) + self.specials - 1  # [CLS] q [SEP] (+</s>) before context
+    answers = example["answers"]
+    answer = answers[0] if answers else None
+    slots = []
+    for window, begin in enumerate(starts):
+      end = min(begin + room, len(context_ids))
+      ids, types = tok.build_pair(question_ids, context_ids[begin:end])
+      token_offsets = np.full((len(ids), 2), -1, np.int32)  # [sequence, 2] chars
+      token_offsets[first_context : first_context + end - begin] = offsets[begin:end]
+      span = (0, 0)
+      if answer is not None:
+        span = _answer_tokens(offsets, begin, end, answer)
+        span = (span[0] + first_context, span[1] + first_context) if span else (0, 0)
+      slots.append(
+        _Slot(
+          [(ids, types)],
+          task_id=self.task_index[example["task"]],
+          head_id=self.head_index[example["task"]],
+          num_classes=self.num_classes.get(example["task"], len(ids)),
+          span=span,
+          packable=False,
+          meta={
+            "id": example["id"],
+            "task": example["task"],
+            "lang": example["lang"],
+            "kind": "span",
+            "window": window,
+            "num_windows": len(starts),
+            "token_offsets": token_offsets,
+            "context": example["context"],
+            "answers": [a["text"] for a in answers],
+            "labelled": is_labelled(example),
+          },
+        )
+      )
+    return slots
 
-    # --- slots -> batches --------------------------------------------------------------
-    def bucket(self, length: int) -> int:
-        for bucket in self.lengths:
-            if length <= bucket:
-                return bucket
-        raise AssertionError(f"sequence of {length} tokens exceeds the largest bucket")
+  # --- slots -> batches --------------------------------------------------------------
+  def bucket(self, length: int) -> int:
+    for bucket in self.lengths:
+      if length <= bucket:
+        return bucket
+    raise AssertionError(f"sequence of {length} tokens exceeds the largest bucket")
 
-    def add(self, example: dict) -> Iterator[tuple[dict[str, np.ndarray], list[dict]]]:
-        """Add one example; yield every batch it completes."""
-        try:
-            slots = self.slots(example)
-        except OverlongError:
-            if not self.skip_overlong:
-                raise
-            self.overlong.append(example["id"])
-            return
-        for slot in slots:
-            length = self.bucket(slot.length)
-            if self.pack and slot.packable and self.pack_length and slot.length <= self.pack_length:
-                length = max(length, self.pack_length)  # long rows pack short sequences tighter
-            batch = self._open.get(length)
-            if batch is None or not batch.place(slot, self.pack):
-                if batch is not None:
-                    yield batch.arrays, batch.meta
-                batch = self._open[length] = _OpenBatch(
-                    self.rows[length], length, self.examples_per_batch, self.max_choices,
-                    self.tokenizer.pad_id)
-                if not batch.place(slot, self.pack):
-                    raise AssertionError("a slot must fit an empty batch")
+  def add(self, example: dict) -> Iterator[tuple[dict[str, np.ndarray], list[dict]]]:
+    """Add one example; yield every batch it completes."""
+    try:
+      slots = self.slots(example)
+    except OverlongError:
+      if not self.skip_overlong:
+        raise
+      self.overlong.append(example["id"])
+      return
+    for slot in slots:
+      length = self.bucket(slot.length)
+      if self.pack and slot.packable and self.pack_length and slot.length <= self.pack_length:
+        length = max(length, self.pack_length)  # long rows pack short sequences tighter
+      batch = self._open.get(length)
+      if batch is None or not batch.place(slot, self.pack):
+        if batch is not None:
+          yield batch.arrays, batch.meta
+        batch = self._open[length] = _OpenBatch(
+          self.rows[length],
+          length,
+          self.examples_per_batch,
+          self.max_choices,
+          self.tokenizer.pad_id,
+        )
+        if not batch.place(slot, self.pack):
+          raise AssertionError("a slot must fit an empty batch")
 
-    def flush(self) -> Iterator[tuple[dict[str, np.ndarray], list[dict]]]:
-        """Yield the partly filled batches (shortest bucket first) and reset."""
-        if self.overlong:
-            logging.warning("skipped %d example(s) whose question or option alone exceeds %d tokens: %s",
-                            len(self.overlong), self.max_length, ", ".join(self.overlong[:20]))
-        for length in sorted(self._open):
-            batch = self._open[length]
-            if not batch.empty:
-                yield batch.arrays, batch.meta
-        self._open = {}
+  def flush(self) -> Iterator[tuple[dict[str, np.ndarray], list[dict]]]:
+    """Yield the partly filled batches (shortest bucket first) and reset."""
+    if self.overlong:
+      logging.warning(
+        "skipped %d example(s) whose question or option alone exceeds %d tokens: %s",
+        len(self.overlong),
+        self.max_length,
+        ", ".join(self.overlong[:20]),
+      )
+    for length in sorted(self._open):
+      batch = self._open[length]
+      if not batch.empty:
+        yield batch.arrays, batch.meta
+    self._open = {}
 
 
 def _answer_tokens(offsets, begin: int, end: int, answer: dict) -> tuple[int, int] | None:
-    """Context-token indices (relative to ``begin``) of an answer lying wholly inside tokens
-    ``[begin, end)``; None when the window does not hold all of it."""
-    char_start = answer["start"]
-    char_end = char_start + len(answer["text"])
-    real = [i for i in range(begin, end) if offsets[i][0] < offsets[i][1]]
-    if not real or offsets[real[0]][0] > char_start or offsets[real[-1]][1] < char_end:
-        return None
-    first = next(i for i in real if offsets[i][1] > char_start)
-    last = max(i for i in real if offsets[i][0] < char_end)
-    return first - begin, last - begin
+  """Context-token indices (relative to ``begin``) of an answer lying wholly inside tokens
+  ``[begin, end)``; None when the window does not hold all of it."""
+  char_start = answer["start"]
+  char_end = char_start + len(answer["text"])
+  real = [i for i in range(begin, end) if offsets[i][0] < offsets[i][1]]
+  if not real or offsets[real[0]][0] > char_start or offsets[real[-1]][1] < char_end:
+    return None
+  first = next(i for i in real if offsets[i][1] > char_start)
+  last = max(i for i in real if offsets[i][0] < char_end)
+  return first - begin, last - begin
 
 
-def make_batches(examples: Iterable[dict], tokenizer: CheckpointTokenizer, *,
-                 task_index: Mapping[str, int], head_index: Mapping[str, int],
-                 num_classes: Mapping[str, int] | None = None, examples_per_batch: int,
-                 rows_per_batch: int | Mapping[int, int], lengths: Sequence[int] = (128, 256, 512),
-                 max_choices: int = 4, pack: bool = True, window_stride: int = 128,
-                 allow_unlabelled: bool = False, pack_length: int | None = None,
-                 skip_overlong: bool = False, options_first: bool = False
-                 ) -> Iterator[tuple[dict[str, np.ndarray], list[dict]]]:
-    """Yield ``(batch, meta)``: batch arrays as in docs/ARCHITECTURE.md, one meta dict per
-    real example slot (slot order; padding slots have none).
+def make_batches(
+  examples: Iterable[dict],
+  tokenizer: CheckpointTokenizer,
+  *,
+  task_index: Mapping[str, int],
+  head_index: Mapping[str, int],
+  num_classes: Mapping[str, int] | None = None,
+  examples_per_batch: int,
+  rows_per_batch: int | Mapping[int, int],
+  lengths: Sequence[int] = (128, 256, 512),
+  max_choices: int = 4,
+  pack: bool = True,
+  window_stride: int = 128,
+  allow_unlabelled: bool = False,
+  pack_length: int | None = None,
+  skip_overlong: bool = False,
+  options_first: bool = False,
+) -> Iterator[tuple[dict[str, np.ndarray], list[dict]]]:
+  """Yield ``(batch, meta)``: batch arrays as in docs/ARCHITECTURE.md, one meta dict per
+  real example slot (slot order; padding slots have none).
 
-    ``task_index`` / ``head_index`` map task names to ids; ``num_classes`` gives the number
-    of classes of classification tasks (choices default to the number of options, spans to
-    the sequence length). ``rows_per_batch`` may differ per length bucket (a dict keyed by
-    length) to keep tokens per batch constant. ``pack_length`` (one of ``lengths``) sends
-    every packable sequence up to that length into rows of that length, where packing wastes
-    less than in short rows. An example whose question or option alone exceeds the largest
-    length is an error, or with ``skip_overlong`` skipped, counted and logged at the end.
-    ``options_first`` selects the option-first multiple-choice layout (module docstring).
-    """
-    builder = BatchBuilder(tokenizer, task_index=task_index, head_index=head_index,
-                           num_classes=num_classes, examples_per_batch=examples_per_batch,
-                           rows_per_batch=rows_per_batch, lengths=lengths, max_choices=max_choices,
-                           pack=pack, window_stride=window_stride, allow_unlabelled=allow_unlabelled,
-                           pack_length=pack_length, skip_overlong=skip_overlong,
-                           options_first=options_first)
-    for example in examples:
-        yield from builder.add(example)
-    yield from builder.flush()
+  ``task_index`` / ``head_index`` map task names to ids; ``num_classes`` gives the number
+  of classes of classification tasks (choices default to the number of options, spans to
+  the sequence length). ``rows_per_batch`` may differ per length bucket (a dict keyed by
+  length) to keep tokens per batch constant. ``pack_length`` (one of ``lengths``) sends
+  every packable sequence up to that length into rows of that length, where packing wastes
+  less than in short rows. An example whose question or option alone exceeds the largest
+  length is an error, or with ``skip_overlong`` skipped, counted and logged at the end.
+  ``options_first`` selects the option-first multiple-choice layout (module docstring).
+  """
+  builder = BatchBuilder(
+    tokenizer,
+    task_index=task_index,
+    head_index=head_index,
+    num_classes=num_classes,
+    examples_per_batch=examples_per_batch,
+    rows_per_batch=rows_per_batch,
+    lengths=lengths,
+    max_choices=max_choices,
+    pack=pack,
+    window_stride=window_stride,
+    allow_unlabelled=allow_unlabelled,
+    pack_length=pack_length,
+    skip_overlong=skip_overlong,
+    options_first=options_first,
+  )
+  for example in examples:
+    yield from builder.add(example)
+  yield from builder.flush()

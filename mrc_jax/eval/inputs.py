@@ -24,6 +24,7 @@ compiles once per length and choice count. A multiple-choice cell takes as many 
 examples have options at most (EXAMS questions have 3 to 5): the head scores each choice
 on its own, so a model trained on 4 options scores 5.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -39,115 +40,135 @@ from mrc_jax.train.run_spec import RunSpec
 
 
 def robustness_entries(config) -> dict[str, Mapping]:
-    """The robustness entries, once every entry's type and fields check."""
-    entries = evaluation.eval_entries(config, "robustness")
-    if not entries:
-        raise ValueError("config.evals has no robustness entry (e.g. config.evals.robustness = "
-                         "dict(type='robustness', tasks=(...), attacks=('charswap',), "
-                         "split='test'))")
-    return entries
+  """The robustness entries, once every entry's type and fields check."""
+  entries = evaluation.eval_entries(config, "robustness")
+  if not entries:
+    raise ValueError(
+      "config.evals has no robustness entry (e.g. config.evals.robustness = "
+      "dict(type='robustness', tasks=(...), attacks=('charswap',), "
+      "split='test'))"
+    )
+  return entries
 
 
 def entry_settings(config, name: str, entry: Mapping, spec: RunSpec) -> dict:
-    """Everything of a robustness entry that decides its predictions, defaults filled in.
+  """Everything of a robustness entry that decides its predictions, defaults filled in.
 
-    The row length is the entry's own (a set of short texts, XCOPA, need not pay for the
-    longest set's rows), else the one the model was trained with (``spec.max_length``),
-    else, for workdirs that do not record it, ``config.data.max_length``.
-    """
-    from mrc_jax.data.load import PERTURB_SEED
-    max_length = int(entry.get("max_length", 0) or spec.max_length or config.data.max_length)
-    params = entry.get("attack_params", {})
-    return {"name": name, "tasks": list(entry.tasks), "attacks": list(entry.attacks),
-            "attack_params": params.to_dict() if hasattr(params, "to_dict") else dict(params),
-            "split": entry.get("split", "test"),
-            "num_examples": int(entry.get("num_examples", 0)),
-            "perturb_seed": int(entry.get("perturb_seed", PERTURB_SEED)),
-            "max_length": max_length,
-            "window_stride": int(entry.get("window_stride", max(max_length // 2, 1)))}
+  The row length is the entry's own (a set of short texts, XCOPA, need not pay for the
+  longest set's rows), else the one the model was trained with (``spec.max_length``),
+  else, for workdirs that do not record it, ``config.data.max_length``.
+  """
+  from mrc_jax.data.load import PERTURB_SEED
+
+  max_length = int(entry.get("max_length", 0) or spec.max_length or config.data.max_length)
+  params = entry.get("attack_params", {})
+  return {
+    "name": name,
+    "tasks": list(entry.tasks),
+    "attacks": list(entry.attacks),
+    "attack_params": params.to_dict() if hasattr(params, "to_dict") else dict(params),
+    "split": entry.get("split", "test"),
+    "num_examples": int(entry.get("num_examples", 0)),
+    "perturb_seed": int(entry.get("perturb_seed", PERTURB_SEED)),
+    "max_length": max_length,
+    "window_stride": int(entry.get("window_stride", max(max_length // 2, 1))),
+  }
 
 
 def split_task_name(task: str) -> tuple[str, str]:
-    """`xquad.de` -> (`xquad`, `de`); `belebele.deu_Latn` -> (`belebele`, `deu_Latn`)."""
-    dataset, dot, lang = task.partition(".")
-    if not dot or not lang:
-        raise ValueError(f"task {task!r} is not named DATASET.LANG")
-    return dataset, lang
+  """`xquad.de` -> (`xquad`, `de`); `belebele.deu_Latn` -> (`belebele`, `deu_Latn`)."""
+  dataset, dot, lang = task.partition(".")
+  if not dot or not lang:
+    raise ValueError(f"task {task!r} is not named DATASET.LANG")
+  return dataset, lang
 
 
 def clean_examples(task: str, split: str, limit: int, data_dir: str | None) -> list[dict]:
-    """The first `limit` (0 = all) examples of a clean task's split."""
-    if synthetic.is_synthetic(task):
-        if not limit:
-            limit = synthetic.EVAL_SPLIT_SIZE
-        kind, lang = synthetic.parse_task_name(task)
-        return list(itertools.islice(synthetic.examples(kind, lang, split), limit))
-    from mrc_jax.data import load_examples  # Imported late: real files only.
-    examples = load_examples(task, split, data_dir)
-    return list(itertools.islice(examples, limit) if limit else examples)
+  """The first `limit` (0 = all) examples of a clean task's split."""
+  if synthetic.is_synthetic(task):
+    if not limit:
+      limit = synthetic.EVAL_SPLIT_SIZE
+    kind, lang = synthetic.parse_task_name(task)
+    return list(itertools.islice(synthetic.examples(kind, lang, split), limit))
+  from mrc_jax.data import load_examples  # Imported late: real files only.
+
+  examples = load_examples(task, split, data_dir)
+  return list(itertools.islice(examples, limit) if limit else examples)
 
 
 def attacked_examples(examples: list[dict], attack: str, seed: int, **params) -> list[dict]:
-    from mrc_jax import perturb  # Imported late: only attacked cells need the suite.
-    return list(perturb.perturb_examples(examples, attack, None, seed, **params))
+  from mrc_jax import perturb  # Imported late: only attacked cells need the suite.
+
+  return list(perturb.perturb_examples(examples, attack, None, seed, **params))
 
 
 def _head_of(task: str, kind: str, spec: RunSpec, entry_name: str) -> int:
-    """Index of the head that serves `task`: its training head, else the one head of its kind."""
-    trained = dict(zip(spec.tasks, spec.head_of_task))
-    if task in trained:
-        return int(trained[task])
-    candidates = [i for i, head in enumerate(spec.heads) if head.kind == HEAD_KIND[kind]]
-    if len(candidates) != 1:
-        raise ValueError(f"config.evals.{entry_name}: task {task!r} ({kind}) was not trained and "
-                         f"the model has {len(candidates)} heads of kind {HEAD_KIND[kind]!r} "
-                         f"(heads: {[h.name for h in spec.heads]})")
-    return candidates[0]
+  """Index of the head that serves `task`: its training head, else the one head of its kind."""
+  trained = dict(zip(spec.tasks, spec.head_of_task))
+  if task in trained:
+    return int(trained[task])
+  candidates = [i for i, head in enumerate(spec.heads) if head.kind == HEAD_KIND[kind]]
+  if len(candidates) != 1:
+    raise ValueError(
+      f"config.evals.{entry_name}: task {task!r} ({kind}) was not trained and "
+      f"the model has {len(candidates)} heads of kind {HEAD_KIND[kind]!r} "
+      f"(heads: {[h.name for h in spec.heads]})"
+    )
+  return candidates[0]
 
 
 def choice_slots(examples: list[dict]) -> int:
-    """Choice slots of a multiple-choice cell: the most options any of its examples has."""
-    return max(len(example["options"]) for example in examples)
+  """Choice slots of a multiple-choice cell: the most options any of its examples has."""
+  return max(len(example["options"]) for example in examples)
 
 
 def eval_cells(config, spec: RunSpec, data_dir: str | None = None) -> Iterator[EvalCell]:
-    """Every (task, attack) cell of every robustness entry; batches are built lazily."""
-    entries = robustness_entries(config)
-    tokenizer = load_tokenizer(spec.tokenizer_dir)
-    data_dir = data_dir or config.data.get("data_dir") or None
-    # The multiple-choice layout the model was trained with (features.make_batches);
-    # workdirs from before the option have none and used the default layout.
-    options_first = spec.options_first
-    seen = set()
-    for name, entry in entries.items():
-        settings = entry_settings(config, name, entry, spec)
-        max_length = settings["max_length"]
-        for task in settings["tasks"]:
-            dataset, lang = split_task_name(task)
-            examples = clean_examples(task, settings["split"], settings["num_examples"],
-                                      data_dir)
-            if not examples:
-                raise ValueError(f"config.evals.{name}: task {task!r} has no examples")
-            # A cell smaller than a batch would pay for the padding slots' rows.
-            batch_size = min(int(entry.get("batch_size", config.batch_size)), len(examples))
-            kind = example_kind(examples[0])
-            head = _head_of(task, kind, spec, name)
-            head_spec = spec.heads[head]
-            for attack in (CLEAN, *settings["attacks"]):
-                if (dataset, lang, attack) in seen:
-                    raise ValueError(f"config.evals.{name}: ({task}, {attack}) is evaluated by "
-                                     "another entry too")
-                seen.add((dataset, lang, attack))
-                cell_examples = examples if attack == CLEAN else attacked_examples(
-                    examples, attack, settings["perturb_seed"],
-                    **settings["attack_params"].get(attack, {}))
-                max_choices = choice_slots(cell_examples) if kind == "choice" else 1
-                batches = features.make_batches(
-                    cell_examples, tokenizer, task_index={task: 0}, head_index={task: head},
-                    num_classes={task: head_spec.num_labels} if kind == "classification" else None,
-                    examples_per_batch=batch_size,
-                    rows_per_batch=batch_size * (max_choices if kind == "choice" else 1),
-                    lengths=(max_length,), max_choices=max_choices,
-                    window_stride=settings["window_stride"],
-                    options_first=options_first)
-                yield EvalCell(dataset, lang, attack, head_spec.kind, head_spec.name, batches)
+  """Every (task, attack) cell of every robustness entry; batches are built lazily."""
+  entries = robustness_entries(config)
+  tokenizer = load_tokenizer(spec.tokenizer_dir)
+  data_dir = data_dir or config.data.get("data_dir") or None
+  # The multiple-choice layout the model was trained with (features.make_batches);
+  # workdirs from before the option have none and used the default layout.
+  options_first = spec.options_first
+  seen = set()
+  for name, entry in entries.items():
+    settings = entry_settings(config, name, entry, spec)
+    max_length = settings["max_length"]
+    for task in settings["tasks"]:
+      dataset, lang = split_task_name(task)
+      examples = clean_examples(task, settings["split"], settings["num_examples"], data_dir)
+      if not examples:
+        raise ValueError(f"config.evals.{name}: task {task!r} has no examples")
+      # A cell smaller than a batch would pay for the padding slots' rows.
+      batch_size = min(int(entry.get("batch_size", config.batch_size)), len(examples))
+      kind = example_kind(examples[0])
+      head = _head_of(task, kind, spec, name)
+      head_spec = spec.heads[head]
+      for attack in (CLEAN, *settings["attacks"]):
+        if (dataset, lang, attack) in seen:
+          raise ValueError(
+            f"config.evals.{name}: ({task}, {attack}) is evaluated by another entry too"
+          )
+        seen.add((dataset, lang, attack))
+        cell_examples = (
+          examples
+          if attack == CLEAN
+          else attacked_examples(
+            examples, attack, settings["perturb_seed"], **settings["attack_params"].get(attack, {})
+          )
+        )
+        max_choices = choice_slots(cell_examples) if kind == "choice" else 1
+        batches = features.make_batches(
+          cell_examples,
+          tokenizer,
+          task_index={task: 0},
+          head_index={task: head},
+          num_classes={task: head_spec.num_labels} if kind == "classification" else None,
+          examples_per_batch=batch_size,
+          rows_per_batch=batch_size * (max_choices if kind == "choice" else 1),
+          lengths=(max_length,),
+          max_choices=max_choices,
+          window_stride=settings["window_stride"],
+          options_first=options_first,
+        )
+        yield EvalCell(dataset, lang, attack, head_spec.kind, head_spec.name, batches)

@@ -3,6 +3,7 @@
 The workdir's run specification (:mod:`mrc_jax.train.run_spec`) says what the model is;
 only the parameters are restored, so evaluation needs neither the optimizer nor its state.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,17 +14,18 @@ from mrc_jax.models.multitask import MultiTaskModel
 from mrc_jax.train import run_spec
 
 
-def load_model(workdir: str, step: int | None = None
-               ) -> tuple[MultiTaskModel, run_spec.RunSpec, int]:
-    """(model with the checkpoint's weights, the workdir's run spec, checkpoint step).
+def load_model(
+  workdir: str, step: int | None = None
+) -> tuple[MultiTaskModel, run_spec.RunSpec, int]:
+  """(model with the checkpoint's weights, the workdir's run spec, checkpoint step).
 
-    `step=None` takes the latest checkpoint.
-    """
-    workdir = os.path.abspath(workdir)
-    spec = run_spec.read(workdir)
-    params, step = run_spec.load_params(workdir, step)
-    model = MultiTaskModel(spec.encoder, spec.heads, rngs=nnx.Rngs(0))
-    state = nnx.state(model, nnx.Param)
-    state.replace_by_pure_dict(params)
-    nnx.update(model, state)
-    return model, spec, step
+  `step=None` takes the latest checkpoint.
+  """
+  workdir = os.path.abspath(workdir)
+  spec = run_spec.read(workdir)
+  params, step = run_spec.load_params(workdir, step)
+  model = MultiTaskModel(spec.encoder, spec.heads, rngs=nnx.Rngs(0))
+  state = nnx.state(model, nnx.Param)
+  state.replace_by_pure_dict(params)
+  nnx.update(model, state)
+  return model, spec, step

@@ -1,5 +1,6 @@
 """The study report: every compared run's robustness rows and each pair's paired
 differences in one set of files (``launch/study.py`` writes it to ``WORKDIR/report``)."""
+
 from __future__ import annotations
 
 import pathlib
@@ -16,9 +17,13 @@ def pair_run(baseline: str, other: str) -> str:
   return f"{other}-{baseline}"
 
 
-def write_study_report(out_dir: pathlib.Path, rows: list[dict], comparison: list[dict],
-                       info: dict,
-                       max_height: int = MAX_PLOT_HEIGHT) -> dict[str, pathlib.Path]:
+def write_study_report(
+  out_dir: pathlib.Path,
+  rows: list[dict],
+  comparison: list[dict],
+  info: dict,
+  max_height: int = MAX_PLOT_HEIGHT,
+) -> dict[str, pathlib.Path]:
   """robustness.{json,csv} hold every run's rows and the paired differences (the ``run``
   column tells them apart); robustness.md has the summaries, a section per run and the
   differences; robustness.png the heatmap grid (differences in robustness_pairs.png when
@@ -29,10 +34,16 @@ def write_study_report(out_dir: pathlib.Path, rows: list[dict], comparison: list
   report.write_json(paths["json"], everything, info)
   report.write_csv(paths["csv"], everything)
   pairs = info.get("pairs", [])
-  sections = [f"# {info['title']}", "", f"**{info['data']}**", "",
-              f"- runs compared: {', '.join(info['runs'])}",
-              f"- paired differences (other-baseline): {', '.join(pairs) or 'none'}",
-              f"- seconds per stage: {info['stage_seconds']}", ""]
+  sections = [
+    f"# {info['title']}",
+    "",
+    f"**{info['data']}**",
+    "",
+    f"- runs compared: {', '.join(info['runs'])}",
+    f"- paired differences (other-baseline): {', '.join(pairs) or 'none'}",
+    f"- seconds per stage: {info['stage_seconds']}",
+    "",
+  ]
   sections += [_summary_table(rows, info["runs"]), ""]
   if comparison:
     sections += [_pairs_summary(comparison, pairs), ""]
@@ -40,8 +51,7 @@ def write_study_report(out_dir: pathlib.Path, rows: list[dict], comparison: list
     mine = [r for r in rows if r["run"] == run_name]
     sections.append(report.markdown(mine, f"Run {run_name}", info).replace("# ", "## ", 1))
   if comparison:
-    sections.append(report.markdown(comparison, "Paired differences", info)
-                    .replace("# ", "## ", 1))
+    sections.append(report.markdown(comparison, "Paired differences", info).replace("# ", "## ", 1))
   paths["md"].write_text("\n".join(sections))
   scores, differences = study_panels(rows, comparison, info["runs"], pairs)
   title = f"{info['title']} ({info['data']})"
@@ -64,34 +74,45 @@ def study_panels(rows: list[dict], comparison: list[dict], runs: list[str], pair
   scores, differences = [], []
   for task in sorted({r["task"] for r in rows}):
     primary = report.primary_metric(rows, task)
-    for names, suffixes, groups in ((runs, ("", "_drop"), scores),
-                                    (pairs, ("_diff", "_drop_diff"), differences)):
+    for names, suffixes, groups in (
+      (runs, ("", "_drop"), scores),
+      (pairs, ("_diff", "_drop_diff"), differences),
+    ):
       for suffix in suffixes:
-        panels = [report.heatmap_panel(by_run_task[name, task], task, primary + suffix,
-                                       f"{task} {primary + suffix}: {name}") for name in names]
+        panels = [
+          report.heatmap_panel(
+            by_run_task[name, task], task, primary + suffix, f"{task} {primary + suffix}: {name}"
+          )
+          for name in names
+        ]
         groups.append([panel for panel in panels if panel is not None])
-  return ([group for group in scores if group],
-          [group for group in differences if group])
+  return ([group for group in scores if group], [group for group in differences if group])
 
 
 def _summary_table(rows: list[dict], runs: list[str]) -> str:
   """Mean over languages per attack, one column per run (primary metric)."""
-  mean = {(r["run"], r["task"], r["attack"], r["metric"]): r["value"] for r in rows
-          if r["lang"] == "mean"}
+  mean = {
+    (r["run"], r["task"], r["attack"], r["metric"]): r["value"] for r in rows if r["lang"] == "mean"
+  }
   tasks = sorted({r["task"] for r in rows})
-  attacks = sorted({r["attack"] for r in rows if r["lang"] == "mean"
-                    and not r["attack"].startswith("worst(")},
-                   key=lambda a: (a != results.CLEAN, a))
-  lines = ["## Summary: mean over languages (percent)", "",
-           "| task | attack | " + " | ".join(f"{run} score | {run} drop" for run in runs) + " |",
-           "|---|---|" + "---|---|" * len(runs)]
+  attacks = sorted(
+    {r["attack"] for r in rows if r["lang"] == "mean" and not r["attack"].startswith("worst(")},
+    key=lambda a: (a != results.CLEAN, a),
+  )
+  lines = [
+    "## Summary: mean over languages (percent)",
+    "",
+    "| task | attack | " + " | ".join(f"{run} score | {run} drop" for run in runs) + " |",
+    "|---|---|" + "---|---|" * len(runs),
+  ]
   for task in tasks:
     metric = report.primary_metric(rows, task)
     for attack in attacks:
       cells = []
       for run_name in runs:
-        score = mean.get((run_name, task, attack,
-                          metric if attack == results.CLEAN else f"{metric}_attacked"))
+        score = mean.get(
+          (run_name, task, attack, metric if attack == results.CLEAN else f"{metric}_attacked")
+        )
         drop = mean.get((run_name, task, attack, f"{metric}_drop"))
         cells += [_fmt(score), _fmt(drop)]
       lines.append(f"| {task} | {attack} | " + " | ".join(cells) + " |")
@@ -101,14 +122,22 @@ def _summary_table(rows: list[dict], runs: list[str]) -> str:
 def _pairs_summary(comparison: list[dict], pairs: list[str]) -> str:
   """Per pair: mean over languages of the score and drop differences per attack (primary
   metric), with how many languages differ significantly."""
-  lines = ["## Summary: paired differences, mean over languages (points)", "",
-           "Differences other - baseline with 95% paired bootstrap intervals; `sig.` counts "
-           f"the languages whose score difference has p < {report.SIGNIFICANCE} (exact McNemar /"
-           " paired bootstrap) or whose drop difference has a 95% interval excluding 0.", ""]
+  lines = [
+    "## Summary: paired differences, mean over languages (points)",
+    "",
+    "Differences other - baseline with 95% paired bootstrap intervals; `sig.` counts "
+    f"the languages whose score difference has p < {report.SIGNIFICANCE} (exact McNemar /"
+    " paired bootstrap) or whose drop difference has a 95% interval excluding 0.",
+    "",
+  ]
   for pair in pairs:
     mine = [r for r in comparison if r["run"] == pair]
-    lines += [f"### {pair}", "", "| task | attack | score diff | sig. | drop diff | sig. |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+      f"### {pair}",
+      "",
+      "| task | attack | score diff | sig. | drop diff | sig. |",
+      "|---|---|---|---|---|---|",
+    ]
     for task in sorted({r["task"] for r in mine}):
       primary = report.primary_metric(mine, task)
       columns = []

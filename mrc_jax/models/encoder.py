@@ -12,6 +12,7 @@ table expects. The layer body is written with explicit einsums rather than nnx.L
 modules because the fused query/key/value kernel `[embed, 3, heads, kv]` and the
 head-major attention layout are where the CPU/TPU time goes.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,12 +26,12 @@ from flax import nnx
 MODEL_TYPES = ("bert", "roberta", "xlm-roberta")
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 ACTIVATIONS = {
-    "gelu": lambda x: jax.nn.gelu(x, approximate=False),
-    "gelu_new": lambda x: jax.nn.gelu(x, approximate=True),
-    "gelu_pytorch_tanh": lambda x: jax.nn.gelu(x, approximate=True),
-    "relu": jax.nn.relu,
-    "silu": jax.nn.silu,
-    "swish": jax.nn.silu,
+  "gelu": lambda x: jax.nn.gelu(x, approximate=False),
+  "gelu_new": lambda x: jax.nn.gelu(x, approximate=True),
+  "gelu_pytorch_tanh": lambda x: jax.nn.gelu(x, approximate=True),
+  "relu": jax.nn.relu,
+  "silu": jax.nn.silu,
+  "swish": jax.nn.silu,
 }
 
 # Dropout masks come from a counter-based integer hash (two rounds of the MurmurHash3
@@ -93,7 +94,8 @@ class EncoderConfig:
       raise ValueError(f"model_type {self.model_type!r} is not one of {MODEL_TYPES}")
     if self.hidden_size % self.num_heads:
       raise ValueError(
-          f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
+        f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}"
+      )
     if self.hidden_act not in ACTIVATIONS:
       raise ValueError(f"hidden_act {self.hidden_act!r} is not one of {sorted(ACTIVATIONS)}")
     if self.attention_init not in ATTENTION_INITS:
@@ -118,26 +120,30 @@ class EncoderConfig:
       raise ValueError(f"Hugging Face model_type {model_type!r} is not one of {MODEL_TYPES}")
     position_type = hf.get("position_embedding_type", "absolute")
     if position_type != "absolute":
-      raise ValueError(f"position_embedding_type {position_type!r} is not supported "
-                       "(only 'absolute')")
-    pad = int(hf.get("pad_token_id") if hf.get("pad_token_id") is not None else
-              (0 if model_type == "bert" else 1))
+      raise ValueError(
+        f"position_embedding_type {position_type!r} is not supported (only 'absolute')"
+      )
+    pad = int(
+      hf.get("pad_token_id")
+      if hf.get("pad_token_id") is not None
+      else (0 if model_type == "bert" else 1)
+    )
     fields = dict(
-        model_type=model_type,
-        vocab_size=int(hf["vocab_size"]),
-        hidden_size=int(hf["hidden_size"]),
-        num_layers=int(hf["num_hidden_layers"]),
-        num_heads=int(hf["num_attention_heads"]),
-        intermediate_size=int(hf["intermediate_size"]),
-        hidden_act=str(hf.get("hidden_act", "gelu")),
-        max_position_embeddings=int(hf.get("max_position_embeddings", 512)),
-        type_vocab_size=int(hf.get("type_vocab_size", 2)),
-        pad_token_id=pad,
-        position_offset=0 if model_type == "bert" else pad + 1,
-        layer_norm_eps=float(hf.get("layer_norm_eps", 1e-12)),
-        hidden_dropout=float(hf.get("hidden_dropout_prob", 0.1)),
-        attention_dropout=float(hf.get("attention_probs_dropout_prob", 0.1)),
-        initializer_range=float(hf.get("initializer_range", 0.02)),
+      model_type=model_type,
+      vocab_size=int(hf["vocab_size"]),
+      hidden_size=int(hf["hidden_size"]),
+      num_layers=int(hf["num_hidden_layers"]),
+      num_heads=int(hf["num_attention_heads"]),
+      intermediate_size=int(hf["intermediate_size"]),
+      hidden_act=str(hf.get("hidden_act", "gelu")),
+      max_position_embeddings=int(hf.get("max_position_embeddings", 512)),
+      type_vocab_size=int(hf.get("type_vocab_size", 2)),
+      pad_token_id=pad,
+      position_offset=0 if model_type == "bert" else pad + 1,
+      layer_norm_eps=float(hf.get("layer_norm_eps", 1e-12)),
+      hidden_dropout=float(hf.get("hidden_dropout_prob", 0.1)),
+      attention_dropout=float(hf.get("attention_probs_dropout_prob", 0.1)),
+      initializer_range=float(hf.get("initializer_range", 0.02)),
     )
     fields.update(overrides)
     return cls(**fields)
@@ -145,21 +151,21 @@ class EncoderConfig:
   def to_hf_config(self) -> dict[str, Any]:
     """The Hugging Face `config.json` fields that describe this encoder."""
     hf = dict(
-        model_type=self.model_type,
-        vocab_size=self.vocab_size,
-        hidden_size=self.hidden_size,
-        num_hidden_layers=self.num_layers,
-        num_attention_heads=self.num_heads,
-        intermediate_size=self.intermediate_size,
-        hidden_act=self.hidden_act,
-        max_position_embeddings=self.max_position_embeddings,
-        type_vocab_size=self.type_vocab_size,
-        pad_token_id=self.pad_token_id,
-        layer_norm_eps=self.layer_norm_eps,
-        hidden_dropout_prob=self.hidden_dropout,
-        attention_probs_dropout_prob=self.attention_dropout,
-        initializer_range=self.initializer_range,
-        position_embedding_type="absolute",
+      model_type=self.model_type,
+      vocab_size=self.vocab_size,
+      hidden_size=self.hidden_size,
+      num_hidden_layers=self.num_layers,
+      num_attention_heads=self.num_heads,
+      intermediate_size=self.intermediate_size,
+      hidden_act=self.hidden_act,
+      max_position_embeddings=self.max_position_embeddings,
+      type_vocab_size=self.type_vocab_size,
+      pad_token_id=self.pad_token_id,
+      layer_norm_eps=self.layer_norm_eps,
+      hidden_dropout_prob=self.hidden_dropout,
+      attention_probs_dropout_prob=self.attention_dropout,
+      initializer_range=self.initializer_range,
+      position_embedding_type="absolute",
     )
     if self.model_type != "bert":
       hf.update(bos_token_id=0, eos_token_id=2)
@@ -168,8 +174,7 @@ class EncoderConfig:
 
 def _param(rngs: nnx.Rngs, init, shape, names, dtype) -> nnx.Param:
   """A parameter with logical axis names; placement is left to a rules table."""
-  return nnx.Param(init(rngs.params(), shape, dtype), sharding_names=names,
-                   eager_sharding=False)
+  return nnx.Param(init(rngs.params(), shape, dtype), sharding_names=names, eager_sharding=False)
 
 
 def normal_init(config: "EncoderConfig"):
@@ -194,8 +199,8 @@ def qkv_init(config: "EncoderConfig"):
     kernel = normal(normal_key, shape, jnp.float32)
     z = jax.random.normal(mimetic_key, (layers, heads, embed, embed)) / math.sqrt(embed)
     u, s, vt = jnp.linalg.svd(_MIMETIC_ALPHA * (z + jnp.eye(embed)))
-    root = jnp.sqrt(s[..., None, :kv])                                # [layers, heads, 1, kv]
-    query = u[..., :kv] * root                                        # [layers, heads, embed, kv]
+    root = jnp.sqrt(s[..., None, :kv])  # [layers, heads, 1, kv]
+    query = u[..., :kv] * root  # [layers, heads, embed, kv]
     key_ = jnp.swapaxes(vt[..., :kv, :], -1, -2) * root
     qk = jnp.stack([query, key_], axis=1).transpose(0, 3, 1, 2, 4)  # [layers, embed, 2, heads, kv]
     return kernel.at[:, :, :2].set(qk).astype(dtype)
@@ -216,10 +221,11 @@ def position_init(config: "EncoderConfig"):
     del key  # deterministic
     positions, embed = shape
     pairs = (embed + 1) // 2
-    angle = (jnp.arange(positions, dtype=jnp.float32)[:, None]
-             * 10000.0 ** (-2.0 * jnp.arange(pairs, dtype=jnp.float32) / embed))  # [P, pairs]
+    angle = jnp.arange(positions, dtype=jnp.float32)[:, None] * 10000.0 ** (
+      -2.0 * jnp.arange(pairs, dtype=jnp.float32) / embed
+    )  # [P, pairs]
     table = jnp.stack([jnp.sin(angle), jnp.cos(angle)], -1).reshape(positions, 2 * pairs)
-    table = table[:, :embed]                                                   # [P, embed]
+    table = table[:, :embed]  # [P, embed]
     return (table / table.std() * config.initializer_range).astype(dtype)
 
   return init
@@ -272,8 +278,9 @@ class Embeddings(nnx.Module):
     e = config.hidden_size
     init = normal_init(config)
     self.word = _param(rngs, init, (config.vocab_size, e), ("vocab", "embed"), pdt)
-    self.position = _param(rngs, position_init(config), (config.max_position_embeddings, e),
-                           (None, "embed"), pdt)
+    self.position = _param(
+      rngs, position_init(config), (config.max_position_embeddings, e), (None, "embed"), pdt
+    )
     self.token_type = _param(rngs, init, (config.type_vocab_size, e), (None, "embed"), pdt)
     self.norm_scale = _param(rngs, _ones, (e,), ("embed",), pdt)
     self.norm_bias = _param(rngs, _zeros, (e,), ("embed",), pdt)
@@ -284,12 +291,16 @@ class LayerStack(nnx.Module):
 
   def __init__(self, config: EncoderConfig, *, rngs: nnx.Rngs):
     pdt = DTYPES[config.param_dtype]
-    l, e, n, h, m = (config.num_layers, config.hidden_size, config.num_heads,
-                     config.head_dim, config.intermediate_size)
+    l, e, n, h, m = (
+      config.num_layers,
+      config.hidden_size,
+      config.num_heads,
+      config.head_dim,
+      config.intermediate_size,
+    )
     p = lambda init, shape, names: _param(rngs, init, shape, names, pdt)
     normal = normal_init(config)
-    self.qkv_kernel = p(qkv_init(config), (l, e, 3, n, h),
-                        ("layers", "embed", None, "heads", "kv"))
+    self.qkv_kernel = p(qkv_init(config), (l, e, 3, n, h), ("layers", "embed", None, "heads", "kv"))
     self.qkv_bias = p(_zeros, (l, 3, n, h), ("layers", None, "heads", "kv"))
     self.attn_out_kernel = p(normal, (l, n, h, e), ("layers", "heads", "kv", "embed"))
     self.attn_out_bias = p(_zeros, (l, e), ("layers", "embed"))
@@ -303,14 +314,33 @@ class LayerStack(nnx.Module):
     self.mlp_norm_bias = p(_zeros, (l, e), ("layers", "embed"))
 
   def arrays(self) -> dict[str, jax.Array]:
-    return {name: getattr(self, name)[...] for name in (
-        "qkv_kernel", "qkv_bias", "attn_out_kernel", "attn_out_bias", "attn_norm_scale",
-        "attn_norm_bias", "mlp_in_kernel", "mlp_in_bias", "mlp_out_kernel", "mlp_out_bias",
-        "mlp_norm_scale", "mlp_norm_bias")}
+    return {
+      name: getattr(self, name)[...]
+      for name in (
+        "qkv_kernel",
+        "qkv_bias",
+        "attn_out_kernel",
+        "attn_out_bias",
+        "attn_norm_scale",
+        "attn_norm_bias",
+        "mlp_in_kernel",
+        "mlp_in_bias",
+        "mlp_out_kernel",
+        "mlp_out_bias",
+        "mlp_norm_scale",
+        "mlp_norm_bias",
+      )
+    }
 
 
-def attention(config: EncoderConfig, q: jax.Array, k: jax.Array, v: jax.Array,
-              allowed: jax.Array, seed: jax.Array | None) -> jax.Array:
+def attention(
+  config: EncoderConfig,
+  q: jax.Array,
+  k: jax.Array,
+  v: jax.Array,
+  allowed: jax.Array,
+  seed: jax.Array | None,
+) -> jax.Array:
   """Scaled dot-product attention on head-major `[batch, heads, length, kv]` operands.
 
   Scores and softmax are float32; `seed` (`uint32[2]`) drops attention probabilities,
@@ -326,8 +356,13 @@ def attention(config: EncoderConfig, q: jax.Array, k: jax.Array, v: jax.Array,
   return jnp.einsum("bnts,bnsh->bnth", probs, v)
 
 
-def transformer_layer(config: EncoderConfig, p: Mapping[str, jax.Array], x: jax.Array,
-                      allowed: jax.Array, seeds: jax.Array | None) -> jax.Array:
+def transformer_layer(
+  config: EncoderConfig,
+  p: Mapping[str, jax.Array],
+  x: jax.Array,
+  allowed: jax.Array,
+  seeds: jax.Array | None,
+) -> jax.Array:
   """One post-layer-norm Transformer layer.
 
   Args:
@@ -340,15 +375,17 @@ def transformer_layer(config: EncoderConfig, p: Mapping[str, jax.Array], x: jax.
   """
   qkv = jnp.einsum("bte,ecnh->cbnth", x, p["qkv_kernel"])  # [3, batch, heads, length, kv]
   qkv = qkv + p["qkv_bias"][:, None, :, None, :]
-  context = attention(config, qkv[0], qkv[1], qkv[2], allowed,
-                      None if seeds is None else seeds[0])  # [batch, heads, length, kv]
+  context = attention(
+    config, qkv[0], qkv[1], qkv[2], allowed, None if seeds is None else seeds[0]
+  )  # [batch, heads, length, kv]
   attn = jnp.einsum("bnth,nhe->bte", context, p["attn_out_kernel"]) + p["attn_out_bias"]
   if seeds is not None:
     attn = dropout(attn, config.hidden_dropout, seeds[1])
   x = layer_norm(x + attn, p["attn_norm_scale"], p["attn_norm_bias"], config.layer_norm_eps)
 
   hidden = ACTIVATIONS[config.hidden_act](
-      jnp.einsum("bte,em->btm", x, p["mlp_in_kernel"]) + p["mlp_in_bias"])
+    jnp.einsum("bte,em->btm", x, p["mlp_in_kernel"]) + p["mlp_in_bias"]
+  )
   out = jnp.einsum("btm,me->bte", hidden, p["mlp_out_kernel"]) + p["mlp_out_bias"]
   if seeds is not None:
     out = dropout(out, config.hidden_dropout, seeds[2])
@@ -360,8 +397,12 @@ def segment_positions(segment_ids: jax.Array) -> jax.Array:
   length = segment_ids.shape[-1]
   index = jnp.broadcast_to(jnp.arange(length, dtype=jnp.int32), segment_ids.shape)
   starts = jnp.concatenate(
-      [jnp.ones_like(segment_ids[..., :1], dtype=bool),
-       segment_ids[..., 1:] != segment_ids[..., :-1]], axis=-1)
+    [
+      jnp.ones_like(segment_ids[..., :1], dtype=bool),
+      segment_ids[..., 1:] != segment_ids[..., :-1],
+    ],
+    axis=-1,
+  )
   segment_start = jax.lax.cummax(jnp.where(starts, index, 0), axis=segment_ids.ndim - 1)
   return index - segment_start
 
@@ -387,18 +428,23 @@ class Encoder(nnx.Module):
     if segment_ids is not None:
       return segment_positions(segment_ids) + c.position_offset
     if c.position_offset == 0:
-      return jnp.broadcast_to(jnp.arange(input_ids.shape[-1], dtype=jnp.int32),
-                              input_ids.shape)
+      return jnp.broadcast_to(jnp.arange(input_ids.shape[-1], dtype=jnp.int32), input_ids.shape)
     # RoBERTa's rule: non-padding tokens count up from pad_token_id + 1, padding keeps
     # pad_token_id.
     not_pad = (input_ids != c.pad_token_id).astype(jnp.int32)
     return jnp.cumsum(not_pad, axis=-1) * not_pad + c.pad_token_id
 
-  def __call__(self, input_ids: jax.Array, attention_mask: jax.Array,
-               token_type_ids: jax.Array | None = None, deterministic: bool = True, *,
-               segment_ids: jax.Array | None = None,
-               positions: jax.Array | None = None,
-               embedding_noise: jax.Array | None = None) -> jax.Array:
+  def __call__(
+    self,
+    input_ids: jax.Array,
+    attention_mask: jax.Array,
+    token_type_ids: jax.Array | None = None,
+    deterministic: bool = True,
+    *,
+    segment_ids: jax.Array | None = None,
+    positions: jax.Array | None = None,
+    embedding_noise: jax.Array | None = None,
+  ) -> jax.Array:
     """Encodes `[batch, length]` token ids into `[batch, length, hidden]` states.
 
     `attention_mask` is 1 for real tokens and 0 for padding. With `segment_ids`
@@ -420,8 +466,11 @@ class Encoder(nnx.Module):
       # fairseq's R3F noises a detached copy of the token embeddings: the noised pass
       # sends no gradient into the word table.
       tokens = jax.lax.stop_gradient(tokens)
-    x = (tokens + jnp.take(emb.position[...], pos, axis=0) +
-         jnp.take(emb.token_type[...], token_type_ids, axis=0)).astype(dt)
+    x = (
+      tokens
+      + jnp.take(emb.position[...], pos, axis=0)
+      + jnp.take(emb.token_type[...], token_type_ids, axis=0)
+    ).astype(dt)
     if embedding_noise is not None:
       x = x + embedding_noise.astype(dt)
     x = layer_norm(x, emb.norm_scale[...], emb.norm_bias[...], c.layer_norm_eps)
@@ -450,5 +499,6 @@ class Encoder(nnx.Module):
     if not self.config.with_pooler:
       raise ValueError("this encoder has no pooler (EncoderConfig.with_pooler=False)")
     dt = DTYPES[self.config.dtype]
-    return jnp.tanh(x.astype(dt) @ self.pooler_kernel[...].astype(dt) +
-                    self.pooler_bias[...].astype(dt))
+    return jnp.tanh(
+      x.astype(dt) @ self.pooler_kernel[...].astype(dt) + self.pooler_bias[...].astype(dt)
+    )

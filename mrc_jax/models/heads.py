@@ -19,6 +19,7 @@ sentence encoders (E5, sentence-transformers), whose first-token state no object
   Question answering (all): tokens -> linear(hidden, 2), no dropout.
 Regression is sequence classification with one output, as in Hugging Face.
 """
+
 from __future__ import annotations
 
 import jax
@@ -31,8 +32,15 @@ from mrc_jax.models.encoder import DTYPES, EncoderConfig, _param, _zeros, normal
 class Dense(nnx.Module):
   """`x @ kernel + bias` with logical axis names, in the config's computation dtype."""
 
-  def __init__(self, config: EncoderConfig, in_features: int, out_features: int,
-               names: tuple, *, rngs: nnx.Rngs):
+  def __init__(
+    self,
+    config: EncoderConfig,
+    in_features: int,
+    out_features: int,
+    names: tuple,
+    *,
+    rngs: nnx.Rngs,
+  ):
     pdt = DTYPES[config.param_dtype]
     self.dtype = DTYPES[config.dtype]
     self.kernel = _param(rngs, normal_init(config), (in_features, out_features), names, pdt)
@@ -40,7 +48,8 @@ class Dense(nnx.Module):
 
   def __call__(self, x: jax.Array) -> jax.Array:
     return x.astype(self.dtype) @ self.kernel[...].astype(self.dtype) + self.bias[...].astype(
-        self.dtype)
+      self.dtype
+    )
 
 
 POOLINGS = ("first", "mean")
@@ -59,8 +68,15 @@ def _check_pooling(pooling: str) -> str:
 class SequenceClassificationHead(nnx.Module):
   """Class logits `[..., num_labels]` for one sequence (or sequence pair)."""
 
-  def __init__(self, config: EncoderConfig, num_labels: int, *,
-               dropout_rate: float | None = None, pooling: str = "first", rngs: nnx.Rngs):
+  def __init__(
+    self,
+    config: EncoderConfig,
+    num_labels: int,
+    *,
+    dropout_rate: float | None = None,
+    pooling: str = "first",
+    rngs: nnx.Rngs,
+  ):
     self.num_labels = num_labels
     self.pooling = _check_pooling(pooling)
     rate = _classifier_dropout(config, dropout_rate)
@@ -86,8 +102,14 @@ class SequenceClassificationHead(nnx.Module):
 class RegressionHead(SequenceClassificationHead):
   """One real-valued prediction `[...]` per sequence."""
 
-  def __init__(self, config: EncoderConfig, *, dropout_rate: float | None = None,
-               pooling: str = "first", rngs: nnx.Rngs):
+  def __init__(
+    self,
+    config: EncoderConfig,
+    *,
+    dropout_rate: float | None = None,
+    pooling: str = "first",
+    rngs: nnx.Rngs,
+  ):
     super().__init__(config, 1, dropout_rate=dropout_rate, pooling=pooling, rngs=rngs)
 
   def __call__(self, features: jax.Array, deterministic: bool = True) -> jax.Array:
@@ -97,8 +119,14 @@ class RegressionHead(SequenceClassificationHead):
 class MultipleChoiceHead(nnx.Module):
   """One score per option: pooled `[batch, choices, hidden]` -> `[batch, choices]`."""
 
-  def __init__(self, config: EncoderConfig, *, dropout_rate: float | None = None,
-               pooling: str = "first", rngs: nnx.Rngs):
+  def __init__(
+    self,
+    config: EncoderConfig,
+    *,
+    dropout_rate: float | None = None,
+    pooling: str = "first",
+    rngs: nnx.Rngs,
+  ):
     self.pooling = _check_pooling(pooling)
     self.input_kind = "pooled" if pooling == "first" else "mean"
     self.dropout = nnx.Dropout(_classifier_dropout(config, dropout_rate), rngs=rngs)
@@ -116,8 +144,9 @@ class SpanHead(nnx.Module):
   def __init__(self, config: EncoderConfig, *, rngs: nnx.Rngs):
     self.out = Dense(config, config.hidden_size, 2, ("embed", None), rngs=rngs)
 
-  def __call__(self, features: jax.Array,
-               deterministic: bool = True) -> tuple[jax.Array, jax.Array]:
+  def __call__(
+    self, features: jax.Array, deterministic: bool = True
+  ) -> tuple[jax.Array, jax.Array]:
     del deterministic  # Hugging Face's span head has no dropout.
     logits = self.out(features)  # [batch, length, 2]
     return logits[..., 0], logits[..., 1]
@@ -126,21 +155,29 @@ class SpanHead(nnx.Module):
 def head_spec(head: nnx.Module) -> dict:
   """The JSON-serialisable constructor arguments that rebuild `head` with `build_head`."""
   if isinstance(head, RegressionHead):
-    return {"kind": "RegressionHead", "dropout_rate": head.dropout.rate,
-            "pooling": head.pooling}
+    return {"kind": "RegressionHead", "dropout_rate": head.dropout.rate, "pooling": head.pooling}
   if isinstance(head, SequenceClassificationHead):
-    return {"kind": "SequenceClassificationHead", "num_labels": head.num_labels,
-            "dropout_rate": head.dropout.rate, "pooling": head.pooling}
+    return {
+      "kind": "SequenceClassificationHead",
+      "num_labels": head.num_labels,
+      "dropout_rate": head.dropout.rate,
+      "pooling": head.pooling,
+    }
   if isinstance(head, MultipleChoiceHead):
-    return {"kind": "MultipleChoiceHead", "dropout_rate": head.dropout.rate,
-            "pooling": head.pooling}
+    return {
+      "kind": "MultipleChoiceHead",
+      "dropout_rate": head.dropout.rate,
+      "pooling": head.pooling,
+    }
   if isinstance(head, SpanHead):
     return {"kind": "SpanHead"}
   raise TypeError(f"unknown head type {type(head).__name__}")
 
 
-HEAD_CLASSES = {cls.__name__: cls for cls in (
-    SequenceClassificationHead, RegressionHead, MultipleChoiceHead, SpanHead)}
+HEAD_CLASSES = {
+  cls.__name__: cls
+  for cls in (SequenceClassificationHead, RegressionHead, MultipleChoiceHead, SpanHead)
+}
 
 
 def build_head(config: EncoderConfig, spec: dict, *, rngs: nnx.Rngs) -> nnx.Module:

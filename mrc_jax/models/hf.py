@@ -7,6 +7,7 @@ model can be kept as an orbax checkpoint (parameters via StandardSave plus a JSO
 that rebuilds the modules), which is what `launch/convert_checkpoint.py` converts to and
 from.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,17 +28,19 @@ _CLASS_PREFIX = {"bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRobert
 # Architecture suffix -> task head name; None = encoder only (a language-model head, if
 # any, is not part of this library's model and its weights are skipped).
 _ARCHITECTURE_HEADS = {
-    "Model": None,
-    "ForMaskedLM": None,
-    "ForPreTraining": None,
-    "ForSequenceClassification": "sequence_classification",
-    "ForMultipleChoice": "multiple_choice",
-    "ForQuestionAnswering": "question_answering",
+  "Model": None,
+  "ForMaskedLM": None,
+  "ForPreTraining": None,
+  "ForSequenceClassification": "sequence_classification",
+  "ForMultipleChoice": "multiple_choice",
+  "ForQuestionAnswering": "question_answering",
 }
-_HEAD_ARCHITECTURE = {"sequence_classification": "ForSequenceClassification",
-                      "regression": "ForSequenceClassification",
-                      "multiple_choice": "ForMultipleChoice",
-                      "question_answering": "ForQuestionAnswering"}
+_HEAD_ARCHITECTURE = {
+  "sequence_classification": "ForSequenceClassification",
+  "regression": "ForSequenceClassification",
+  "multiple_choice": "ForMultipleChoice",
+  "question_answering": "ForQuestionAnswering",
+}
 # Weights of language-model heads and buffers that are not parameters of this model.
 _SKIPPED_PREFIXES = ("lm_head.", "cls.", "embeddings.position_ids", "embeddings.token_type_ids")
 
@@ -65,11 +68,14 @@ def read_hf_weights(path: str) -> dict[str, np.ndarray]:
   torch_bin = os.path.join(path, "pytorch_model.bin")
   if os.path.exists(single) or os.path.exists(index):
     from safetensors.flax import load_file  # reads bfloat16 too
+
     if os.path.exists(single):
       files = [single]
     else:
       with open(index) as f:
-        files = [os.path.join(path, name) for name in sorted(set(json.load(f)["weight_map"].values()))]
+        files = [
+          os.path.join(path, name) for name in sorted(set(json.load(f)["weight_map"].values()))
+        ]
     weights = {}
     for file in files:
       weights.update({k: _to_numpy(v) for k, v in load_file(file).items()})
@@ -78,30 +84,36 @@ def read_hf_weights(path: str) -> dict[str, np.ndarray]:
     try:
       import torch
     except ImportError as e:
-      raise ImportError(f"{torch_bin}: reading pytorch_model.bin needs torch; install torch "
-                        "or convert the checkpoint to model.safetensors") from e
+      raise ImportError(
+        f"{torch_bin}: reading pytorch_model.bin needs torch; install torch "
+        "or convert the checkpoint to model.safetensors"
+      ) from e
     state = torch.load(torch_bin, map_location="cpu", weights_only=True)
     return {k: v.detach().float().numpy() for k, v in state.items()}
-  raise FileNotFoundError(f"{path}: no model.safetensors, model.safetensors.index.json or "
-                          "pytorch_model.bin")
+  raise FileNotFoundError(
+    f"{path}: no model.safetensors, model.safetensors.index.json or pytorch_model.bin"
+  )
 
 
 def _architecture(hf_config: Mapping, path: str) -> tuple[str, str | None]:
   """(architecture name, head name or None) from config.json's `architectures`."""
   model_type = hf_config.get("model_type")
   if model_type not in _CLASS_PREFIX:
-    raise ValueError(f"{path}/config.json: model_type {model_type!r} is not one of "
-                     f"{sorted(_CLASS_PREFIX)}")
+    raise ValueError(
+      f"{path}/config.json: model_type {model_type!r} is not one of {sorted(_CLASS_PREFIX)}"
+    )
   names = hf_config.get("architectures") or [_CLASS_PREFIX[model_type] + "Model"]
   if len(names) != 1:
     raise ValueError(f"{path}/config.json: expected one architecture, got {names}")
   name = names[0]
   prefix = _CLASS_PREFIX[model_type]
-  suffix = name[len(prefix):] if name.startswith(prefix) else None
+  suffix = name[len(prefix) :] if name.startswith(prefix) else None
   if suffix not in _ARCHITECTURE_HEADS:
-    raise ValueError(f"{path}/config.json: unknown architecture {name!r} for model_type "
-                     f"{model_type!r}; supported: "
-                     f"{sorted(prefix + s for s in _ARCHITECTURE_HEADS)}")
+    raise ValueError(
+      f"{path}/config.json: unknown architecture {name!r} for model_type "
+      f"{model_type!r}; supported: "
+      f"{sorted(prefix + s for s in _ARCHITECTURE_HEADS)}"
+    )
   head = _ARCHITECTURE_HEADS[suffix]
   if head == "sequence_classification" and _num_labels(hf_config) == 1:
     head = "regression"
@@ -132,16 +144,18 @@ class _Weights:
     raise KeyError(f"{self.path}: weight {self.base_prefix + name!r} is missing")
 
   def check_consumed(self):
-    left = [k for k in self.tensors
-            if not k.removeprefix(self.base_prefix).startswith(_SKIPPED_PREFIXES)]
+    left = [
+      k for k in self.tensors if not k.removeprefix(self.base_prefix).startswith(_SKIPPED_PREFIXES)
+    ]
     if left:
       raise ValueError(f"{self.path}: weights not used by the model: {sorted(left)}")
 
 
 def _assign(param: nnx.Param, value: np.ndarray, name: str, path: str):
   if tuple(param.shape) != tuple(value.shape):
-    raise ValueError(f"{path}: weight {name!r} has shape {value.shape}, the config implies "
-                     f"{tuple(param.shape)}")
+    raise ValueError(
+      f"{path}: weight {name!r} has shape {value.shape}, the config implies {tuple(param.shape)}"
+    )
   param[...] = jnp.asarray(value, param.dtype)
 
 
@@ -157,10 +171,15 @@ def _load_encoder_weights(encoder: Encoder, w: _Weights):
     return scale, bias
 
   _assign(emb.word, w.take("embeddings.word_embeddings.weight"), "word_embeddings", w.path)
-  _assign(emb.position, w.take("embeddings.position_embeddings.weight"), "position_embeddings",
-          w.path)
-  _assign(emb.token_type, w.take("embeddings.token_type_embeddings.weight"),
-          "token_type_embeddings", w.path)
+  _assign(
+    emb.position, w.take("embeddings.position_embeddings.weight"), "position_embeddings", w.path
+  )
+  _assign(
+    emb.token_type,
+    w.take("embeddings.token_type_embeddings.weight"),
+    "token_type_embeddings",
+    w.path,
+  )
   scale, bias = norm("embeddings.LayerNorm")
   _assign(emb.norm_scale, scale, "embeddings.LayerNorm", w.path)
   _assign(emb.norm_bias, bias, "embeddings.LayerNorm", w.path)
@@ -168,12 +187,18 @@ def _load_encoder_weights(encoder: Encoder, w: _Weights):
   stacked = {name: [] for name in encoder.layers.arrays()}
   for i in range(c.num_layers):
     p = f"encoder.layer.{i}."
-    qkv = [w.take(p + f"attention.self.{k}.weight").T.reshape(e, n, h)
-           for k in ("query", "key", "value")]
+    qkv = [
+      w.take(p + f"attention.self.{k}.weight").T.reshape(e, n, h) for k in ("query", "key", "value")
+    ]
     stacked["qkv_kernel"].append(np.stack(qkv, axis=1))  # [embed, 3, heads, kv]
-    stacked["qkv_bias"].append(np.stack(
-        [w.take(p + f"attention.self.{k}.bias").reshape(n, h) for k in ("query", "key", "value")]))
-    stacked["attn_out_kernel"].append(w.take(p + "attention.output.dense.weight").T.reshape(n, h, e))
+    stacked["qkv_bias"].append(
+      np.stack(
+        [w.take(p + f"attention.self.{k}.bias").reshape(n, h) for k in ("query", "key", "value")]
+      )
+    )
+    stacked["attn_out_kernel"].append(
+      w.take(p + "attention.output.dense.weight").T.reshape(n, h, e)
+    )
     stacked["attn_out_bias"].append(w.take(p + "attention.output.dense.bias"))
     scale, bias = norm(p + "attention.output.LayerNorm")
     stacked["attn_norm_scale"].append(scale)
@@ -192,8 +217,9 @@ def _load_encoder_weights(encoder: Encoder, w: _Weights):
     _assign(encoder.pooler_kernel, w.take("pooler.dense.weight").T, "pooler.dense", w.path)
     _assign(encoder.pooler_bias, w.take("pooler.dense.bias"), "pooler.dense", w.path)
   elif c.with_pooler:
-    logging.warning("%s: no pooler.dense weights; pooler_kernel and pooler_bias are freshly "
-                    "initialised", w.path)
+    logging.warning(
+      "%s: no pooler.dense weights; pooler_kernel and pooler_bias are freshly initialised", w.path
+    )
 
 
 def _load_dense(dense: heads_lib.Dense, w: _Weights, name: str):
@@ -201,15 +227,17 @@ def _load_dense(dense: heads_lib.Dense, w: _Weights, name: str):
   _assign(dense.bias, w.take(name + ".bias"), name, w.path)
 
 
-def _load_head(head_name: str, config: EncoderConfig, hf_config: Mapping, w: _Weights,
-               rngs: nnx.Rngs) -> nnx.Module:
+def _load_head(
+  head_name: str, config: EncoderConfig, hf_config: Mapping, w: _Weights, rngs: nnx.Rngs
+) -> nnx.Module:
   rate = hf_config.get("classifier_dropout")
   if head_name in ("sequence_classification", "regression"):
     if head_name == "regression":
       head = heads_lib.RegressionHead(config, dropout_rate=rate, rngs=rngs)
     else:
-      head = heads_lib.SequenceClassificationHead(config, _num_labels(hf_config),
-                                                  dropout_rate=rate, rngs=rngs)
+      head = heads_lib.SequenceClassificationHead(
+        config, _num_labels(hf_config), dropout_rate=rate, rngs=rngs
+      )
     if head.dense is None:
       _load_dense(head.out, w, "classifier")
     else:
@@ -224,8 +252,9 @@ def _load_head(head_name: str, config: EncoderConfig, hf_config: Mapping, w: _We
   return head
 
 
-def load_hf_model(path: str, *, with_pooler: bool | None = None, seed: int = 0,
-                  **config_overrides) -> tuple[Encoder, EncoderConfig, dict[str, nnx.Module]]:
+def load_hf_model(
+  path: str, *, with_pooler: bool | None = None, seed: int = 0, **config_overrides
+) -> tuple[Encoder, EncoderConfig, dict[str, nnx.Module]]:
   """Loads a Hugging Face directory as (encoder, config, {head name: head}).
 
   Head names: 'sequence_classification', 'regression', 'multiple_choice',
@@ -240,8 +269,8 @@ def load_hf_model(path: str, *, with_pooler: bool | None = None, seed: int = 0,
   w = _Weights(read_hf_weights(path), _PREFIXES[hf_config["model_type"]], path)
   if with_pooler is None:
     pooled_head = head_name in ("multiple_choice",) or (
-        head_name in ("sequence_classification", "regression") and
-        hf_config["model_type"] == "bert")
+      head_name in ("sequence_classification", "regression") and hf_config["model_type"] == "bert"
+    )
     with_pooler = w.has("pooler.dense.weight") or pooled_head
   config = EncoderConfig.from_hf_config(hf_config, with_pooler=with_pooler, **config_overrides)
   rngs = nnx.Rngs(params=seed, dropout=seed)
@@ -264,8 +293,10 @@ def load_hf_encoder(path: str, **kwargs) -> tuple[Encoder, EncoderConfig]:
 
 
 def _dense_to_hf(dense: heads_lib.Dense, name: str) -> dict[str, np.ndarray]:
-  return {name + ".weight": np.asarray(dense.kernel[...]).T,
-          name + ".bias": np.asarray(dense.bias[...])}
+  return {
+    name + ".weight": np.asarray(dense.kernel[...]).T,
+    name + ".bias": np.asarray(dense.bias[...]),
+  }
 
 
 def _encoder_to_hf(encoder: Encoder, with_pooler: bool) -> dict[str, np.ndarray]:
@@ -274,11 +305,11 @@ def _encoder_to_hf(encoder: Encoder, with_pooler: bool) -> dict[str, np.ndarray]
   a = lambda x: np.asarray(x[...])
   emb = encoder.embeddings
   out = {
-      "embeddings.word_embeddings.weight": a(emb.word),
-      "embeddings.position_embeddings.weight": a(emb.position),
-      "embeddings.token_type_embeddings.weight": a(emb.token_type),
-      "embeddings.LayerNorm.weight": a(emb.norm_scale),
-      "embeddings.LayerNorm.bias": a(emb.norm_bias),
+    "embeddings.word_embeddings.weight": a(emb.word),
+    "embeddings.position_embeddings.weight": a(emb.position),
+    "embeddings.token_type_embeddings.weight": a(emb.token_type),
+    "embeddings.LayerNorm.weight": a(emb.norm_scale),
+    "embeddings.LayerNorm.bias": a(emb.norm_bias),
   }
   layers = {name: np.asarray(value) for name, value in encoder.layers.arrays().items()}
   for i in range(c.num_layers):
@@ -314,8 +345,9 @@ def _head_name(head: nnx.Module) -> str:
   raise TypeError(f"no Hugging Face class holds a head of type {type(head).__name__}")
 
 
-def save_hf_encoder(encoder: Encoder, config: EncoderConfig, path: str,
-                    heads: Mapping[str, nnx.Module] | None = None):
+def save_hf_encoder(
+  encoder: Encoder, config: EncoderConfig, path: str, heads: Mapping[str, nnx.Module] | None = None
+):
   """Writes config.json + model.safetensors that transformers loads to the same outputs.
 
   Without heads the directory is a `*Model`; with one head it is the matching
@@ -338,12 +370,14 @@ def save_hf_encoder(encoder: Encoder, config: EncoderConfig, path: str,
     name = _head_name(head)
     if getattr(head, "pooling", "first") != "first":
       raise ValueError(
-          f"a {head.pooling}-pooled {name} head has no transformers class (theirs read the "
-          "first token); export the encoder alone or start from the training workdir")
+        f"a {head.pooling}-pooled {name} head has no transformers class (theirs read the "
+        "first token); export the encoder alone or start from the training workdir"
+      )
     architecture = class_prefix + _HEAD_ARCHITECTURE[name]
     # Only the classes that use the pooler have one (BertFor*, RobertaForMultipleChoice).
     uses_pooler = name == "multiple_choice" or (
-        name in ("sequence_classification", "regression") and config.model_type == "bert")
+      name in ("sequence_classification", "regression") and config.model_type == "bert"
+    )
     base = _encoder_to_hf(encoder, config.with_pooler and uses_pooler)
     tensors.update({_PREFIXES[config.model_type] + k: v for k, v in base.items()})
     if name in ("sequence_classification", "regression"):
@@ -367,8 +401,11 @@ def save_hf_encoder(encoder: Encoder, config: EncoderConfig, path: str,
   os.makedirs(path, exist_ok=True)
   with open(os.path.join(path, "config.json"), "w") as f:
     json.dump(hf_config, f, indent=2, sort_keys=True)
-  save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()},
-            os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
+  save_file(
+    {k: np.ascontiguousarray(v) for k, v in tensors.items()},
+    os.path.join(path, "model.safetensors"),
+    metadata={"format": "pt"},
+  )
 
 
 # ----------------------------------------------------------------------------- orbax
@@ -383,41 +420,50 @@ class EncoderWithHeads(nnx.Module):
 
 
 def _model_spec(config: EncoderConfig, heads: Mapping[str, nnx.Module]) -> dict:
-  return {"encoder_config": dataclasses.asdict(config),
-          "heads": {name: heads_lib.head_spec(head) for name, head in heads.items()}}
+  return {
+    "encoder_config": dataclasses.asdict(config),
+    "heads": {name: heads_lib.head_spec(head) for name, head in heads.items()},
+  }
 
 
-def save_orbax(path: str, encoder: Encoder, config: EncoderConfig,
-               heads: Mapping[str, nnx.Module] | None = None):
+def save_orbax(
+  path: str, encoder: Encoder, config: EncoderConfig, heads: Mapping[str, nnx.Module] | None = None
+):
   """Writes the parameters (StandardSave of nnx.state) and a JSON spec to rebuild them."""
   import orbax.checkpoint as ocp
 
   heads = dict(heads or {})
   state = nnx.state(EncoderWithHeads(encoder, heads), nnx.Param)
   with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as checkpointer:
-    checkpointer.save(os.path.abspath(path), args=ocp.args.Composite(
-        params=ocp.args.StandardSave(state),
-        spec=ocp.args.JsonSave(_model_spec(config, heads))))
+    checkpointer.save(
+      os.path.abspath(path),
+      args=ocp.args.Composite(
+        params=ocp.args.StandardSave(state), spec=ocp.args.JsonSave(_model_spec(config, heads))
+      ),
+    )
 
 
-def restore_orbax(path: str, *, seed: int = 0
-                  ) -> tuple[Encoder, EncoderConfig, dict[str, nnx.Module]]:
+def restore_orbax(
+  path: str, *, seed: int = 0
+) -> tuple[Encoder, EncoderConfig, dict[str, nnx.Module]]:
   """Reads a checkpoint written by `save_orbax` as (encoder, config, heads)."""
   import orbax.checkpoint as ocp
 
   path = os.path.abspath(path)
   with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as checkpointer:
-    spec = checkpointer.restore(path, args=ocp.args.Composite(
-        spec=ocp.args.JsonRestore()))["spec"]
+    spec = checkpointer.restore(path, args=ocp.args.Composite(spec=ocp.args.JsonRestore()))["spec"]
     config = EncoderConfig(**spec["encoder_config"])
     rngs = nnx.Rngs(params=seed, dropout=seed)
     model = EncoderWithHeads(
-        Encoder(config, rngs=rngs),
-        {name: heads_lib.build_head(config, head_spec, rngs=rngs)
-         for name, head_spec in spec["heads"].items()})
+      Encoder(config, rngs=rngs),
+      {
+        name: heads_lib.build_head(config, head_spec, rngs=rngs)
+        for name, head_spec in spec["heads"].items()
+      },
+    )
     target = nnx.state(model, nnx.Param)
-    params = checkpointer.restore(path, args=ocp.args.Composite(
-        params=ocp.args.StandardRestore(target)))["params"]
+    params = checkpointer.restore(
+      path, args=ocp.args.Composite(params=ocp.args.StandardRestore(target))
+    )["params"]
   nnx.update(model, params)
   return model.encoder, config, dict(model.heads)
-

@@ -5,6 +5,7 @@ indexes into it. Every head runs on every example slot of the batch (heads are s
 next to the encoder) and the loss selects each example's own head with a mask, so a batch
 mixing any tasks is one compiled shape and one step.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,17 +35,21 @@ class HeadSpec:
     if self.kind not in HEAD_KINDS:
       raise ValueError(f"head {self.name!r}: kind {self.kind!r} is not one of {HEAD_KINDS}")
     if self.pooling not in heads_lib.POOLINGS or (self.kind == "span" and self.pooling != "first"):
-      raise ValueError(f"head {self.name!r} ({self.kind}): pooling {self.pooling!r} is not "
-                       f"one of {('first',) if self.kind == 'span' else heads_lib.POOLINGS}")
+      raise ValueError(
+        f"head {self.name!r} ({self.kind}): pooling {self.pooling!r} is not "
+        f"one of {('first',) if self.kind == 'span' else heads_lib.POOLINGS}"
+      )
     if self.kind == "classification" and self.num_labels < 2:
-      raise ValueError(f"head {self.name!r}: classification needs num_labels >= 2, "
-                       f"got {self.num_labels}")
+      raise ValueError(
+        f"head {self.name!r}: classification needs num_labels >= 2, got {self.num_labels}"
+      )
 
 
 def make_head(config: EncoderConfig, spec: HeadSpec, *, rngs: nnx.Rngs) -> nnx.Module:
   if spec.kind == "classification":
-    return heads_lib.SequenceClassificationHead(config, spec.num_labels, pooling=spec.pooling,
-                                                rngs=rngs)
+    return heads_lib.SequenceClassificationHead(
+      config, spec.num_labels, pooling=spec.pooling, rngs=rngs
+    )
   if spec.kind == "multiple_choice":
     return heads_lib.MultipleChoiceHead(config, pooling=spec.pooling, rngs=rngs)
   if spec.kind == "span":
@@ -54,10 +59,12 @@ def make_head(config: EncoderConfig, spec: HeadSpec, *, rngs: nnx.Rngs) -> nnx.M
 
 def head_kind(head: nnx.Module) -> str:
   """The HEAD_KINDS entry of a head module (RegressionHead before its parent class)."""
-  for cls, kind in ((heads_lib.RegressionHead, "regression"),
-                    (heads_lib.SequenceClassificationHead, "classification"),
-                    (heads_lib.MultipleChoiceHead, "multiple_choice"),
-                    (heads_lib.SpanHead, "span")):
+  for cls, kind in (
+    (heads_lib.RegressionHead, "regression"),
+    (heads_lib.SequenceClassificationHead, "classification"),
+    (heads_lib.MultipleChoiceHead, "multiple_choice"),
+    (heads_lib.SpanHead, "span"),
+  ):
     if isinstance(head, cls):
       return kind
   raise TypeError(f"unknown head type {type(head).__name__}")
@@ -66,8 +73,14 @@ def head_kind(head: nnx.Module) -> str:
 class MultiTaskModel(nnx.Module):
   """Shared encoder + ``heads[name]``; ``head_names[i]`` is the head of ``head_id == i``."""
 
-  def __init__(self, config: EncoderConfig, head_specs: Sequence[HeadSpec], *,
-               rngs: nnx.Rngs, encoder: Encoder | None = None):
+  def __init__(
+    self,
+    config: EncoderConfig,
+    head_specs: Sequence[HeadSpec],
+    *,
+    rngs: nnx.Rngs,
+    encoder: Encoder | None = None,
+  ):
     names = [s.name for s in head_specs]
     if len(set(names)) != len(names):
       raise ValueError(f"head names repeat: {names}")
@@ -80,10 +93,15 @@ class MultiTaskModel(nnx.Module):
   def encode(self, batch: dict, deterministic: bool) -> jax.Array:
     """Token rows -> hidden states ``[rows, length, hidden]``."""
     segment_ids = batch["segment_ids"]
-    return self.encoder(batch["input_ids"], (segment_ids > 0).astype(jnp.int32),
-                        batch["token_type_ids"], deterministic,
-                        segment_ids=segment_ids, positions=batch["positions"],
-                        embedding_noise=batch.get("embedding_noise"))
+    return self.encoder(
+      batch["input_ids"],
+      (segment_ids > 0).astype(jnp.int32),
+      batch["token_type_ids"],
+      deterministic,
+      segment_ids=segment_ids,
+      positions=batch["positions"],
+      embedding_noise=batch.get("embedding_noise"),
+    )
 
   def __call__(self, batch: dict, deterministic: bool = True) -> dict:
     """Outputs of every head on every example slot, keyed by head name.

@@ -13,6 +13,7 @@ The support table covers every language of the shared evaluation data plus one l
 each further script the attacks are tested on (Devanagari, Thai, Tamil, Greek, Hebrew,
 Ethiopic, Khmer) and a few widely used ones; attacks themselves accept any language code.
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,9 +22,39 @@ from typing import Iterable
 import langcodes
 import regex
 
-TABLE_LANGUAGES: tuple[str, ...] = tuple(sorted((
-    "am", "ar", "bg", "de", "el", "en", "es", "et", "fr", "he", "hi", "ht", "hu", "id", "it",
-    "ja", "km", "pl", "pt", "qu", "ru", "sw", "ta", "th", "tr", "vi", "zh")))
+TABLE_LANGUAGES: tuple[str, ...] = tuple(
+  sorted(
+    (
+      "am",
+      "ar",
+      "bg",
+      "de",
+      "el",
+      "en",
+      "es",
+      "et",
+      "fr",
+      "he",
+      "hi",
+      "ht",
+      "hu",
+      "id",
+      "it",
+      "ja",
+      "km",
+      "pl",
+      "pt",
+      "qu",
+      "ru",
+      "sw",
+      "ta",
+      "th",
+      "tr",
+      "vi",
+      "zh",
+    )
+  )
+)
 # ISO 15924 scripts whose combining marks are optional diacritics (accents, tone marks, vowel
 # points). Elsewhere (Devanagari, Thai, Tamil, Khmer, Ethiopic) marks are vowels: stripping
 # them would not be a diacritics attack but a different word.
@@ -31,8 +62,13 @@ DIACRITIC_SCRIPTS = frozenset({"Latn", "Grek", "Cyrl", "Arab", "Hebr"})
 HAN_SCRIPTS = frozenset({"Hans", "Hant", "Hani", "Jpan"})
 # ISO 15924 codes that name a variant or a union of Unicode scripts: the Unicode scripts of
 # their letters (the `regex` module's \p{sc=...} knows only Unicode scripts).
-_UNICODE_SCRIPTS = {"Hans": ("Hani",), "Hant": ("Hani",), "Jpan": ("Hani", "Hira", "Kana"),
-                    "Kore": ("Hang", "Hani"), "Hanb": ("Hani", "Bopo")}
+_UNICODE_SCRIPTS = {
+  "Hans": ("Hani",),
+  "Hant": ("Hani",),
+  "Jpan": ("Hani", "Hira", "Kana"),
+  "Kore": ("Hang", "Hani"),
+  "Hanb": ("Hani", "Bopo"),
+}
 # Korean is written in Hangul: CLDR's likely script Kore (Hangul + Han) serves Hang text.
 _SAME_SCRIPT = {"Kore": "Hang"}
 MAX_DISTANCE = 10
@@ -40,54 +76,53 @@ MAX_DISTANCE = 10
 
 @functools.lru_cache(maxsize=None)
 def resolve(lang: str) -> langcodes.Language:
-    """Language and script: 'arb_Arab' -> ar-Arab, 'swh_Latn' -> sw-Latn, 'de' -> de-Latn."""
-    if not lang:
-        raise ValueError("empty language code")
-    try:
-        tag = langcodes.Language.get(lang.replace("_", "-")).prefer_macrolanguage()
-    except langcodes.tag_parser.LanguageTagError as error:
-        raise ValueError(f"language code {lang!r} is not a BCP 47 or ISO 639 code") from error
-    script = tag.script or tag.maximize().script
-    return langcodes.Language.make(language=tag.language, script=_SAME_SCRIPT.get(script, script))
+  """Language and script: 'arb_Arab' -> ar-Arab, 'swh_Latn' -> sw-Latn, 'de' -> de-Latn."""
+  if not lang:
+    raise ValueError("empty language code")
+  try:
+    tag = langcodes.Language.get(lang.replace("_", "-")).prefer_macrolanguage()
+  except langcodes.tag_parser.LanguageTagError as error:
+    raise ValueError(f"language code {lang!r} is not a BCP 47 or ISO 639 code") from error
+  script = tag.script or tag.maximize().script
+  return langcodes.Language.make(language=tag.language, script=_SAME_SCRIPT.get(script, script))
 
 
 def base_language(lang: str) -> str:
-    """ISO 639-1 code where one exists: 'deu_Latn' -> 'de', 'arb_Arab' -> 'ar', 'qu' -> 'qu'."""
-    return resolve(lang).language or lang.lower()
+  """ISO 639-1 code where one exists: 'deu_Latn' -> 'de', 'arb_Arab' -> 'ar', 'qu' -> 'qu'."""
+  return resolve(lang).language or lang.lower()
 
 
 def script(lang: str) -> str | None:
-    """ISO 15924 script of `lang` (given or likely), None when CLDR does not know one."""
-    return resolve(lang).script
+  """ISO 15924 script of `lang` (given or likely), None when CLDR does not know one."""
+  return resolve(lang).script
 
 
 @functools.lru_cache(maxsize=None)
 def _best_key(lang: str, keys: tuple[str, ...]) -> str | None:
-    wanted = resolve(lang)
-    if wanted.script is None:
-        return None
-    scored = []
-    for key in keys:
-        offered = resolve(key)
-        if offered.script != wanted.script:
-            continue
-        distance = langcodes.tag_distance(wanted.to_tag(), offered.to_tag())
-        if distance < MAX_DISTANCE:
-            scored.append((distance, key))
-    return min(scored)[1] if scored else None
+  wanted = resolve(lang)
+  if wanted.script is None:
+    return None
+  scored = []
+  for key in keys:
+    offered = resolve(key)
+    if offered.script != wanted.script:
+      continue
+    distance = langcodes.tag_distance(wanted.to_tag(), offered.to_tag())
+    if distance < MAX_DISTANCE:
+      scored.append((distance, key))
+  return min(scored)[1] if scored else None
 
 
 def best_key(lang: str, keys: Iterable[str]) -> str | None:
-    """The key of a per-language resource that serves `lang`, or None (see the module doc)."""
-    return _best_key(lang, tuple(sorted(keys)))
+  """The key of a per-language resource that serves `lang`, or None (see the module doc)."""
+  return _best_key(lang, tuple(sorted(keys)))
 
 
 @functools.lru_cache(maxsize=None)
 def letter_pattern(script_code: str) -> regex.Pattern:
-    """Letters of an ISO 15924 script."""
-    names = _UNICODE_SCRIPTS.get(script_code, (script_code,))
-    try:
-        return regex.compile("[" + "".join(rf"\p{{sc={name}}}" for name in names) + "]")
-    except regex.error as error:
-        raise ValueError(f"script {script_code!r} is not a Unicode script") from error
-
+  """Letters of an ISO 15924 script."""
+  names = _UNICODE_SCRIPTS.get(script_code, (script_code,))
+  try:
+    return regex.compile("[" + "".join(rf"\p{{sc={name}}}" for name in names) + "]")
+  except regex.error as error:
+    raise ValueError(f"script {script_code!r} is not a Unicode script") from error

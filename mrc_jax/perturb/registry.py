@@ -1,4 +1,5 @@
 """The attack registry: every attack is a named, seeded function on a private copy of an example."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,113 +14,125 @@ FULL, DEGRADED, UNSUPPORTED = "full", "degraded", "unsupported"
 
 
 class PerturbationError(ValueError):
-    """An attack was misused, or its output broke an invariant (names example and field)."""
+  """An attack was misused, or its output broke an invariant (names example and field)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Support:
-    """How well an attack serves one language: full, degraded (and how) or unsupported (why)."""
+  """How well an attack serves one language: full, degraded (and how) or unsupported (why)."""
 
-    status: str
-    how: str = ""
+  status: str
+  how: str = ""
 
-    def __str__(self) -> str:
-        return f"{self.status} ({self.how})" if self.how else self.status
+  def __str__(self) -> str:
+    return f"{self.status} ({self.how})" if self.how else self.status
 
 
 @dataclasses.dataclass
 class Step:
-    """One attack applied to one example: its language, seeded generator, parameters and record."""
+  """One attack applied to one example: its language, seeded generator, parameters and record."""
 
-    attack: str
-    lang: str
-    rng: random.Random
-    params: dict[str, Any]
-    edits: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    degraded: list[str] = dataclasses.field(default_factory=list)
-    notes: list[str] = dataclasses.field(default_factory=list)
+  attack: str
+  lang: str
+  rng: random.Random
+  params: dict[str, Any]
+  edits: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+  degraded: list[str] = dataclasses.field(default_factory=list)
+  notes: list[str] = dataclasses.field(default_factory=list)
 
-    def edit(self, field: str, start: int, end: int, old: str, new: str, op: str, **extra) -> None:
-        """Record one edit; offsets refer to `field` as it was before this attack."""
-        self.edits.append({"field": field, "start": start, "end": end, "old": old, "new": new,
-                           "op": op, **extra})
+  def edit(self, field: str, start: int, end: int, old: str, new: str, op: str, **extra) -> None:
+    """Record one edit; offsets refer to `field` as it was before this attack."""
+    self.edits.append(
+      {"field": field, "start": start, "end": end, "old": old, "new": new, "op": op, **extra}
+    )
 
-    def degrade(self, note: str | None) -> None:
-        if note and note not in self.degraded:
-            self.degraded.append(note)
-            _log_once(self.attack, note)
+  def degrade(self, note: str | None) -> None:
+    if note and note not in self.degraded:
+      self.degraded.append(note)
+      _log_once(self.attack, note)
 
 
 @functools.lru_cache(maxsize=None)
 def _log_once(attack: str, note: str) -> None:
-    log.warning("%s degraded: %s", attack, note)
+  log.warning("%s degraded: %s", attack, note)
 
 
 def _lacks_nothing(params: dict[str, Any]) -> list[str]:
-    return []
+  return []
 
 
 @dataclasses.dataclass(frozen=True)
 class Attack:
-    """A registered attack.
+  """A registered attack.
 
-    apply(example, step) edits its private copy of the example and returns it; `kinds` are
-    the example kinds ('span', 'choice', 'classification') it applies to; `needs_pool` marks
-    attacks that draw other examples' passages (dataset level); `requires(params)` lists
-    what the attack still lacks to run with those parameters (a lexicon, a checkpoint), each
-    as "what: how to provide it".
-    """
+  apply(example, step) edits its private copy of the example and returns it; `kinds` are
+  the example kinds ('span', 'choice', 'classification') it applies to; `needs_pool` marks
+  attacks that draw other examples' passages (dataset level); `requires(params)` lists
+  what the attack still lacks to run with those parameters (a lexicon, a checkpoint), each
+  as "what: how to provide it".
+  """
 
-    name: str
-    apply: Callable[[dict, Step], dict]
-    advrace: str
-    description: str
-    params: dict[str, Any]
-    support: Callable[[str], Support]
-    kinds: tuple[str, ...] = ("span", "choice", "classification")
-    needs_pool: bool = False
-    requires: Callable[[dict[str, Any]], list[str]] = _lacks_nothing
+  name: str
+  apply: Callable[[dict, Step], dict]
+  advrace: str
+  description: str
+  params: dict[str, Any]
+  support: Callable[[str], Support]
+  kinds: tuple[str, ...] = ("span", "choice", "classification")
+  needs_pool: bool = False
+  requires: Callable[[dict[str, Any]], list[str]] = _lacks_nothing
 
 
 _REGISTRY: dict[str, Attack] = {}
 
 
-def register(name: str, *, advrace: str, description: str, params: dict[str, Any],
-             support: Callable[[str], Support], kinds=("span", "choice", "classification"),
-             needs_pool: bool = False,
-             requires: Callable[[dict[str, Any]], list[str]] = _lacks_nothing):
-    """Decorator registering `fn(example, step) -> example` as attack `name`."""
-    def wrap(fn):
-        if name in _REGISTRY:
-            raise ValueError(f"attack {name!r} registered twice")
-        _REGISTRY[name] = Attack(name, fn, advrace, description, dict(params), support,
-                                 tuple(kinds), needs_pool, requires)
-        return fn
-    return wrap
+def register(
+  name: str,
+  *,
+  advrace: str,
+  description: str,
+  params: dict[str, Any],
+  support: Callable[[str], Support],
+  kinds=("span", "choice", "classification"),
+  needs_pool: bool = False,
+  requires: Callable[[dict[str, Any]], list[str]] = _lacks_nothing,
+):
+  """Decorator registering `fn(example, step) -> example` as attack `name`."""
+
+  def wrap(fn):
+    if name in _REGISTRY:
+      raise ValueError(f"attack {name!r} registered twice")
+    _REGISTRY[name] = Attack(
+      name, fn, advrace, description, dict(params), support, tuple(kinds), needs_pool, requires
+    )
+    return fn
+
+  return wrap
 
 
 def get(name: str) -> Attack:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise PerturbationError(
-            f"unknown attack {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+  try:
+    return _REGISTRY[name]
+  except KeyError:
+    raise PerturbationError(
+      f"unknown attack {name!r}; known: {', '.join(sorted(_REGISTRY))}"
+    ) from None
 
 
 def missing(name: str, **params) -> list[str]:
-    """What attack `name` lacks to run with `params` (its defaults filled in); [] if runnable."""
-    spec = get(name)
-    return spec.requires({**spec.params, **params})
+  """What attack `name` lacks to run with `params` (its defaults filled in); [] if runnable."""
+  spec = get(name)
+  return spec.requires({**spec.params, **params})
 
 
 def require_runnable(name: str, **params) -> Attack:
-    """The attack, or a PerturbationError naming everything it lacks with these parameters."""
-    lacking = missing(name, **params)
-    if lacking:
-        raise PerturbationError(f"{name} needs " + "; and ".join(lacking))
-    return get(name)
+  """The attack, or a PerturbationError naming everything it lacks with these parameters."""
+  lacking = missing(name, **params)
+  if lacking:
+    raise PerturbationError(f"{name} needs " + "; and ".join(lacking))
+  return get(name)
 
 
 def list_attacks() -> list[str]:
-    """Names of every registered attack, sorted."""
-    return sorted(_REGISTRY)
+  """Names of every registered attack, sorted."""
+  return sorted(_REGISTRY)

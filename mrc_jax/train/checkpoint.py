@@ -6,6 +6,7 @@ pipeline has consumed), so a resumed run reads exactly the batches an uninterrup
 would. Saves are asynchronous; orbax finalises a step directory atomically, so a run
 killed mid-save leaves only complete checkpoints behind.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,9 +29,11 @@ class CheckpointManager:
   def __init__(self, directory: str, keep: int = 3, asynchronous: bool = True):
     self.directory = os.path.abspath(directory)
     options = ocp.CheckpointManagerOptions(
-        max_to_keep=keep, create=True, enable_async_checkpointing=asynchronous)
-    self._manager = ocp.CheckpointManager(self.directory, options=options,
-                                          item_names=("state", "input"))
+      max_to_keep=keep, create=True, enable_async_checkpointing=asynchronous
+    )
+    self._manager = ocp.CheckpointManager(
+      self.directory, options=options, item_names=("state", "input")
+    )
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -43,17 +46,23 @@ class CheckpointManager:
     step = int(jax.device_get(state.step))
     if step in self._manager.all_steps():
       return False
-    return self._manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.StandardSave(_as_tree(state)),
-        input=ocp.args.JsonSave(input_position)), force=force)
+    return self._manager.save(
+      step,
+      args=ocp.args.Composite(
+        state=ocp.args.StandardSave(_as_tree(state)), input=ocp.args.JsonSave(input_position)
+      ),
+      force=force,
+    )
 
-  def restore(self, abstract_state: TrainState, step: int | None = None
-              ) -> tuple[TrainState, dict]:
+  def restore(self, abstract_state: TrainState, step: int | None = None) -> tuple[TrainState, dict]:
     """Restores ``step`` (default latest) into the shardings of ``abstract_state``."""
     step = self.latest_step() if step is None else step
-    restored = self._manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(_as_tree(abstract_state)),
-        input=ocp.args.JsonRestore()))
+    restored = self._manager.restore(
+      step,
+      args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(_as_tree(abstract_state)), input=ocp.args.JsonRestore()
+      ),
+    )
     tree = restored["state"]
     logging.info("restored checkpoint step %d from %s", step, self.directory)
     return TrainState(**tree), dict(restored["input"])
@@ -64,11 +73,13 @@ class CheckpointManager:
     item = {"params": abstract_params}
     with ocp.PyTreeCheckpointer() as checkpointer:
       restored = checkpointer.restore(
-          os.path.join(self.directory, str(step), "state"),
-          args=ocp.args.PyTreeRestore(
-              item=item, partial_restore=True,
-              restore_args=jax.tree.map(
-                  lambda a: ocp.ArrayRestoreArgs(sharding=a.sharding), item)))
+        os.path.join(self.directory, str(step), "state"),
+        args=ocp.args.PyTreeRestore(
+          item=item,
+          partial_restore=True,
+          restore_args=jax.tree.map(lambda a: ocp.ArrayRestoreArgs(sharding=a.sharding), item),
+        ),
+      )
     return restored["params"]
 
   def wait(self) -> None:

@@ -9,6 +9,7 @@ split="validation", num_examples=256)``. An entry of missing or unknown type, or
 field its type does not read, is an error when the run is built, so no entry is silently
 skipped.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,18 +29,31 @@ from mrc_jax.train.step import example_losses, fresh_rng_state
 @dataclasses.dataclass(frozen=True)
 class EvalType:
   """Where entries of one type run and the fields they may set."""
+
   runs_in: str
   required: tuple[str, ...]
   optional: tuple[str, ...]
 
 
 EVAL_TYPES = {
-    "accuracy": EvalType("periodic evaluation during training (launch/train.py)",
-                         required=("tasks",), optional=("split", "num_examples")),
-    "robustness": EvalType("the robustness report (launch/eval.py)",
-                           required=("tasks", "attacks"),
-                           optional=("split", "num_examples", "batch_size", "perturb_seed",
-                                     "window_stride", "attack_params", "max_length")),
+  "accuracy": EvalType(
+    "periodic evaluation during training (launch/train.py)",
+    required=("tasks",),
+    optional=("split", "num_examples"),
+  ),
+  "robustness": EvalType(
+    "the robustness report (launch/eval.py)",
+    required=("tasks", "attacks"),
+    optional=(
+      "split",
+      "num_examples",
+      "batch_size",
+      "perturb_seed",
+      "window_stride",
+      "attack_params",
+      "max_length",
+    ),
+  ),
 }
 
 
@@ -58,9 +72,11 @@ def eval_entries(config, eval_type: str) -> dict[str, Mapping]:
     missing = [field for field in spec.required if field not in entry]
     unknown = sorted(set(entry.keys()) - {"type", *spec.required, *spec.optional})
     if missing or unknown:
-      raise ValueError(f"config.evals.{name} (type {kind!r}): missing fields {missing}, "
-                       f"unknown fields {unknown}; a {kind!r} entry has "
-                       f"{list(spec.required)} and optionally {list(spec.optional)}")
+      raise ValueError(
+        f"config.evals.{name} (type {kind!r}): missing fields {missing}, "
+        f"unknown fields {unknown}; a {kind!r} entry has "
+        f"{list(spec.required)} and optionally {list(spec.optional)}"
+      )
     if kind == eval_type:
       entries[name] = entry
   return entries
@@ -69,14 +85,14 @@ def eval_entries(config, eval_type: str) -> dict[str, Mapping]:
 def make_eval_sums(graphdef, rest, head_specs: Sequence[HeadSpec]):
   """``eval_sums(params, batch) -> {correct, loss, count}`` summed over real examples."""
   from flax import nnx
+
   head_specs = tuple(head_specs)
 
   def eval_sums(params, batch):
     model = nnx.merge(graphdef, params, fresh_rng_state(rest, jax.random.key(0)))
     loss, correct = example_losses(model(batch, deterministic=True), batch, head_specs)
     mask = batch["example_mask"]
-    return dict(correct=jnp.sum(correct * mask), loss=jnp.sum(loss * mask),
-                count=jnp.sum(mask))
+    return dict(correct=jnp.sum(correct * mask), loss=jnp.sum(loss * mask), count=jnp.sum(mask))
 
   return eval_sums
 
@@ -84,8 +100,9 @@ def make_eval_sums(graphdef, rest, head_specs: Sequence[HeadSpec]):
 class PeriodicEvaluator:
   """Runs every ``type="accuracy"`` entry of ``config.evals`` on the current parameters."""
 
-  def __init__(self, config, graphdef, rest, head_specs, tasks, head_of_task,
-               tokenizer_dir, mesh, rules):
+  def __init__(
+    self, config, graphdef, rest, head_specs, tasks, head_of_task, tokenizer_dir, mesh, rules
+  ):
     self.entries = eval_entries(config, "accuracy")
     self.config = config
     self.mesh, self.rules = mesh, rules
@@ -107,13 +124,17 @@ class PeriodicEvaluator:
     self._sums = jax.jit(make_eval_sums(graphdef, rest, head_specs))
 
   def _head_of_kind(self, name, entry, task, head_specs, trained) -> int:
-    source, _, _ = self._source(task, entry.get("split", "validation"), int(entry.get("num_examples", 0)))
+    source, _, _ = self._source(
+      task, entry.get("split", "validation"), int(entry.get("num_examples", 0))
+    )
     kind = HEAD_KIND[example_kind(source[0])]
     candidates = [i for i, head in enumerate(head_specs) if head.kind == kind]
     if len(candidates) != 1:
-      raise ValueError(f"config.evals.{name}: task {task!r} was not trained (train tasks: "
-                       f"{sorted(trained)}) and the model has {len(candidates)} heads of kind "
-                       f"{kind!r}, so none serves it")
+      raise ValueError(
+        f"config.evals.{name}: task {task!r} was not trained (train tasks: "
+        f"{sorted(trained)}) and the model has {len(candidates)} heads of kind "
+        f"{kind!r}, so none serves it"
+      )
     return candidates[0]
 
   def _source(self, task: str, split: str, limit: int):
@@ -138,8 +159,7 @@ class PeriodicEvaluator:
       # Room for the extra choices in the same proportion as the training layout's.
       config.data.rows_per_batch = math.ceil(rows * max_choices / config.data.max_choices)
       config.data.max_choices = max_choices
-      self._converters[max_choices] = input_pipeline.config_converter(
-          config, *self._converter_args)
+      self._converters[max_choices] = input_pipeline.config_converter(config, *self._converter_args)
     return self._converters[max_choices]
 
   def _batches(self, task: str, split: str, limit: int):
@@ -147,21 +167,27 @@ class PeriodicEvaluator:
     convert = self._converter(max_choices)
     per_batch = self.local_examples * jax.process_count()
     for start in range(0, total, per_batch):
-      mine = range(start + jax.process_index() * self.local_examples,
-                   min(start + (jax.process_index() + 1) * self.local_examples, total))
+      mine = range(
+        start + jax.process_index() * self.local_examples,
+        min(start + (jax.process_index() + 1) * self.local_examples, total),
+      )
       examples = [source[i] for i in mine]
       batch, _ = convert(examples)
-      yield {k: jax.make_array_from_process_local_data(
-                 partitioning.batch_sharding(self.mesh, self.rules, v.ndim), v)
-             for k, v in batch.items()}
+      yield {
+        k: jax.make_array_from_process_local_data(
+          partitioning.batch_sharding(self.mesh, self.rules, v.ndim), v
+        )
+        for k, v in batch.items()
+      }
 
   def __call__(self, params) -> dict[str, float]:
     scalars = {}
     for name, entry in self.entries.items():
       for task in entry.tasks:
         totals = None
-        for batch in self._batches(task, entry.get("split", "validation"),
-                                   int(entry.get("num_examples", 0))):
+        for batch in self._batches(
+          task, entry.get("split", "validation"), int(entry.get("num_examples", 0))
+        ):
           sums = self._sums(params, batch)
           totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
         host = jax.device_get(totals)

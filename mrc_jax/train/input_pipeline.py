@@ -11,6 +11,7 @@ Batching (Muppet's ablation):
   homogeneous    every batch draws one task, by rate;
   sequential     tasks one after another, each for its share (by rate) of total_steps.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -36,9 +37,10 @@ def subset_indices(num_examples: int, fraction: float, seed: int, task: str) -> 
   """
   if not 0.0 < fraction <= 1.0:
     raise ValueError(f"task {task!r}: train fraction {fraction} is not in (0, 1]")
-  order = np.random.default_rng(
-      [seed, zlib.crc32(task.encode()), _SUBSET_STREAM]).permutation(num_examples)
-  return np.sort(order[:max(1, int(round(fraction * num_examples)))])
+  order = np.random.default_rng([seed, zlib.crc32(task.encode()), _SUBSET_STREAM]).permutation(
+    num_examples
+  )
+  return np.sort(order[: max(1, int(round(fraction * num_examples)))])
 
 
 class ExampleSource:
@@ -49,24 +51,41 @@ class ExampleSource:
   ablation's ``data.train_fraction``); epochs then run over that subset.
   """
 
-  def __init__(self, task: str, split: str, seed: int, data_dir: str | None = None,
-               ordered: bool = False, fraction: float = 1.0):
+  def __init__(
+    self,
+    task: str,
+    split: str,
+    seed: int,
+    data_dir: str | None = None,
+    ordered: bool = False,
+    fraction: float = 1.0,
+  ):
     self.task, self.split, self.seed, self.ordered = task, split, seed, ordered
     if synthetic.is_synthetic(task):
       self._kind, self._lang = synthetic.parse_task_name(task)
       self._examples = None
     else:
       from mrc_jax.data import load_examples  # Imported late: reads real files only.
+
       self._examples = list(load_examples(task, split, data_dir))
       if not self._examples:
         raise ValueError(f"task {task!r} split {split!r} has no examples")
     if fraction != 1.0:
       if self._examples is None:
-        raise ValueError(f"task {task!r}: a train fraction needs a finite split; "
-                         "the synthetic train split is endless")
+        raise ValueError(
+          f"task {task!r}: a train fraction needs a finite split; "
+          "the synthetic train split is endless"
+        )
       keep = subset_indices(len(self._examples), fraction, seed, task)
-      logging.info("%s (%s): training on %d of %d examples (fraction %g, seed %d)",
-                   task, split, len(keep), len(self._examples), fraction, seed)
+      logging.info(
+        "%s (%s): training on %d of %d examples (fraction %g, seed %d)",
+        task,
+        split,
+        len(keep),
+        len(self._examples),
+        fraction,
+        seed,
+      )
       self._examples = [self._examples[i] for i in keep]
 
   @property
@@ -119,12 +138,22 @@ class TrainInput:
   in the rows + examples format from unified examples (see :func:`make_converter`).
   """
 
-  def __init__(self, tasks: Sequence[str], sources: Sequence[ExampleSource],
-               sampler: MixtureSampler, batch_size: int, accum_steps: int,
-               convert: Callable, process_index: int = 0, process_count: int = 1):
+  def __init__(
+    self,
+    tasks: Sequence[str],
+    sources: Sequence[ExampleSource],
+    sampler: MixtureSampler,
+    batch_size: int,
+    accum_steps: int,
+    convert: Callable,
+    process_index: int = 0,
+    process_count: int = 1,
+  ):
     if batch_size % (accum_steps * process_count):
-      raise ValueError(f"batch_size {batch_size} is not divisible by accumulation steps "
-                       f"({accum_steps}) x processes ({process_count})")
+      raise ValueError(
+        f"batch_size {batch_size} is not divisible by accumulation steps "
+        f"({accum_steps}) x processes ({process_count})"
+      )
     self.tasks, self.sources, self.sampler = list(tasks), list(sources), sampler
     self.batch_size, self.accum_steps, self.convert = batch_size, accum_steps, convert
     self.process_index, self.process_count = process_index, process_count
@@ -137,8 +166,9 @@ class TrainInput:
   def restore(self, position: dict) -> None:
     unknown = set(position["consumed"]) - set(self.tasks)
     if unknown:
-      raise ValueError(f"checkpointed input position names tasks not in this run: "
-                       f"{sorted(unknown)}")
+      raise ValueError(
+        f"checkpointed input position names tasks not in this run: {sorted(unknown)}"
+      )
     self.step = int(position["step"])
     self.consumed = {t: int(position["consumed"].get(t, 0)) for t in self.tasks}
 
@@ -172,11 +202,20 @@ class TrainInput:
     return stacked, metas
 
 
-def make_converter(tokenizer_dir: str, tasks: Sequence[str], head_of_task: Sequence[int],
-                   head_specs: Sequence[HeadSpec], *, num_examples: int, max_length: int,
-                   max_choices: int, rows_per_batch: int = 0,
-                   slots_per_batch: int = 0, options_first: bool = False,
-                   skip_overlong: bool = False) -> Callable:
+def make_converter(
+  tokenizer_dir: str,
+  tasks: Sequence[str],
+  head_of_task: Sequence[int],
+  head_specs: Sequence[HeadSpec],
+  *,
+  num_examples: int,
+  max_length: int,
+  max_choices: int,
+  rows_per_batch: int = 0,
+  slots_per_batch: int = 0,
+  options_first: bool = False,
+  skip_overlong: bool = False,
+) -> Callable:
   """``convert(examples) -> (batch, meta)``: exactly one fixed-shape micro-batch.
 
   One length bucket, ``slots_per_batch`` example slots (default ``num_examples``; span
@@ -191,37 +230,56 @@ def make_converter(tokenizer_dir: str, tasks: Sequence[str], head_of_task: Seque
   """
   tokenizer = vocab.load_tokenizer(tokenizer_dir)
   heads = list(head_specs)
-  num_classes = {t: heads[h].num_labels for t, h in zip(tasks, head_of_task)
-                 if heads[h].kind == "classification"}
-  kwargs = dict(task_index={t: i for i, t in enumerate(tasks)},
-                head_index=dict(zip(tasks, head_of_task)), num_classes=num_classes,
-                examples_per_batch=slots_per_batch or num_examples,
-                rows_per_batch=rows_per_batch or (slots_per_batch or num_examples) * max_choices,
-                lengths=(max_length,), max_choices=max_choices, options_first=options_first,
-                skip_overlong=skip_overlong)
+  num_classes = {
+    t: heads[h].num_labels for t, h in zip(tasks, head_of_task) if heads[h].kind == "classification"
+  }
+  kwargs = dict(
+    task_index={t: i for i, t in enumerate(tasks)},
+    head_index=dict(zip(tasks, head_of_task)),
+    num_classes=num_classes,
+    examples_per_batch=slots_per_batch or num_examples,
+    rows_per_batch=rows_per_batch or (slots_per_batch or num_examples) * max_choices,
+    lengths=(max_length,),
+    max_choices=max_choices,
+    options_first=options_first,
+    skip_overlong=skip_overlong,
+  )
 
   def convert(examples: Sequence[dict]) -> tuple[dict, list]:
     batches = list(features.make_batches(examples, tokenizer, **kwargs))
     if len(batches) != 1:
       raise ValueError(
-          f"{len(examples)} examples of tasks {sorted({e['task'] for e in examples})} "
-          f"need {len(batches)} batches of {slots_per_batch or num_examples} slots x "
-          f"{max_length} tokens; raise data.max_length, data.slots_per_batch or "
-          "data.rows_per_batch")
+        f"{len(examples)} examples of tasks {sorted({e['task'] for e in examples})} "
+        f"need {len(batches)} batches of {slots_per_batch or num_examples} slots x "
+        f"{max_length} tokens; raise data.max_length, data.slots_per_batch or "
+        "data.rows_per_batch"
+      )
     return batches[0]
 
   return convert
 
 
-def config_converter(config, tokenizer_dir: str, tasks: Sequence[str],
-                     head_of_task: Sequence[int], head_specs: Sequence[HeadSpec],
-                     num_examples: int) -> Callable:
+def config_converter(
+  config,
+  tokenizer_dir: str,
+  tasks: Sequence[str],
+  head_of_task: Sequence[int],
+  head_specs: Sequence[HeadSpec],
+  num_examples: int,
+) -> Callable:
   """:func:`make_converter` with the batch layout of ``config.data`` (training and its
   periodic evaluation share it)."""
   data = config.data
   return make_converter(
-      tokenizer_dir, tasks, head_of_task, head_specs, num_examples=num_examples,
-      max_length=data.max_length, max_choices=data.max_choices,
-      rows_per_batch=data.rows_per_batch, slots_per_batch=data.get("slots_per_batch", 0),
-      options_first=data.get("options_first", False),
-      skip_overlong=data.get("skip_overlong", False))
+    tokenizer_dir,
+    tasks,
+    head_of_task,
+    head_specs,
+    num_examples=num_examples,
+    max_length=data.max_length,
+    max_choices=data.max_choices,
+    rows_per_batch=data.rows_per_batch,
+    slots_per_batch=data.get("slots_per_batch", 0),
+    options_first=data.get("options_first", False),
+    skip_overlong=data.get("skip_overlong", False),
+  )

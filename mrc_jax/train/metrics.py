@@ -1,4 +1,5 @@
 """Training metrics: writers (TensorBoard + JSON lines), FLOPs, MFU and the progress line."""
+
 from __future__ import annotations
 
 import datetime
@@ -16,16 +17,16 @@ from mrc_jax.models.encoder import EncoderConfig
 
 # Dense peak FLOP/s per chip for the compute dtype of the first column (vendor figures).
 _PEAK_FLOPS = {
-    "TPU v4": 275e12,
-    "TPU v5 lite": 197e12,
-    "TPU v5e": 197e12,
-    "TPU v5p": 459e12,
-    "TPU v5": 459e12,
-    "TPU v6 lite": 918e12,
-    "TPU v6e": 918e12,
-    "NVIDIA H100": 989e12,
-    "NVIDIA H200": 989e12,
-    "NVIDIA A100": 312e12,
+  "TPU v4": 275e12,
+  "TPU v5 lite": 197e12,
+  "TPU v5e": 197e12,
+  "TPU v5p": 459e12,
+  "TPU v5": 459e12,
+  "TPU v6 lite": 918e12,
+  "TPU v6e": 918e12,
+  "NVIDIA H100": 989e12,
+  "NVIDIA H200": 989e12,
+  "NVIDIA A100": 312e12,
 }
 
 
@@ -78,7 +79,8 @@ def create_writer(workdir: str) -> metric_writers.MetricWriter:
     return metric_writers.create_default_writer(just_logging=True)
   default = metric_writers.create_default_writer(os.path.join(workdir, "tensorboard"))
   return metric_writers.MultiWriter(
-      [default, JsonLinesWriter(os.path.join(workdir, "metrics.jsonl"))])
+    [default, JsonLinesWriter(os.path.join(workdir, "metrics.jsonl"))]
+  )
 
 
 def encoder_train_flops(config: EncoderConfig, rows: int, length: int) -> float:
@@ -105,7 +107,7 @@ def _measured_peak_flops() -> float:
   for _ in range(reps):
     out = f(a)
   out.block_until_ready()
-  return 2 * n ** 3 * reps / (time.perf_counter() - start)
+  return 2 * n**3 * reps / (time.perf_counter() - start)
 
 
 def peak_flops_per_device(override: float = 0.0) -> tuple[float, str]:
@@ -122,8 +124,7 @@ def peak_flops_per_device(override: float = 0.0) -> tuple[float, str]:
 class Progress:
   """Steps/s, tokens/s, MFU and an ETA over the interval since the last report."""
 
-  def __init__(self, total_steps: int, first_step: int, flops_per_step: float,
-               peak_flops: float):
+  def __init__(self, total_steps: int, first_step: int, flops_per_step: float, peak_flops: float):
     self.total_steps, self.flops_per_step, self.peak_flops = total_steps, flops_per_step, peak_flops
     self._step, self._time = first_step, time.perf_counter()
 
@@ -132,15 +133,20 @@ class Progress:
     steps, seconds = step - self._step, max(now - self._time, 1e-9)
     self._step, self._time = step, now
     steps_per_sec = steps / seconds
-    return dict(steps_per_sec=steps_per_sec, tokens_per_sec=tokens / seconds,
-                mfu=self.flops_per_step * steps_per_sec / self.peak_flops)
+    return dict(
+      steps_per_sec=steps_per_sec,
+      tokens_per_sec=tokens / seconds,
+      mfu=self.flops_per_step * steps_per_sec / self.peak_flops,
+    )
 
   def line(self, step: int, loss: float, rates: dict) -> str:
     left = (self.total_steps - step) / max(rates["steps_per_sec"], 1e-9)
     eta = datetime.timedelta(seconds=int(left))
-    return (f"step {step}/{self.total_steps} | loss {loss:.4f} | "
-            f"{rates['steps_per_sec']:.2f} steps/s | {rates['tokens_per_sec']:.0f} tokens/s | "
-            f"MFU {100 * rates['mfu']:.2f}% | ETA {eta}")
+    return (
+      f"step {step}/{self.total_steps} | loss {loss:.4f} | "
+      f"{rates['steps_per_sec']:.2f} steps/s | {rates['tokens_per_sec']:.0f} tokens/s | "
+      f"MFU {100 * rates['mfu']:.2f}% | ETA {eta}"
+    )
 
 
 def summarise(sums: Mapping[str, np.ndarray], task_names: list[str]) -> dict:

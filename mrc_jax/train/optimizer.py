@@ -1,5 +1,6 @@
 """AdamW with warm-up + linear decay, no decay on norms and biases, clipping, per-parameter
 learning-rate multipliers, freezing."""
+
 from __future__ import annotations
 
 import re
@@ -19,16 +20,21 @@ def learning_rate_schedule(peak: float, total_steps: int, warmup_steps: int) -> 
   warmup_steps = max(int(warmup_steps), 0)
   decay_steps = max(int(total_steps) - warmup_steps, 1)
   return optax.join_schedules(
-      [optax.linear_schedule(0.0, peak, max(warmup_steps, 1)),
-       optax.linear_schedule(peak, 0.0, decay_steps)],
-      boundaries=[warmup_steps])
+    [
+      optax.linear_schedule(0.0, peak, max(warmup_steps, 1)),
+      optax.linear_schedule(peak, 0.0, decay_steps),
+    ],
+    boundaries=[warmup_steps],
+  )
 
 
 def decay_mask(params):
   """True for parameters that get weight decay (kernels and embeddings)."""
+
   def decays(path, _):
     name = str(getattr(path[-1], "key", path[-1])).lower()
     return not any(marker in name for marker in _NO_DECAY_MARKERS)
+
   return jax.tree_util.tree_map_with_path(decays, params)
 
 
@@ -51,9 +57,16 @@ def make_optimizer(config) -> tuple[optax.GradientTransformation, optax.Schedule
   chain = []
   if opt.get("clip_norm", 0.0):
     chain.append(optax.clip_by_global_norm(opt.clip_norm))
-  chain.append(optax.adamw(schedule, b1=opt.get("b1", 0.9), b2=opt.get("b2", 0.999),
-                           eps=opt.get("eps", 1e-6), weight_decay=opt.get("weight_decay", 0.0),
-                           mask=decay_mask))
+  chain.append(
+    optax.adamw(
+      schedule,
+      b1=opt.get("b1", 0.9),
+      b2=opt.get("b2", 0.999),
+      eps=opt.get("eps", 1e-6),
+      weight_decay=opt.get("weight_decay", 0.0),
+      mask=decay_mask,
+    )
+  )
   if opt.get("lr_mults", ()):
     chain.append(scale_by_path(opt.lr_mults))
   return optax.chain(*chain), schedule
@@ -84,8 +97,10 @@ def check_lr_mults(lr_mults: Sequence[tuple[str, float]], params) -> None:
   paths = [parameter_path(key) for key in traverse_util.flatten_dict(params)]
   for pattern, factor in lr_mults:
     if not any(re.search(pattern, name) for name in paths):
-      raise ValueError(f"optimizer.lr_mults pattern {pattern!r} (x{factor}) matches no "
-                       f"parameter path; paths look like {sorted(paths)[:6]}")
+      raise ValueError(
+        f"optimizer.lr_mults pattern {pattern!r} (x{factor}) matches no "
+        f"parameter path; paths look like {sorted(paths)[:6]}"
+      )
 
 
 def parameter_path(key: tuple) -> str:
@@ -107,10 +122,13 @@ class Freeze:
     paths = {key: parameter_path(key) for key in traverse_util.flatten_dict(params)}
     unmatched = [p for p in self.patterns if not any(re.search(p, n) for n in paths.values())]
     if unmatched:
-      raise ValueError(f"optimizer.freeze patterns {unmatched} match no parameter path; "
-                       f"paths look like {sorted(paths.values())[:6]}")
-    self.frozen = frozenset(key for key, name in paths.items()
-                            if any(re.search(p, name) for p in self.patterns))
+      raise ValueError(
+        f"optimizer.freeze patterns {unmatched} match no parameter path; "
+        f"paths look like {sorted(paths.values())[:6]}"
+      )
+    self.frozen = frozenset(
+      key for key, name in paths.items() if any(re.search(p, name) for p in self.patterns)
+    )
     if self.frozen and len(self.frozen) == len(paths):
       raise ValueError(f"optimizer.freeze patterns {list(self.patterns)} freeze every parameter")
 
@@ -130,5 +148,6 @@ class Freeze:
     """The inverse of :meth:`split`."""
     if not self.frozen:
       return trainable
-    return traverse_util.unflatten_dict({**traverse_util.flatten_dict(trainable),
-                                         **traverse_util.flatten_dict(frozen)})
+    return traverse_util.unflatten_dict(
+      {**traverse_util.flatten_dict(trainable), **traverse_util.flatten_dict(frozen)}
+    )

@@ -4,6 +4,7 @@ Parameters carry logical axis names (``'vocab'``, ``'embed'``, ``'mlp'``, ``'hea
 ``'kv'``, ``'layers'``); a rules table in the config maps each name to mesh axes, as in
 T5X, so a sharding layout is a config change. Batches use the logical name ``'batch'``.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,9 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 AxisRules = Sequence[tuple[str, Any]]  # (logical name, mesh axis | tuple of axes | None)
 
 
-def resolve_mesh_shape(mesh_axes: Iterable[tuple[str, int]], num_devices: int
-                       ) -> tuple[tuple[str, ...], tuple[int, ...]]:
+def resolve_mesh_shape(
+  mesh_axes: Iterable[tuple[str, int]], num_devices: int
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
   """Fills the single -1 entry so the product of axis sizes equals ``num_devices``."""
   names = tuple(str(name) for name, _ in mesh_axes)
   sizes = [int(size) for _, size in mesh_axes]
@@ -32,12 +34,15 @@ def resolve_mesh_shape(mesh_axes: Iterable[tuple[str, int]], num_devices: int
   known = math.prod(s for s in sizes if s != -1)
   if fills:
     if num_devices % known:
-      raise ValueError(f"config.mesh {list(mesh_axes)}: {num_devices} devices are not "
-                       f"divisible by the fixed axes' product {known}")
+      raise ValueError(
+        f"config.mesh {list(mesh_axes)}: {num_devices} devices are not "
+        f"divisible by the fixed axes' product {known}"
+      )
     sizes[fills[0]] = num_devices // known
   if math.prod(sizes) != num_devices:
-    raise ValueError(f"config.mesh {list(mesh_axes)} needs {math.prod(sizes)} devices, "
-                     f"{num_devices} are available")
+    raise ValueError(
+      f"config.mesh {list(mesh_axes)} needs {math.prod(sizes)} devices, {num_devices} are available"
+    )
   return names, tuple(sizes)
 
 
@@ -46,10 +51,10 @@ def make_mesh(mesh_axes: Iterable[tuple[str, int]], devices=None) -> Mesh:
   devices = jax.devices() if devices is None else list(devices)
   names, sizes = resolve_mesh_shape(mesh_axes, len(devices))
   if devices == jax.devices():
-    return jax.make_mesh(sizes, names,
-                         axis_types=(jax.sharding.AxisType.Auto,) * len(names))
-  return Mesh(np.asarray(devices).reshape(sizes), names,
-              axis_types=(jax.sharding.AxisType.Auto,) * len(names))
+    return jax.make_mesh(sizes, names, axis_types=(jax.sharding.AxisType.Auto,) * len(names))
+  return Mesh(
+    np.asarray(devices).reshape(sizes), names, axis_types=(jax.sharding.AxisType.Auto,) * len(names)
+  )
 
 
 def _as_tuple(axes) -> tuple[str, ...]:
@@ -58,8 +63,9 @@ def _as_tuple(axes) -> tuple[str, ...]:
   return (axes,) if isinstance(axes, str) else tuple(axes)
 
 
-def logical_to_spec(logical: Sequence[str | None], shape: Sequence[int], rules: AxisRules,
-                    mesh: Mesh) -> PartitionSpec:
+def logical_to_spec(
+  logical: Sequence[str | None], shape: Sequence[int], rules: AxisRules, mesh: Mesh
+) -> PartitionSpec:
   """Maps one array's logical axis names to a PartitionSpec.
 
   A dimension stays replicated when its rule is missing or None, when a mesh axis it
@@ -92,23 +98,25 @@ def param_shardings(params: nnx.State, rules: AxisRules, mesh: Mesh) -> Any:
 
   Returns a pure-dict tree matching ``params.to_pure_dict()``.
   """
+
   def one(variable):
     shape = variable.get_value().shape
     names = _sharding_names(variable) or (None,) * len(shape)
     return NamedSharding(mesh, logical_to_spec(names, shape, rules, mesh))
+
   tree = jax.tree.map(one, params, is_leaf=lambda x: isinstance(x, nnx.Variable))
   return nnx.State(tree).to_pure_dict() if isinstance(tree, nnx.State) else tree
 
 
-def batch_sharding(mesh: Mesh, rules: AxisRules, ndim: int, batch_axis: int = 0
-                   ) -> NamedSharding:
+def batch_sharding(mesh: Mesh, rules: AxisRules, ndim: int, batch_axis: int = 0) -> NamedSharding:
   """Sharding of a batch array: axis ``batch_axis`` over the 'batch' rule's mesh axes.
 
   Gradient accumulation stacks micro-batches on a leading axis, so there the batch
   axis is 1.
   """
-  axes = tuple(a for a in dict((n, _as_tuple(a)) for n, a in rules).get("batch", ())
-               if a in mesh.shape)
+  axes = tuple(
+    a for a in dict((n, _as_tuple(a)) for n, a in rules).get("batch", ()) if a in mesh.shape
+  )
   lead = axes[0] if len(axes) == 1 else (axes or None)
   spec = [None] * ndim
   spec[batch_axis] = lead

@@ -6,6 +6,7 @@ out, written once by the trainer and read by everything that uses the workdir af
 :func:`read` is the one reader of ``resolved`` and :func:`load_params` the one
 weights-only restore of a workdir's checkpoint.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,28 +44,37 @@ class RunSpec:
   mesh: dict = dataclasses.field(default_factory=dict)
 
   def to_json(self) -> dict:
-    return dict(encoder=dataclasses.asdict(self.encoder),
-                heads=[dataclasses.asdict(h) for h in self.heads], tasks=list(self.tasks),
-                head_of_task=list(self.head_of_task), tokenizer_dir=self.tokenizer_dir,
-                options_first=self.options_first, max_length=self.max_length,
-                max_choices=self.max_choices, mesh=dict(self.mesh))
+    return dict(
+      encoder=dataclasses.asdict(self.encoder),
+      heads=[dataclasses.asdict(h) for h in self.heads],
+      tasks=list(self.tasks),
+      head_of_task=list(self.head_of_task),
+      tokenizer_dir=self.tokenizer_dir,
+      options_first=self.options_first,
+      max_length=self.max_length,
+      max_choices=self.max_choices,
+      mesh=dict(self.mesh),
+    )
 
   @classmethod
   def from_json(cls, resolved: dict, path: str) -> "RunSpec":
     """The spec of a ``resolved`` section; a missing field is an error naming ``path``."""
-    missing = [f for f in ("encoder", "heads", "tasks", "head_of_task", "tokenizer_dir")
-               if f not in resolved]
+    missing = [
+      f for f in ("encoder", "heads", "tasks", "head_of_task", "tokenizer_dir") if f not in resolved
+    ]
     if missing:
       raise ValueError(f"{path}: fields {['resolved.' + f for f in missing]} are missing")
-    return cls(encoder=EncoderConfig(**resolved["encoder"]),
-               heads=tuple(HeadSpec(**h) for h in resolved["heads"]),
-               tasks=tuple(resolved["tasks"]),
-               head_of_task=tuple(int(i) for i in resolved["head_of_task"]),
-               tokenizer_dir=resolved["tokenizer_dir"],
-               options_first=bool(resolved.get("options_first", False)),
-               max_length=int(resolved.get("max_length", 0)),
-               max_choices=int(resolved.get("max_choices", 0)),
-               mesh=dict(resolved.get("mesh", {})))
+    return cls(
+      encoder=EncoderConfig(**resolved["encoder"]),
+      heads=tuple(HeadSpec(**h) for h in resolved["heads"]),
+      tasks=tuple(resolved["tasks"]),
+      head_of_task=tuple(int(i) for i in resolved["head_of_task"]),
+      tokenizer_dir=resolved["tokenizer_dir"],
+      options_first=bool(resolved.get("options_first", False)),
+      max_length=int(resolved.get("max_length", 0)),
+      max_choices=int(resolved.get("max_choices", 0)),
+      mesh=dict(resolved.get("mesh", {})),
+    )
 
   def head_index(self, name: str) -> int:
     return [h.name for h in self.heads].index(name)
@@ -74,16 +84,22 @@ def write(workdir: str, config, spec: RunSpec) -> None:
   """``WORKDIR/config.json``: the config as given and the spec it resolved to."""
   if jax.process_index() == 0:
     with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
-      json.dump({"config": json.loads(config.to_json_best_effort()),
-                 "resolved": spec.to_json()}, f, indent=2, sort_keys=True)
+      json.dump(
+        {"config": json.loads(config.to_json_best_effort()), "resolved": spec.to_json()},
+        f,
+        indent=2,
+        sort_keys=True,
+      )
 
 
 def read(workdir: str) -> RunSpec:
   """The spec a training run wrote into ``workdir``."""
   path = os.path.join(workdir, CONFIG_FILE)
   if not os.path.isfile(path):
-    raise FileNotFoundError(f"{path} not found: {workdir} is not a training workdir "
-                            "(run launch/train.py with --workdir first)")
+    raise FileNotFoundError(
+      f"{path} not found: {workdir} is not a training workdir "
+      "(run launch/train.py with --workdir first)"
+    )
   with open(path) as handle:
     saved = json.load(handle)
   if "resolved" not in saved:
@@ -93,8 +109,9 @@ def read(workdir: str) -> RunSpec:
 
 def latest_step(workdir: str) -> int | None:
   """The newest checkpoint step of a workdir, without restoring anything."""
-  manager = checkpoint_lib.CheckpointManager(os.path.join(os.path.abspath(workdir),
-                                                          "checkpoints"), asynchronous=False)
+  manager = checkpoint_lib.CheckpointManager(
+    os.path.join(os.path.abspath(workdir), "checkpoints"), asynchronous=False
+  )
   try:
     return manager.latest_step()
   finally:
@@ -107,17 +124,19 @@ def load_params(workdir: str, step: int | None = None) -> tuple[dict[str, Any], 
   Only the parameters are restored (no optimizer state); ``step=None`` takes the latest.
   """
   spec = read(workdir)
-  manager = checkpoint_lib.CheckpointManager(os.path.join(workdir, "checkpoints"),
-                                             asynchronous=False)
+  manager = checkpoint_lib.CheckpointManager(
+    os.path.join(workdir, "checkpoints"), asynchronous=False
+  )
   try:
     step = manager.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f"{workdir}/checkpoints holds no checkpoint")
-    skeleton = nnx.eval_shape(lambda: MultiTaskModel(spec.encoder, spec.heads,
-                                                     rngs=nnx.Rngs(0)))
+    skeleton = nnx.eval_shape(lambda: MultiTaskModel(spec.encoder, spec.heads, rngs=nnx.Rngs(0)))
     device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
-                          nnx.state(skeleton, nnx.Param).to_pure_dict())
+    target = jax.tree.map(
+      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
+      nnx.state(skeleton, nnx.Param).to_pure_dict(),
+    )
     return manager.restore_params(target, step), int(step)
   finally:
     manager.close()

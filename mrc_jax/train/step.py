@@ -5,6 +5,7 @@ trainer. Batches are "rows + examples" dicts (docs/ARCHITECTURE.md) with one ext
 axis of micro-batches, ``[accum, ...]``, scanned over so peak memory does not grow with
 the number of accumulation steps.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,6 +35,7 @@ class TrainState:
 
 # --- Per-example losses ----------------------------------------------------------------
 
+
 def _cross_entropy(logits: jax.Array, label: jax.Array) -> jax.Array:
   """``-log softmax(logits)[label]``; labels out of range (other heads' slots) clip."""
   label = jnp.clip(label, 0, logits.shape[-1] - 1)
@@ -55,17 +57,20 @@ def head_losses(spec: HeadSpec, output, batch: dict) -> tuple[jax.Array, jax.Arr
     return _cross_entropy(scores, label), (jnp.argmax(scores, -1) == label)
   if spec.kind == "span":
     start, end = output
-    loss = 0.5 * (_cross_entropy(start, batch["span_start"]) +
-                  _cross_entropy(end, batch["span_end"]))
-    correct = ((jnp.argmax(start, -1) == batch["span_start"]) &
-               (jnp.argmax(end, -1) == batch["span_end"]))
+    loss = 0.5 * (
+      _cross_entropy(start, batch["span_start"]) + _cross_entropy(end, batch["span_end"])
+    )
+    correct = (jnp.argmax(start, -1) == batch["span_start"]) & (
+      jnp.argmax(end, -1) == batch["span_end"]
+    )
     return loss, correct
   error = output.astype(jnp.float32) - batch["target"]
   return error * error, jnp.abs(error) < 0.5
 
 
-def example_losses(outputs: dict, batch: dict, head_specs: Sequence[HeadSpec]
-                   ) -> tuple[jax.Array, jax.Array]:
+def example_losses(
+  outputs: dict, batch: dict, head_specs: Sequence[HeadSpec]
+) -> tuple[jax.Array, jax.Array]:
   """Each example's loss and correctness under its own head (selected by ``head_id``)."""
   loss = jnp.zeros(batch["head_id"].shape, jnp.float32)
   correct = jnp.zeros(batch["head_id"].shape, bool)
@@ -87,6 +92,7 @@ def loss_scale(num_classes: jax.Array, enabled: bool) -> jax.Array:
 
 # --- R3F -------------------------------------------------------------------------------
 
+
 def _symmetric_kl(p_logits: jax.Array, q_logits: jax.Array) -> jax.Array:
   """``KL(p||q) + KL(q||p)`` over the last axis."""
   logp = jax.nn.log_softmax(p_logits.astype(jnp.float32), -1)
@@ -94,8 +100,9 @@ def _symmetric_kl(p_logits: jax.Array, q_logits: jax.Array) -> jax.Array:
   return jnp.sum((jnp.exp(logp) - jnp.exp(logq)) * (logp - logq), -1)
 
 
-def example_symmetric_kl(clean: dict, noisy: dict, batch: dict,
-                         head_specs: Sequence[HeadSpec]) -> jax.Array:
+def example_symmetric_kl(
+  clean: dict, noisy: dict, batch: dict, head_specs: Sequence[HeadSpec]
+) -> jax.Array:
   """R3F's divergence between clean and noised outputs, per example under its head."""
   kl = jnp.zeros(batch["head_id"].shape, jnp.float32)
   for index, spec in enumerate(head_specs):
@@ -103,8 +110,9 @@ def example_symmetric_kl(clean: dict, noisy: dict, batch: dict,
     if spec.kind == "classification":
       d = _symmetric_kl(a, b)
     elif spec.kind == "multiple_choice":
-      d = _symmetric_kl(_masked_choices(a, batch["choice_mask"]),
-                        _masked_choices(b, batch["choice_mask"]))
+      d = _symmetric_kl(
+        _masked_choices(a, batch["choice_mask"]), _masked_choices(b, batch["choice_mask"])
+      )
     elif spec.kind == "span":
       d = 0.5 * (_symmetric_kl(a[0], b[0]) + _symmetric_kl(a[1], b[1]))
     else:
@@ -128,6 +136,7 @@ def embedding_noise(key: jax.Array, shape: tuple, dtype, noise: str, eps: float)
 
 # --- The step --------------------------------------------------------------------------
 
+
 def fresh_rng_state(rest: Any, key: jax.Array) -> Any:
   """Rebuilds every rng stream in ``rest`` from ``key`` (dropout keyed by step, not history).
 
@@ -147,13 +156,22 @@ def l2_norm(tree) -> jax.Array:
   return optax.global_norm(tree)
 
 
-def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.GradientTransformation,
-                    schedule: optax.Schedule, head_specs: Sequence[HeadSpec], *,
-                    num_tasks: int, seed: int, scale_loss: bool = True,
-                    task_weights: Sequence[float] | None = None, r3f_weight: float = 0.0,
-                    r3f_noise: str = "uniform", r3f_eps: float = 1e-5,
-                    freeze: Freeze | None = None
-                    ) -> Callable[[TrainState, dict], tuple[TrainState, dict]]:
+def make_train_step(
+  graphdef: nnx.GraphDef,
+  rest: Any,
+  optimizer: optax.GradientTransformation,
+  schedule: optax.Schedule,
+  head_specs: Sequence[HeadSpec],
+  *,
+  num_tasks: int,
+  seed: int,
+  scale_loss: bool = True,
+  task_weights: Sequence[float] | None = None,
+  r3f_weight: float = 0.0,
+  r3f_noise: str = "uniform",
+  r3f_eps: float = 1e-5,
+  freeze: Freeze | None = None,
+) -> Callable[[TrainState, dict], tuple[TrainState, dict]]:
   """Builds ``train_step(state, batch) -> (state, metrics)``.
 
   ``rest`` is the model's non-parameter state (rng streams), rebuilt every step from
@@ -168,8 +186,9 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
   norms of gradients and updates too), and the frozen part, passed through unchanged.
   """
   head_specs = tuple(head_specs)
-  weights = (jnp.ones(num_tasks) if task_weights is None
-             else jnp.asarray(task_weights, jnp.float32))                  # [num_tasks]
+  weights = (
+    jnp.ones(num_tasks) if task_weights is None else jnp.asarray(task_weights, jnp.float32)
+  )  # [num_tasks]
   if weights.shape != (num_tasks,):
     raise ValueError(f"task_weights has {weights.shape[0]} entries for {num_tasks} tasks")
   base_key = jax.random.key(seed)
@@ -189,21 +208,27 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
       # Same dropout masks as the clean pass: the divergence measures the noise alone.
       noisy_model = nnx.merge(graphdef, params, fresh_rng_state(rest, key))
       shape = micro["input_ids"].shape + (noisy_model.config.hidden_size,)
-      delta = embedding_noise(jax.random.fold_in(key, 1 << 20), shape,
-                              DTYPES[noisy_model.config.dtype], r3f_noise, r3f_eps)
+      delta = embedding_noise(
+        jax.random.fold_in(key, 1 << 20),
+        shape,
+        DTYPES[noisy_model.config.dtype],
+        r3f_noise,
+        r3f_eps,
+      )
       noisy = noisy_model(dict(micro, embedding_noise=delta), deterministic=False)
       kl = example_symmetric_kl(outputs, noisy, micro, head_specs)
       r3f_sum = jnp.sum(kl * mask)
       total = total + r3f_weight * r3f_sum / denominator
     task = micro["task_id"]
     sums = dict(
-        loss_sum=jnp.sum(scaled * mask),
-        examples=jnp.sum(mask),
-        task_loss=jax.ops.segment_sum(loss * mask, task, num_tasks),
-        task_correct=jax.ops.segment_sum(correct * mask, task, num_tasks),
-        task_count=jax.ops.segment_sum(mask, task, num_tasks),
-        tokens=jnp.sum(micro["segment_ids"] > 0).astype(jnp.float32),
-        r3f_sum=r3f_sum)
+      loss_sum=jnp.sum(scaled * mask),
+      examples=jnp.sum(mask),
+      task_loss=jax.ops.segment_sum(loss * mask, task, num_tasks),
+      task_correct=jax.ops.segment_sum(correct * mask, task, num_tasks),
+      task_count=jax.ops.segment_sum(mask, task, num_tasks),
+      tokens=jnp.sum(micro["segment_ids"] > 0).astype(jnp.float32),
+      r3f_sum=r3f_sum,
+    )
     return total, sums
 
   grad_fn = jax.grad(micro_loss, has_aux=True)
@@ -219,24 +244,34 @@ def make_train_step(graphdef: nnx.GraphDef, rest: Any, optimizer: optax.Gradient
     def body(carry, inputs):
       grads_sum, sums_acc = carry
       index, micro = inputs
-      grads, sums = grad_fn(trainable, frozen, micro, jax.random.fold_in(step_key, index),
-                            denominator)
-      return (jax.tree.map(jnp.add, grads_sum, grads),
-              jax.tree.map(jnp.add, sums_acc, sums)), None
+      grads, sums = grad_fn(
+        trainable, frozen, micro, jax.random.fold_in(step_key, index), denominator
+      )
+      return (jax.tree.map(jnp.add, grads_sum, grads), jax.tree.map(jnp.add, sums_acc, sums)), None
 
     zeros_grads = jax.tree.map(jnp.zeros_like, trainable)
-    zero_sums = dict(loss_sum=0.0, examples=0.0, task_loss=jnp.zeros(num_tasks),
-                     task_correct=jnp.zeros(num_tasks), task_count=jnp.zeros(num_tasks),
-                     tokens=0.0, r3f_sum=0.0)
+    zero_sums = dict(
+      loss_sum=0.0,
+      examples=0.0,
+      task_loss=jnp.zeros(num_tasks),
+      task_correct=jnp.zeros(num_tasks),
+      task_count=jnp.zeros(num_tasks),
+      tokens=0.0,
+      r3f_sum=0.0,
+    )
     zero_sums = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), zero_sums)
-    (grads, sums), _ = jax.lax.scan(body, (zeros_grads, zero_sums),
-                                    (jnp.arange(accum), batch))
+    (grads, sums), _ = jax.lax.scan(body, (zeros_grads, zero_sums), (jnp.arange(accum), batch))
     updates, opt_state = optimizer.update(grads, state.opt_state, trainable)
     params = freeze.merge(optax.apply_updates(trainable, updates), frozen)
     grad_norm = l2_norm(grads)
-    metrics = dict(sums, l2_grads=grad_norm, l2_params=l2_norm(params),
-                   l2_updates=l2_norm(updates), learning_rate=schedule(state.step),
-                   finite=jnp.isfinite(sums["loss_sum"]) & jnp.isfinite(grad_norm))
+    metrics = dict(
+      sums,
+      l2_grads=grad_norm,
+      l2_params=l2_norm(params),
+      l2_updates=l2_norm(updates),
+      learning_rate=schedule(state.step),
+      finite=jnp.isfinite(sums["loss_sum"]) & jnp.isfinite(grad_norm),
+    )
     return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
   return train_step

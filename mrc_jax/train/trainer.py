@@ -4,6 +4,7 @@ Sections: distributed setup; tasks and heads; model and initial weights (resume 
 workdir checkpoint > ``init_from`` > fresh); shardings and the jitted step; the loop
 (metrics, NaN stop, evaluation, checkpoints); export.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,21 +49,25 @@ def initialize_distributed() -> None:
   Pod slices and clusters (Cloud TPU, SLURM, Open MPI) are detected by JAX itself from
   their environment; a coordinator address in the environment also counts.
   """
-  several = (any(os.environ.get(k) for k in _MULTI_PROCESS_ENV)
-             or "," in os.environ.get("TPU_WORKER_HOSTNAMES", "")
-             or int(os.environ.get("SLURM_NTASKS", "1")) > 1
-             or int(os.environ.get("OMPI_COMM_WORLD_SIZE", "1")) > 1)
+  several = (
+    any(os.environ.get(k) for k in _MULTI_PROCESS_ENV)
+    or "," in os.environ.get("TPU_WORKER_HOSTNAMES", "")
+    or int(os.environ.get("SLURM_NTASKS", "1")) > 1
+    or int(os.environ.get("OMPI_COMM_WORLD_SIZE", "1")) > 1
+  )
   if several:
     jax.distributed.initialize()
 
 
 # --- Tasks and heads -------------------------------------------------------------------
 
+
 def expand_tasks(data) -> list[str]:
   """``data.tasks`` plus the encoder tasks of ``data.mixture`` (a Muppet mixture name)."""
   tasks = list(data.tasks)
   if data.get("mixture"):
     from mrc_jax.data import muppet  # Imported late: the blend table matters only here.
+
     chosen = muppet.encoder_datasets(muppet.mixture_datasets(data.mixture))
     tasks += [d.task for d in chosen if d.task not in tasks]
   if not tasks:
@@ -71,12 +76,13 @@ def expand_tasks(data) -> list[str]:
 
 
 # Shared heads, as Muppet shares them: one multiple-choice head, one span head.
-_SHARED = {"choice": HeadSpec("multiple_choice", "multiple_choice"),
-           "span": HeadSpec("span", "span")}
+_SHARED = {
+  "choice": HeadSpec("multiple_choice", "multiple_choice"),
+  "span": HeadSpec("span", "span"),
+}
 
 
-def resolve_heads(tasks: Sequence[str], pooling: str = "first"
-                  ) -> tuple[list[HeadSpec], list[int]]:
+def resolve_heads(tasks: Sequence[str], pooling: str = "first") -> tuple[list[HeadSpec], list[int]]:
   """The head table and each task's head id.
 
   Multiple-choice tasks share one 'multiple_choice' head and span tasks one 'span' head;
@@ -101,12 +107,14 @@ def _head_of(task: str) -> HeadSpec:
   if synthetic.is_synthetic(task):
     kind, _ = synthetic.parse_task_name(task)
     if kind == "pair":
-      return HeadSpec(synthetic.TASK_PREFIX["pair"], "classification",
-                      synthetic.num_classes("pair"))
+      return HeadSpec(
+        synthetic.TASK_PREFIX["pair"], "classification", synthetic.num_classes("pair")
+      )
     return _SHARED["choice" if kind in synthetic.CHOICE_KINDS else "span"]
   if task.startswith("muppet."):
     from mrc_jax.data import muppet
-    dataset = muppet.get_dataset(task[len("muppet."):])
+
+    dataset = muppet.get_dataset(task[len("muppet.") :])
     if dataset.needs_decoder:
       raise ValueError(f"task {task!r} is a summarization task; it needs a decoder")
     if dataset.kind in _SHARED:
@@ -115,17 +123,20 @@ def _head_of(task: str) -> HeadSpec:
       return HeadSpec(dataset.head, "regression")
     return HeadSpec(dataset.head, "classification", int(dataset.num_classes))
   from mrc_jax.data import load  # Imported late: the catalog matters only for real data.
+
   clean, _ = load.parse_task_name(task)
   if clean.kind in _SHARED:
     return _SHARED[clean.kind]
   if clean.kind == "classification" and clean.num_classes:
     # One head per classification dataset, shared by its languages (Muppet's per-task heads).
     return HeadSpec(clean.dataset, "classification", int(clean.num_classes))
-  raise ValueError(f"task {task!r} (kind {clean.kind!r}) has no head rule; "
-                   "train it through its Muppet blend entry")
+  raise ValueError(
+    f"task {task!r} (kind {clean.kind!r}) has no head rule; train it through its Muppet blend entry"
+  )
 
 
 # --- Model and initial weights ---------------------------------------------------------
+
 
 def _encoder_config(config: ml_collections.ConfigDict) -> EncoderConfig:
   """The architecture: ``init_from``'s own config if set, else ``config.model``.
@@ -139,15 +150,22 @@ def _encoder_config(config: ml_collections.ConfigDict) -> EncoderConfig:
   source = config.init_from
   if not source:
     return EncoderConfig(**fields)
-  runtime = {k: fields[k] for k in ("dtype", "param_dtype", "hidden_dropout",
-                                    "attention_dropout", "scan_unroll") if k in fields}
-  if os.path.isfile(os.path.join(source, "config.json")) and not ckpt_lib.is_training_workdir(source):
+  runtime = {
+    k: fields[k]
+    for k in ("dtype", "param_dtype", "hidden_dropout", "attention_dropout", "scan_unroll")
+    if k in fields
+  }
+  if os.path.isfile(os.path.join(source, "config.json")) and not ckpt_lib.is_training_workdir(
+    source
+  ):
     with open(os.path.join(source, "config.json")) as f:
       return EncoderConfig.from_hf_config(json.load(f), **runtime)
   if ckpt_lib.is_training_workdir(source):
     return dataclasses.replace(run_spec.read(source).encoder, **runtime)
-  raise FileNotFoundError(f"init_from {source!r} is neither a Hugging Face directory "
-                          "(config.json) nor a training workdir (checkpoints/)")
+  raise FileNotFoundError(
+    f"init_from {source!r} is neither a Hugging Face directory "
+    "(config.json) nor a training workdir (checkpoints/)"
+  )
 
 
 def _source_weights(source: str) -> tuple[dict, dict]:
@@ -156,8 +174,10 @@ def _source_weights(source: str) -> tuple[dict, dict]:
     params, _ = run_spec.load_params(source)
     return params["encoder"], dict(params.get("heads", {}))
   encoder, _, heads = hf.load_hf_model(source)
-  return (nnx.state(encoder, nnx.Param).to_pure_dict(),
-          {name: nnx.state(h, nnx.Param).to_pure_dict() for name, h in heads.items()})
+  return (
+    nnx.state(encoder, nnx.Param).to_pure_dict(),
+    {name: nnx.state(h, nnx.Param).to_pure_dict() for name, h in heads.items()},
+  )
 
 
 def _shapes(tree) -> list:
@@ -173,20 +193,30 @@ def _merge_encoder(source_name: str, fresh: dict, source: dict) -> dict:
   """
   fresh_flat = traverse_util.flatten_dict(fresh, sep="/")
   source_flat = traverse_util.flatten_dict(source, sep="/")
-  mismatched = [f"{k}: {np.shape(source_flat[k])} vs {np.shape(v)}"
-                for k, v in fresh_flat.items()
-                if k in source_flat and np.shape(source_flat[k]) != np.shape(v)]
+  mismatched = [
+    f"{k}: {np.shape(source_flat[k])} vs {np.shape(v)}"
+    for k, v in fresh_flat.items()
+    if k in source_flat and np.shape(source_flat[k]) != np.shape(v)
+  ]
   if mismatched:
-    raise ValueError(f"init_from {source_name}: encoder parameter shapes differ from the "
-                     f"run's model (source vs run): {mismatched}")
+    raise ValueError(
+      f"init_from {source_name}: encoder parameter shapes differ from the "
+      f"run's model (source vs run): {mismatched}"
+    )
   missing = sorted(set(fresh_flat) - set(source_flat))
   unused = sorted(set(source_flat) - set(fresh_flat))
   if missing:
-    logging.warning("init_from %s: no weights for encoder parameters %s; they are freshly "
-                    "initialised", source_name, missing)
+    logging.warning(
+      "init_from %s: no weights for encoder parameters %s; they are freshly initialised",
+      source_name,
+      missing,
+    )
   if unused:
-    logging.warning("init_from %s: encoder parameters %s are not part of the run's model and "
-                    "are dropped", source_name, unused)
+    logging.warning(
+      "init_from %s: encoder parameters %s are not part of the run's model and are dropped",
+      source_name,
+      unused,
+    )
   merged = {k: np.asarray(source_flat.get(k, v)) for k, v in fresh_flat.items()}
   return traverse_util.unflatten_dict(merged, sep="/")
 
@@ -212,9 +242,11 @@ def check_head_pooling(config, head_specs: Sequence[HeadSpec], source_heads) -> 
       continue
     pooling = "first" if saved is None else saved.get(old, "first")
     if pooling != spec.pooling:
-      raise ValueError(f"init_from {source}: head {old!r} was trained with {pooling!r} "
-                       f"pooling; the run's head {spec.name!r} uses {spec.pooling!r} "
-                       "(config.head_pooling)")
+      raise ValueError(
+        f"init_from {source}: head {old!r} was trained with {pooling!r} "
+        f"pooling; the run's head {spec.name!r} uses {spec.pooling!r} "
+        "(config.head_pooling)"
+      )
 
 
 def initial_params(config, fresh: dict, source: tuple[dict, dict]) -> dict:
@@ -240,12 +272,18 @@ def initial_params(config, fresh: dict, source: tuple[dict, dict]) -> dict:
       new.append(name)
   used = {rename.get(n, n) for n in fresh["heads"]}
   dropped = sorted(set(source_heads) - used)
-  logging.info("init_from %s: heads kept %s, newly initialised %s, dropped %s",
-               config.init_from, kept, new, dropped)
+  logging.info(
+    "init_from %s: heads kept %s, newly initialised %s, dropped %s",
+    config.init_from,
+    kept,
+    new,
+    dropped,
+  )
   return dict(encoder=encoder, heads=heads)
 
 
 # --- The run ---------------------------------------------------------------------------
+
 
 def _tokenizer_dir(config, workdir: str) -> str:
   """Directory holding the run's tokenizer.json (the synthetic one is written out)."""
@@ -261,8 +299,9 @@ def _check_finite(pending: list) -> None:
   """Raises naming the first step whose loss or gradients were not finite."""
   for step, finite in pending:
     if not bool(jax.device_get(finite)):
-      raise NonFiniteError(f"loss or gradients not finite at step {step}; "
-                           "the last good checkpoint is kept")
+      raise NonFiniteError(
+        f"loss or gradients not finite at step {step}; the last good checkpoint is kept"
+      )
   pending.clear()
 
 
@@ -288,24 +327,35 @@ class Setup:
     return jax.jit(self._init, out_shardings=self.state_sh)(params)
 
   def fresh_state(self) -> TrainState:
-    return jax.jit(lambda: self._init(nnx.state(self.fresh_model(), nnx.Param).to_pure_dict()),
-                   out_shardings=self.state_sh)()
+    return jax.jit(
+      lambda: self._init(nnx.state(self.fresh_model(), nnx.Param).to_pure_dict()),
+      out_shardings=self.state_sh,
+    )()
 
   def _init(self, params):
-    return TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                      opt_state=self.optimizer.init(self.freeze.trainable(params)))
+    return TrainState(
+      step=jnp.zeros((), jnp.int32),
+      params=params,
+      opt_state=self.optimizer.init(self.freeze.trainable(params)),
+    )
 
   def jit_step(self, batch_ndims: dict):
     """``jax.jit`` of the step with in/out shardings and the state donated."""
-    batch_sh = {k: partitioning.batch_sharding(self.mesh, self.rules, n, batch_axis=1)
-                for k, n in batch_ndims.items()}
-    return jax.jit(self.train_step, in_shardings=(self.state_sh, batch_sh),
-                   out_shardings=(self.state_sh, partitioning.replicated(self.mesh)),
-                   donate_argnums=(0,))
+    batch_sh = {
+      k: partitioning.batch_sharding(self.mesh, self.rules, n, batch_axis=1)
+      for k, n in batch_ndims.items()
+    }
+    return jax.jit(
+      self.train_step,
+      in_shardings=(self.state_sh, batch_sh),
+      out_shardings=(self.state_sh, partitioning.replicated(self.mesh)),
+      donate_argnums=(0,),
+    )
 
 
-def make_setup(config, mesh, head_specs: Sequence[HeadSpec], enc_cfg: EncoderConfig,
-               num_tasks: int) -> Setup:
+def make_setup(
+  config, mesh, head_specs: Sequence[HeadSpec], enc_cfg: EncoderConfig, num_tasks: int
+) -> Setup:
   """Builds the model template, shardings, optimizer and train step of ``config``."""
   rules = [tuple(r) for r in config.axis_rules]
   optimizer, schedule = make_optimizer(config)
@@ -320,26 +370,55 @@ def make_setup(config, mesh, head_specs: Sequence[HeadSpec], enc_cfg: EncoderCon
   freeze = Freeze(config.optimizer.get("freeze", ()), abstract_params)
   check_lr_mults(config.optimizer.get("lr_mults", ()), freeze.trainable(abstract_params))
   frozen = num_parameters(freeze.split(abstract_params)[1])
-  logging.info("parameters: %d trainable, %d frozen (optimizer.freeze %s)",
-               num_parameters(abstract_params) - frozen, frozen, list(freeze.patterns))
+  logging.info(
+    "parameters: %d trainable, %d frozen (optimizer.freeze %s)",
+    num_parameters(abstract_params) - frozen,
+    frozen,
+    list(freeze.patterns),
+  )
   replicated = partitioning.replicated(mesh)
   abstract_state = jax.eval_shape(
-      lambda p: TrainState(step=jnp.zeros((), jnp.int32), params=p,
-                           opt_state=optimizer.init(freeze.trainable(p))), abstract_params)
+    lambda p: TrainState(
+      step=jnp.zeros((), jnp.int32), params=p, opt_state=optimizer.init(freeze.trainable(p))
+    ),
+    abstract_params,
+  )
   state_sh = TrainState(
-      step=replicated, params=param_sh,
-      opt_state=_opt_state_shardings(optimizer, abstract_state.opt_state,
-                                     freeze.trainable(param_sh), replicated))
+    step=replicated,
+    params=param_sh,
+    opt_state=_opt_state_shardings(
+      optimizer, abstract_state.opt_state, freeze.trainable(param_sh), replicated
+    ),
+  )
   train_step = make_train_step(
-      graphdef, rest, optimizer, schedule, head_specs, num_tasks=num_tasks, seed=seed,
-      scale_loss=config.loss.scale_by_log_classes,
-      task_weights=tuple(config.loss.get("task_weights", ())) or None,
-      r3f_weight=config.r3f.weight, r3f_noise=config.r3f.noise, r3f_eps=config.r3f.eps,
-      freeze=freeze)
-  return Setup(mesh=mesh, rules=rules, head_specs=list(head_specs), enc_cfg=enc_cfg,
-               graphdef=graphdef, rest=rest, abstract_state=abstract_state,
-               state_sh=state_sh, train_step=train_step, fresh_model=fresh_model,
-               optimizer=optimizer, freeze=freeze)
+    graphdef,
+    rest,
+    optimizer,
+    schedule,
+    head_specs,
+    num_tasks=num_tasks,
+    seed=seed,
+    scale_loss=config.loss.scale_by_log_classes,
+    task_weights=tuple(config.loss.get("task_weights", ())) or None,
+    r3f_weight=config.r3f.weight,
+    r3f_noise=config.r3f.noise,
+    r3f_eps=config.r3f.eps,
+    freeze=freeze,
+  )
+  return Setup(
+    mesh=mesh,
+    rules=rules,
+    head_specs=list(head_specs),
+    enc_cfg=enc_cfg,
+    graphdef=graphdef,
+    rest=rest,
+    abstract_state=abstract_state,
+    state_sh=state_sh,
+    train_step=train_step,
+    fresh_model=fresh_model,
+    optimizer=optimizer,
+    freeze=freeze,
+  )
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
@@ -352,19 +431,30 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   enc_cfg = _encoder_config(config)
   tokenizer_dir = _tokenizer_dir(config, workdir)
   # The input layout travels with the model, as its tokenizer does.
-  run_spec.write(workdir, config, run_spec.RunSpec(
-      encoder=enc_cfg, heads=tuple(head_specs), tasks=tuple(tasks),
-      head_of_task=tuple(head_of_task), tokenizer_dir=tokenizer_dir,
+  run_spec.write(
+    workdir,
+    config,
+    run_spec.RunSpec(
+      encoder=enc_cfg,
+      heads=tuple(head_specs),
+      tasks=tuple(tasks),
+      head_of_task=tuple(head_of_task),
+      tokenizer_dir=tokenizer_dir,
       options_first=bool(config.data.get("options_first", False)),
-      max_length=int(config.data.max_length), max_choices=int(config.data.max_choices),
-      mesh=dict(mesh.shape)))
+      max_length=int(config.data.max_length),
+      max_choices=int(config.data.max_choices),
+      mesh=dict(mesh.shape),
+    ),
+  )
   setup = make_setup(config, mesh, head_specs, enc_cfg, len(tasks))
   input_ = _train_input(config, tasks, head_of_task, head_specs, tokenizer_dir)
-  manager = ckpt_lib.CheckpointManager(os.path.join(workdir, "checkpoints"),
-                                       keep=config.keep_checkpoints)
+  manager = ckpt_lib.CheckpointManager(
+    os.path.join(workdir, "checkpoints"), keep=config.keep_checkpoints
+  )
   try:
-    state = _restore_or_init(config, workdir, setup, input_, manager, tasks, head_of_task,
-                             tokenizer_dir)
+    state = _restore_or_init(
+      config, workdir, setup, input_, manager, tasks, head_of_task, tokenizer_dir
+    )
   finally:
     # A failing run (e.g. NonFiniteError) still finishes its pending good checkpoints.
     manager.wait()
@@ -374,8 +464,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   return state
 
 
-def _restore_or_init(config, workdir, setup, input_, manager, tasks, head_of_task,
-                     tokenizer_dir) -> TrainState:
+def _restore_or_init(
+  config, workdir, setup, input_, manager, tasks, head_of_task, tokenizer_dir
+) -> TrainState:
   """Restores (or initialises) the state and the input position, then trains."""
   mesh, head_specs = setup.mesh, setup.head_specs
   resume = manager.latest_step() is not None
@@ -387,55 +478,99 @@ def _restore_or_init(config, workdir, setup, input_, manager, tasks, head_of_tas
   with jax.set_mesh(mesh):
     # Resume order: this workdir's checkpoint > init_from weights > fresh weights.
     if resume:
-      abstract = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
-                              setup.abstract_state, setup.state_sh)
+      abstract = jax.tree.map(
+        lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+        setup.abstract_state,
+        setup.state_sh,
+      )
       state, position = manager.restore(abstract)
       input_.restore(position)
     elif config.init_from:
-      fresh = jax.device_get(jax.jit(
-          lambda: nnx.state(setup.fresh_model(), nnx.Param).to_pure_dict())())
+      fresh = jax.device_get(
+        jax.jit(lambda: nnx.state(setup.fresh_model(), nnx.Param).to_pure_dict())()
+      )
       params = initial_params(config, fresh, source)
       state = setup.init_state(jax.device_put(params, setup.state_sh.params))
     else:
       state = setup.fresh_state()
-    logging.info("model: %d parameters, heads %s, mesh %s", num_parameters(state.params),
-                 [h.name for h in head_specs], dict(mesh.shape))
-    evaluator = evaluation.PeriodicEvaluator(config, setup.graphdef, setup.rest, head_specs,
-                                             tasks, head_of_task, tokenizer_dir, mesh,
-                                             setup.rules)
+    logging.info(
+      "model: %d parameters, heads %s, mesh %s",
+      num_parameters(state.params),
+      [h.name for h in head_specs],
+      dict(mesh.shape),
+    )
+    evaluator = evaluation.PeriodicEvaluator(
+      config,
+      setup.graphdef,
+      setup.rest,
+      head_specs,
+      tasks,
+      head_of_task,
+      tokenizer_dir,
+      mesh,
+      setup.rules,
+    )
     return _train_loop(config, workdir, setup, state, input_, manager, tasks, evaluator)
 
 
 def _opt_state_shardings(optimizer, abstract_opt_state, param_sh, replicated):
   """Optimizer moments follow their parameters' shardings; counters are replicated."""
-  return optax.tree_map_params(optimizer, lambda _, s: s, abstract_opt_state, param_sh,
-                               transform_non_params=lambda _: replicated)
+  return optax.tree_map_params(
+    optimizer,
+    lambda _, s: s,
+    abstract_opt_state,
+    param_sh,
+    transform_non_params=lambda _: replicated,
+  )
 
 
-def _train_input(config, tasks, head_of_task, head_specs, tokenizer_dir
-                 ) -> input_pipeline.TrainInput:
+def _train_input(
+  config, tasks, head_of_task, head_specs, tokenizer_dir
+) -> input_pipeline.TrainInput:
   data = config.data
   # data.train_fraction: the sample-efficiency ablation's fixed subset of every task.
   fraction = float(data.get("train_fraction", 1.0))
-  sources = [input_pipeline.ExampleSource(t, "train", int(config.seed), data.data_dir or None,
-                                          fraction=fraction) for t in tasks]
-  rates = list(data.rates) if data.rates else [
-      s.num_examples or 1 for s in sources]  # natural proportions; endless tasks equal
-  sampler = input_pipeline.MixtureSampler(rates, data.batching, int(config.seed),
-                                          int(config.total_steps))
+  sources = [
+    input_pipeline.ExampleSource(
+      t, "train", int(config.seed), data.data_dir or None, fraction=fraction
+    )
+    for t in tasks
+  ]
+  rates = (
+    list(data.rates) if data.rates else [s.num_examples or 1 for s in sources]
+  )  # natural proportions; endless tasks equal
+  sampler = input_pipeline.MixtureSampler(
+    rates, data.batching, int(config.seed), int(config.total_steps)
+  )
   accum = int(config.optimizer.accum_steps)
   convert = input_pipeline.config_converter(
-      config, tokenizer_dir, tasks, head_of_task, head_specs,
-      num_examples=config.batch_size // accum // jax.process_count())
-  return input_pipeline.TrainInput(tasks, sources, sampler, int(config.batch_size), accum,
-                                   convert, jax.process_index(), jax.process_count())
+    config,
+    tokenizer_dir,
+    tasks,
+    head_of_task,
+    head_specs,
+    num_examples=config.batch_size // accum // jax.process_count(),
+  )
+  return input_pipeline.TrainInput(
+    tasks,
+    sources,
+    sampler,
+    int(config.batch_size),
+    accum,
+    convert,
+    jax.process_index(),
+    jax.process_count(),
+  )
 
 
 def _global_batch(local: dict, mesh, rules) -> dict:
   """Host-local ``[accum, ...]`` numpy arrays -> global arrays sharded on the batch axis."""
-  return {k: jax.make_array_from_process_local_data(
-              partitioning.batch_sharding(mesh, rules, v.ndim, batch_axis=1), v)
-          for k, v in local.items()}
+  return {
+    k: jax.make_array_from_process_local_data(
+      partitioning.batch_sharding(mesh, rules, v.ndim, batch_axis=1), v
+    )
+    for k, v in local.items()
+  }
 
 
 def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, evaluator):
@@ -445,7 +580,8 @@ def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, ev
   step_fn = setup.jit_step({k: v.ndim for k, v in local.items()})
   rows, length = local["input_ids"].shape[1:]
   flops = metrics_lib.encoder_train_flops(
-      enc_cfg, rows * jax.process_count() * config.optimizer.accum_steps, length)
+    enc_cfg, rows * jax.process_count() * config.optimizer.accum_steps, length
+  )
   flops *= 2 if config.r3f.weight else 1  # R3F runs a second forward + backward
   peak, peak_source = metrics_lib.peak_flops_per_device(config.peak_flops_per_device)
   logging.info("MFU reference: %.3g FLOP/s per device (%s)", peak, peak_source)
@@ -469,8 +605,12 @@ def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, ev
       if config.r3f.weight:  # mean symmetric KL between clean and noised outputs
         scalars["r3f"] = float(host["r3f_sum"] / max(float(host["examples"]), 1.0))
       # Norms and the learning rate of the interval's last step, not summed.
-      scalars.update({k: float(jax.device_get(metrics[k]))
-                      for k in ("l2_grads", "l2_params", "l2_updates", "learning_rate")})
+      scalars.update(
+        {
+          k: float(jax.device_get(metrics[k]))
+          for k in ("l2_grads", "l2_params", "l2_updates", "learning_rate")
+        }
+      )
       rates = progress.update(step, float(host["tokens"]))
       scalars.update(rates)
       writer.write_scalars(step, scalars)
@@ -485,12 +625,16 @@ def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, ev
   return state
 
 
-_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                    "vocab.txt", "sentencepiece.bpe.model")
+_TOKENIZER_FILES = (
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "vocab.txt",
+  "sentencepiece.bpe.model",
+)
 
 
-def export_hf(config, workdir: str, setup: Setup, params: dict, tokenizer_dir: str
-              ) -> list[str]:
+def export_hf(config, workdir: str, setup: Setup, params: dict, tokenizer_dir: str) -> list[str]:
   """Writes one Hugging Face directory per head (encoder + that head + tokenizer).
 
   A Hugging Face directory holds a single task head, so ``export/hf/HEAD`` per head keeps
@@ -499,8 +643,9 @@ def export_hf(config, workdir: str, setup: Setup, params: dict, tokenizer_dir: s
   if jax.process_index() != 0:
     return []
   # The merge needs concrete rng streams in place of the template's shapes.
-  model = nnx.merge(setup.graphdef, jax.device_get(params),
-                    fresh_rng_state(setup.rest, jax.random.key(0)))
+  model = nnx.merge(
+    setup.graphdef, jax.device_get(params), fresh_rng_state(setup.rest, jax.random.key(0))
+  )
   wanted = list(config.export.heads) or [h.name for h in setup.head_specs]
   paths = []
   for name in wanted:

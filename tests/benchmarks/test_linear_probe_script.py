@@ -1,5 +1,6 @@
 """benchmarks/linear_probe.py on the real multilingual-e5-small and shared DREAM / XQuAD-MC,
 a few examples; and its probe on features whose answer is linearly readable."""
+
 import os
 import pathlib
 import re
@@ -39,20 +40,39 @@ def test_the_probe_finds_a_linear_answer_and_not_a_missing_one():
 @pytest.mark.integration
 def test_script_prints_a_row_per_pooling_and_set():
   data_dir = os.environ.get("MRC_JAX_DATA_DIR", "")
-  checkpoint = pathlib.Path(os.environ.get("MRC_JAX_CKPT_DIR", "/nonexistent"),
-                            "multilingual-e5-small")
+  checkpoint = pathlib.Path(
+    os.environ.get("MRC_JAX_CKPT_DIR", "/nonexistent"), "multilingual-e5-small"
+  )
   if not (checkpoint / "model.safetensors").is_file() or not os.path.isdir(
-      os.path.join(data_dir, "dream")):
+    os.path.join(data_dir, "dream")
+  ):
     pytest.skip("needs the multilingual-e5-small checkpoint and the shared DREAM files")
   result = subprocess.run(
-      [sys.executable, "benchmarks/linear_probe.py", f"--checkpoint={checkpoint}",
-       "--train=dream.en:train:12", "--eval=dream.en:validation:6,xquad_mc.en:test:5",
-       "--length=64", "--steps=20"],
-      cwd=REPO, capture_output=True, text=True, check=True, timeout=600)
-  rows = re.findall(r"^\| (first|mean) \| (\S+?)(?: \(fit\))? \| (\d+) \| ([\d.]+) \|",
-                    result.stdout, re.M)
+    [
+      sys.executable,
+      "benchmarks/linear_probe.py",
+      f"--checkpoint={checkpoint}",
+      "--train=dream.en:train:12",
+      "--eval=dream.en:validation:6,xquad_mc.en:test:5",
+      "--length=64",
+      "--steps=20",
+    ],
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+    check=True,
+    timeout=600,
+  )
+  rows = re.findall(
+    r"^\| (first|mean) \| (\S+?)(?: \(fit\))? \| (\d+) \| ([\d.]+) \|", result.stdout, re.M
+  )
   assert {(p, s, int(n), float(c)) for p, s, n, c in rows} == {
-      (p, s, n, c) for p in ("first", "mean") for s, n, c in (
-          ("dream.en:train:12", 12, 33.3), ("dream.en:validation:6", 6, 33.3),
-          ("xquad_mc.en:test:5", 5, 25.0))}, result.stdout
+    (p, s, n, c)
+    for p in ("first", "mean")
+    for s, n, c in (
+      ("dream.en:train:12", 12, 33.3),
+      ("dream.en:validation:6", 6, 33.3),
+      ("xquad_mc.en:test:5", 5, 25.0),
+    )
+  }, result.stdout
   assert "features of 23 examples" in result.stdout

@@ -6,6 +6,7 @@ as released; RACE, AdvRACE, Belebele, MLQA, TyDiQA and SQuAD come from the fixtu
 prepared as TFDS and Hugging Face datasets from records of each builder's declared
 features (``muppet_sources``).
 """
+
 from __future__ import annotations
 
 import json
@@ -62,9 +63,15 @@ def _advrace_train_sets(directory: pathlib.Path) -> None:
   """
   for relative, _, _, sampled in advrace.TRAIN_SETS:
     count = advrace.TRAIN_MIN_SIZE + 1 if sampled else 5
-    records = {f"RACE/train/{'high' if i % 2 else 'middle'}/{i}.txt-0": dict(
-        question=f"What did person {i} buy?", context=f"Person {i} went out and bought a cat.",
-        options=["a dog", "a cat", "a bird", "a fish"], label=1) for i in range(count)}
+    records = {
+      f"RACE/train/{'high' if i % 2 else 'middle'}/{i}.txt-0": dict(
+        question=f"What did person {i} buy?",
+        context=f"Person {i} went out and bought a cat.",
+        options=["a dog", "a cat", "a bird", "a fish"],
+        label=1,
+      )
+      for i in range(count)
+    }
     path = directory / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(records))

@@ -1,4 +1,5 @@
 """Every study config builds for every argument combination, with the published recipes."""
+
 import itertools
 import json
 import math
@@ -23,8 +24,13 @@ def common():
   return load("common.py")
 
 
-STUDY_CONFIGS = ("finetune_race.py", "prefinetune_muppet.py", "eval_xlingual.py",
-                 "quickstart.py", "minilm_xquad.py")
+STUDY_CONFIGS = (
+  "finetune_race.py",
+  "prefinetune_muppet.py",
+  "eval_xlingual.py",
+  "quickstart.py",
+  "minilm_xquad.py",
+)
 
 
 @pytest.mark.parametrize("name", STUDY_CONFIGS)
@@ -35,14 +41,26 @@ def test_docstring_opens_with_the_exact_command(name):
   assert "What to expect" in load(name).__doc__
 
 
-@pytest.mark.parametrize("model,adv,hw", itertools.product(
-    ("xlmr-base", "xlmr-large", "roberta-base", "roberta-large", "mbert",
-     "muppet-roberta-base", "muppet-roberta-large"),
+@pytest.mark.parametrize(
+  "model,adv,hw",
+  itertools.product(
+    (
+      "xlmr-base",
+      "xlmr-large",
+      "roberta-base",
+      "roberta-large",
+      "mbert",
+      "muppet-roberta-base",
+      "muppet-roberta-large",
+    ),
     ("none", "advrace", "advrace_multilingual"),
-    ("runlocal", "tpu_v4_8", "tpu_v5e_8", "gpu_8")))
+    ("runlocal", "tpu_v4_8", "tpu_v5e_8", "gpu_8"),
+  ),
+)
 def test_finetune_race_builds_with_the_advrace_recipe(model, adv, hw, tmp_path):
   config = load("finetune_race.py").get_config(
-      f"model={model},adv={adv},hw={hw},ckpt_dir={tmp_path}")
+    f"model={model},adv={adv},hw={hw},ckpt_dir={tmp_path}"
+  )
   assert config.optimizer.learning_rate == 1e-5
   assert config.batch_size == 32
   assert config.data.max_length == 512
@@ -53,8 +71,11 @@ def test_finetune_race_builds_with_the_advrace_recipe(model, adv, hw, tmp_path):
   assert config.batch_size % config.optimizer.accum_steps == 0
   assert config.data.tasks[0] == ("race.all" if adv == "none" else "advrace.train_mix")
   if adv == "advrace_multilingual":
-    assert config.data.tasks[1:] == ("race.all.homoglyph", "race.all.typo_keyboard",
-                                     "race.all.distractor_passage")
+    assert config.data.tasks[1:] == (
+      "race.all.homoglyph",
+      "race.all.typo_keyboard",
+      "race.all.distractor_passage",
+    )
   for axis, size in config.mesh:
     assert axis in ("data", "fsdp", "tensor") and (size == -1 or size >= 1)
   assert config.model.dtype == ("float32" if hw == "runlocal" else "bfloat16")
@@ -65,7 +86,9 @@ def test_finetune_race_options(tmp_path):
   half = module.get_config(f"adv=none,fraction=0.5,ckpt_dir={tmp_path}")
   full = module.get_config(f"adv=none,ckpt_dir={tmp_path}")
   assert half.data.train_fraction == 0.5
-  assert half.total_steps == round(5 * 87_866 * 0.5 / 32) == pytest.approx(full.total_steps / 2, abs=1)
+  assert (
+    half.total_steps == round(5 * 87_866 * 0.5 / 32) == pytest.approx(full.total_steps / 2, abs=1)
+  )
   squad = module.get_config(f"span=squad,init={tmp_path}/pft,ckpt_dir={tmp_path}")
   assert squad.data.tasks[-1] == "squad.en" and squad.init_from == f"{tmp_path}/pft"
   local = module.get_config("runlocal")
@@ -78,14 +101,19 @@ def test_finetune_race_options(tmp_path):
     module.get_config("model=gpt2")
 
 
-@pytest.mark.parametrize("model,tasks,batching,hw", itertools.product(
+@pytest.mark.parametrize(
+  "model,tasks,batching,hw",
+  itertools.product(
     ("xlmr-base", "xlmr-large", "roberta-base", "roberta-large"),
     ("all", "5", "10", "15", "20", "25", "30", "40"),
     ("heterogeneous", "homogeneous", "sequential"),
-    ("tpu_v4_8", "gpu_8")))
+    ("tpu_v4_8", "gpu_8"),
+  ),
+)
 def test_prefinetune_muppet_builds(model, tasks, batching, hw):
   config = load("prefinetune_muppet.py").get_config(
-      f"model={model},tasks={tasks},batching={batching},hw={hw}")
+    f"model={model},tasks={tasks},batching={batching},hw={hw}"
+  )
   expected = 48 if tasks == "all" else int(tasks)
   assert len(config.data.tasks) == len(config.data.rates)
   assert len(config.data.tasks) >= min(expected, 46 if tasks == "all" else expected)
@@ -114,15 +142,17 @@ def test_prefinetune_mixtures_are_nested():
 def test_eval_xlingual_sets_and_attacks():
   module = load("eval_xlingual.py")
   config = module.get_config(
-      "sets=belebele,xquad,mlqa,exams,xcopa,attacks=charswap,addsent,distractor_extraction")
+    "sets=belebele,xquad,mlqa,exams,xcopa,attacks=charswap,addsent,distractor_extraction"
+  )
   assert sorted(config.evals) == ["belebele", "exams", "mlqa", "xcopa", "xquad"]
   assert len(config.evals.belebele.tasks) == 122
   assert config.evals.xquad.tasks[0] == "xquad.ar" and len(config.evals.xquad.tasks) == 12
   # distractor_extraction rewrites options: multiple choice only.
   assert config.evals.xquad.attacks == ("charswap", "addsent")
   assert config.evals.exams.attacks == ("charswap", "addsent", "distractor_extraction")
-  same = module.get_config("sets=belebele+xquad+mlqa+exams+xcopa,"
-                           "attacks=charswap+addsent+distractor_extraction")
+  same = module.get_config(
+    "sets=belebele+xquad+mlqa+exams+xcopa,attacks=charswap+addsent+distractor_extraction"
+  )
   assert same.evals.to_dict() == config.evals.to_dict()
   small = module.get_config("sets=xquad,langs=de+zh,runlocal")
   assert small.evals.xquad.tasks == ("xquad.de", "xquad.zh")
@@ -152,8 +182,11 @@ def test_quickstart_stages_build(stage, tmp_path):
     assert config.init_from == str(tmp_path / "prefinetune" / "export" / "hf" / "multiple_choice")
     languages = ("en", "de", "ru", "zh", "ar", "hi")
     assert config.data.tasks[:6] == tuple(f"synthetic_lookup.{lang}" for lang in languages)
-    assert config.data.tasks[6:] == ("synthetic_lookup.en.charswap", "synthetic_lookup.en.addsent",
-                                     "synthetic_lookup.en.distractor_extraction")
+    assert config.data.tasks[6:] == (
+      "synthetic_lookup.en.charswap",
+      "synthetic_lookup.en.addsent",
+      "synthetic_lookup.en.distractor_extraction",
+    )
     assert config.data.rates == (1.0,) * 6 + (0.25,) * 3
   elif stage == "eval":
     entry = config.evals.robustness
@@ -165,6 +198,7 @@ def test_quickstart_stages_build(stage, tmp_path):
 def test_adversarial_synthetic_tasks_load_perturbed_examples(tmp_path):
   names = load("synthetic_adversarial.py").register("de", ("charswap",), size=12)
   from mrc_jax.data import load_examples, synthetic
+
   examples = list(load_examples(names[0], "train", str(tmp_path)))
   clean = [synthetic.make_example("mc", "de", "train", i, seed=1) for i in range(12)]
   assert len(examples) == 12
@@ -179,6 +213,7 @@ def test_adversarial_lookup_tasks_perturb_lookup_examples(tmp_path):
   names = module.register("ru", ("distractor_extraction",), size=8, kind="lookup")
   assert names == ("synthetic_lookup.ru.distractor_extraction",)
   from mrc_jax.data import load_examples, synthetic
+
   examples = list(load_examples(names[0], "train", str(tmp_path)))
   clean = [synthetic.make_example("lookup", "ru", "train", i, seed=1) for i in range(8)]
   assert [e["context"] for e in examples] == [c["context"] for c in clean]
@@ -200,8 +235,9 @@ def test_hardware_presets_fill_the_devices(name, common):
 
 
 def test_parse_arg_types_lists_and_errors(common):
-  opts = common.parse_arg("n=3,x=0.5,flag,name=abc,things=a,b,c+d", n=1, x=1.0, flag=False,
-                          name="", things=())
+  opts = common.parse_arg(
+    "n=3,x=0.5,flag,name=abc,things=a,b,c+d", n=1, x=1.0, flag=False, name="", things=()
+  )
   assert (opts.n, opts.x, opts.flag, opts.name) == (3, 0.5, True, "abc")
   assert opts.things == ("a", "b", "c", "d")
   with pytest.raises(ValueError, match="unknown config argument 'm'"):
@@ -219,8 +255,9 @@ def test_minilm_xquad_stages_build(stage, tmp_path):
   assert config.model.hidden_size == 384 and config.model.num_layers == 6
   if stage == "eval":
     entry = config.evals.robustness
-    assert entry.tasks == tuple(f"xquad_articles_36_48.{lang}" for lang in
-                                ("ar", "de", "en", "es", "ru", "tr", "vi", "zh"))
+    assert entry.tasks == tuple(
+      f"xquad_articles_36_48.{lang}" for lang in ("ar", "de", "en", "es", "ru", "tr", "vi", "zh")
+    )
     assert len(entry.attacks) >= 3
   else:
     assert config.data.tasks[0] == "xquad_articles_0_36.en"
@@ -230,12 +267,14 @@ def test_minilm_xquad_stages_build(stage, tmp_path):
 @pytest.mark.integration
 def test_xquad_article_split_keeps_evaluation_questions_unseen():
   import os
+
   data_dir = os.environ.get("MRC_JAX_DATA_DIR")
   if not data_dir:
     pytest.skip("MRC_JAX_DATA_DIR is not set")
   from mrc_jax.data import load_examples
+
   articles = load("xquad_articles.py")
-  train_task, = articles.register(0, 36, ("en",))
+  (train_task,) = articles.register(0, 36, ("en",))
   eval_en, eval_zh = articles.register(36, 48, ("en", "zh"))
   train = list(load_examples(train_task, "train", data_dir))
   held_en = list(load_examples(eval_en, "test", data_dir))
@@ -256,8 +295,10 @@ def test_minilm_xquad_trains_on_real_contexts(tmp_path):
   if not data_dir:
     pytest.skip("MRC_JAX_DATA_DIR is not set")
   from mrc_jax.train import trainer  # pylint: disable=import-outside-toplevel
+
   config = load("minilm_xquad.py").get_config(
-      f"stage=finetune_clean,steps=3,batch=8,data_dir={data_dir},root={tmp_path}")
+    f"stage=finetune_clean,steps=3,batch=8,data_dir={data_dir},root={tmp_path}"
+  )
   config.log_every_steps = 1
   trainer.train_and_evaluate(config, str(tmp_path / "run"))
   records = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]

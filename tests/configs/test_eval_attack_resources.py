@@ -1,4 +1,5 @@
 """Eval configs refuse attacks that cannot run, naming what they lack; runnable ones build."""
+
 import pathlib
 
 import pytest
@@ -19,14 +20,21 @@ def eval_xlingual():
   return load("eval_xlingual.py")
 
 
-@pytest.mark.parametrize("arg,message", [
+@pytest.mark.parametrize(
+  "arg,message",
+  [
     ("attacks=dg", "dg needs a seq2seq checkpoint"),
     ("sets=belebele,attacks=charswap,paraphrase", "paraphrase needs a seq2seq checkpoint"),
-    ("sets=xquad,langs=de,attacks=codeswitch",
-     "codeswitch needs a bilingual lexicon: set lexicon=PATH"),
-    ("sets=xquad,langs=de,attacks=codeswitch,lexicon=/no/such/de-en.txt",
-     "lexicon file '/no/such/de-en.txt' does not exist"),
-])
+    (
+      "sets=xquad,langs=de,attacks=codeswitch",
+      "codeswitch needs a bilingual lexicon: set lexicon=PATH",
+    ),
+    (
+      "sets=xquad,langs=de,attacks=codeswitch,lexicon=/no/such/de-en.txt",
+      "lexicon file '/no/such/de-en.txt' does not exist",
+    ),
+  ],
+)
 def test_unrunnable_attacks_are_refused_when_the_config_is_built(eval_xlingual, arg, message):
   with pytest.raises(perturb.PerturbationError, match=message):
     eval_xlingual.get_config(arg)
@@ -39,8 +47,9 @@ def test_default_and_runnable_configs_build(eval_xlingual):
   assert sorted(default.evals) == ["belebele", "exams", "xcopa"]
   assert default.evals.belebele.attacks == eval_xlingual.DEFAULT_ATTACKS
   assert all("attack_params" not in entry for entry in default.evals.values())
-  config = eval_xlingual.get_config(f"sets=xquad+xcopa,langs=de+it,attacks=charswap+codeswitch,"
-                                    f"lexicon={LEXICON}")
+  config = eval_xlingual.get_config(
+    f"sets=xquad+xcopa,langs=de+it,attacks=charswap+codeswitch,lexicon={LEXICON}"
+  )
   assert config.evals.xquad.attacks == ("charswap", "codeswitch")
   assert config.evals.xquad.attack_params.codeswitch.lexicon == str(LEXICON)
   # The entries pass the trainer's field check of robustness entries.
@@ -52,12 +61,18 @@ def test_entry_params_reach_the_attack(eval_xlingual):
 
   config = eval_xlingual.get_config(f"sets=xquad,langs=de,attacks=codeswitch,lexicon={LEXICON}")
   entry = config.evals.xquad
-  example = {"id": "de-1", "task": "xquad.de", "lang": "de", "meta": {},
-             "context": "Die Panthers verloren 24 Spiele.",
-             "question": "Wie viele Spiele verloren die Panthers?",
-             "answers": [{"text": "24", "start": 22}]}
-  out, = inputs.attacked_examples([example], "codeswitch", 0,
-                                  **entry.attack_params.get("codeswitch", {}))
+  example = {
+    "id": "de-1",
+    "task": "xquad.de",
+    "lang": "de",
+    "meta": {},
+    "context": "Die Panthers verloren 24 Spiele.",
+    "question": "Wie viele Spiele verloren die Panthers?",
+    "answers": [{"text": "24", "start": 22}],
+  }
+  (out,) = inputs.attacked_examples(
+    [example], "codeswitch", 0, **entry.attack_params.get("codeswitch", {})
+  )
   assert "lost" in out["question"]
 
 
@@ -65,7 +80,8 @@ def test_registry_says_what_an_attack_lacks():
   assert perturb.missing("charswap") == []
   assert perturb.missing("codeswitch", lexicon=str(LEXICON)) == []
   assert perturb.missing("codeswitch") == [
-      "a bilingual lexicon: set lexicon=PATH to a MUSE-style word-pair file"]
+    "a bilingual lexicon: set lexicon=PATH to a MUSE-style word-pair file"
+  ]
   assert all("seq2seq checkpoint" in m for a in ("dg", "paraphrase") for m in perturb.missing(a))
   assert perturb.require_runnable("addsent") is perturb.get("addsent")
 

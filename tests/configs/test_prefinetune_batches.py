@@ -1,5 +1,6 @@
 """configs/prefinetune_muppet.py's batch layout holds any micro-batch of its blend: 5-option
 commonsense_qa, classification, and MRQA-length span contexts split into windows."""
+
 import pathlib
 
 import numpy as np
@@ -13,8 +14,10 @@ from mrc_jax.train import input_pipeline, trainer
 CONFIG = pathlib.Path(__file__).resolve().parents[2] / "configs" / "prefinetune_muppet.py"
 # 1,021 WordPiece tokens (92 sentences of 11, one of 9 holding the answer): an MRQA
 # passage at its 800-token cut.
-LONG_CONTEXT = " ".join(["The river flows past the old mill near the village."] * 92 +
-                        ["The ferry finally docks at Oslo after dark."])
+LONG_CONTEXT = " ".join(
+  ["The river flows past the old mill near the village."] * 92
+  + ["The ferry finally docks at Oslo after dark."]
+)
 
 
 def _module():
@@ -23,26 +26,54 @@ def _module():
 
 def _examples(name, records):
   dataset = muppet.get_dataset(name)
-  return list(muppet.convert_dataset_records(dataset, "train", iter(records), strict=True,
-                                             report=SkipReport(), origin=f"{name} fixture"))
+  return list(
+    muppet.convert_dataset_records(
+      dataset, "train", iter(records), strict=True, report=SkipReport(), origin=f"{name} fixture"
+    )
+  )
 
 
 def _csqa(i):
-  return _examples("commonsense_qa", [{
-      "id": f"c{i}", "question": "Where would you keep a fish you just caught?",
-      "answerKey": "E", "choices": {"label": list("ABCDE"),
-                                    "text": ["sky", "tree", "desk", "shelf", "bucket"]}}])[0]
+  return _examples(
+    "commonsense_qa",
+    [
+      {
+        "id": f"c{i}",
+        "question": "Where would you keep a fish you just caught?",
+        "answerKey": "E",
+        "choices": {"label": list("ABCDE"), "text": ["sky", "tree", "desk", "shelf", "bucket"]},
+      }
+    ],
+  )[0]
 
 
 def _mnli(i):
-  return _examples("mnli", [{"premise": "A man sleeps on a bench in the park.",
-                             "hypothesis": "Nobody is sleeping.", "label": 2, "idx": i}])[0]
+  return _examples(
+    "mnli",
+    [
+      {
+        "premise": "A man sleeps on a bench in the park.",
+        "hypothesis": "Nobody is sleeping.",
+        "label": 2,
+        "idx": i,
+      }
+    ],
+  )[0]
 
 
 def _triviaqa(i):
-  return _examples("mrqa_triviaqa", [{
-      "qid": f"t{i}", "context": LONG_CONTEXT, "question": "Where does the ferry dock?",
-      "answers": ["Oslo"], "subset": "TriviaQA-web"}])[0]
+  return _examples(
+    "mrqa_triviaqa",
+    [
+      {
+        "qid": f"t{i}",
+        "context": LONG_CONTEXT,
+        "question": "Where does the ferry dock?",
+        "answers": ["Oslo"],
+        "subset": "TriviaQA-web",
+      }
+    ],
+  )[0]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +88,9 @@ def test_heterogeneous_and_homogeneous_batches_fit(arg, tokenizer_dir):
   tasks = trainer.expand_tasks(config.data)
   head_specs, head_of_task = trainer.resolve_heads(tasks)
   examples = config.batch_size // config.optimizer.accum_steps
-  convert = input_pipeline.config_converter(config, tokenizer_dir, tasks, head_of_task,
-                                            head_specs, num_examples=examples)
+  convert = input_pipeline.config_converter(
+    config, tokenizer_dir, tasks, head_of_task, head_specs, num_examples=examples
+  )
   assert len(vocab.load_tokenizer(tokenizer_dir).encode(LONG_CONTEXT)) == 1021
   kinds = (_csqa, _mnli, _triviaqa)
   mixed = [kinds[i % 3](i) for i in range(examples)]
@@ -74,8 +106,7 @@ def test_heterogeneous_and_homogeneous_batches_fit(arg, tokenizer_dir):
     for i in choice:
       np.testing.assert_array_equal(batch["choice_mask"][i], np.ones(5))
     # The answer's window marks it; the others point at the "no answer" position 0.
-    answered = [i for i, m in enumerate(meta) if m["kind"] == "span"
-                and batch["span_start"][i] > 0]
+    answered = [i for i, m in enumerate(meta) if m["kind"] == "span" and batch["span_start"][i] > 0]
     assert len(answered) >= sum(1 for m in spans if m["window"] == 0)
 
 

@@ -1,4 +1,5 @@
 """The README's main command end to end: the quickstart study and its report."""
+
 import json
 import pathlib
 import subprocess
@@ -14,14 +15,29 @@ REGIMES = ("finetune_clean", "finetune_adv")
 def report(tmp_path_factory):
   """Runs the quickstart once (a few minutes) and returns its report directory."""
   workdir = tmp_path_factory.mktemp("quickstart")
-  subprocess.run([sys.executable, "launch/study.py", "--config=configs/quickstart.py",
-                  f"--workdir={workdir}", "--num_resamples=200"], cwd=REPO, check=True)
+  subprocess.run(
+    [
+      sys.executable,
+      "launch/study.py",
+      "--config=configs/quickstart.py",
+      f"--workdir={workdir}",
+      "--num_resamples=200",
+    ],
+    cwd=REPO,
+    check=True,
+  )
   return workdir / "report"
 
 
 def _clean_accuracy(rows, run):
-  return next(r["value"] for r in rows if r["run"] == run and r["lang"] == "mean"
-              and r["attack"] == "clean" and r["metric"] == "accuracy")
+  return next(
+    r["value"]
+    for r in rows
+    if r["run"] == run
+    and r["lang"] == "mean"
+    and r["attack"] == "clean"
+    and r["metric"] == "accuracy"
+  )
 
 
 @pytest.mark.slow
@@ -35,8 +51,11 @@ def test_quickstart_reports_both_regimes_over_languages_and_attacks(report):
   for run in REGIMES:
     mine = [r for r in rows if r["run"] == run]
     langs = {r["lang"] for r in mine if r["lang"] != "mean" and not r["lang"].startswith("worst(")}
-    attacks = {r["attack"] for r in mine
-               if r["attack"] not in ("clean", "mean") and not r["attack"].startswith("worst(")}
+    attacks = {
+      r["attack"]
+      for r in mine
+      if r["attack"] not in ("clean", "mean") and not r["attack"].startswith("worst(")
+    }
     assert len(langs) >= 5 and len({"ru", "zh", "ar", "hi"} & langs) >= 2, langs
     assert len(attacks) >= 3, attacks
     # The quickstart's promise: the tiny encoder learns the synthetic task (chance 25%).

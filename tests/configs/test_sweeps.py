@@ -1,4 +1,5 @@
 """Every ablation sweep expands into buildable stages; launch/sweep.py writes and gathers."""
+
 import importlib.machinery
 import json
 import pathlib
@@ -32,14 +33,21 @@ def _build(stage: dict, root: pathlib.Path):
   return configs.load(str(REPO / path)).get_config(arg)
 
 
-@pytest.mark.parametrize("name,arg,num_runs", [
+@pytest.mark.parametrize(
+  "name,arg,num_runs",
+  [
     ("num_tasks.py", "", 9),
     ("num_tasks.py", "model=xlmr-large,adv=advrace,hw=tpu_v5e_8", 9),
     ("sample_efficiency.py", "", 10),
     ("sample_efficiency.py", "fractions=0.1+1.0,adv=advrace", 4),
     ("advrace_effect.py", "", 8),
-    ("advrace_effect.py", "models=roberta-base+xlmr-base+mbert,adv=none+advrace+advrace_multilingual", 18),
-])
+    (
+      "advrace_effect.py",
+      "models=roberta-base+xlmr-base+mbert,adv=none+advrace+advrace_multilingual",
+      18,
+    ),
+  ],
+)
 def test_sweep_expands_into_buildable_stages(sweep_lib, name, arg, num_runs, tmp_path):
   runs = sweep_lib.load_sweep(f"configs/ablations/{name}:{arg}")
   assert len(runs) == num_runs
@@ -58,14 +66,24 @@ def test_sweep_expands_into_buildable_stages(sweep_lib, name, arg, num_runs, tmp
 
 
 def test_swept_values(sweep_lib):
-  num_tasks = [r["params"]["num_tasks"] for r in sweep_lib.load_sweep("configs/ablations/num_tasks.py")]
+  num_tasks = [
+    r["params"]["num_tasks"] for r in sweep_lib.load_sweep("configs/ablations/num_tasks.py")
+  ]
   assert num_tasks == [0, "5", "10", "15", "20", "25", "30", "40", "all"]
-  fractions = sorted({r["params"]["fraction"]
-                      for r in sweep_lib.load_sweep("configs/ablations/sample_efficiency.py")})
+  fractions = sorted(
+    {
+      r["params"]["fraction"]
+      for r in sweep_lib.load_sweep("configs/ablations/sample_efficiency.py")
+    }
+  )
   assert fractions == [0.1, 0.25, 0.5, 0.75, 1.0]
   effect = sweep_lib.load_sweep("configs/ablations/advrace_effect.py:models=xlmr-base")
   assert {(r["params"]["prefinetune"], r["params"]["adv"]) for r in effect} == {
-      (False, "none"), (False, "advrace"), (True, "none"), (True, "advrace")}
+    (False, "none"),
+    (False, "advrace"),
+    (True, "none"),
+    (True, "advrace"),
+  }
 
 
 def test_commands_run_shared_stages_once(sweep_lib, tmp_path):
@@ -87,6 +105,7 @@ def _fake_report(workdir: pathlib.Path, run: str, clean_p: float, attacked_p: fl
   """A robustness.json written by the report code from per-example results."""
   from mrc_jax.eval import report, robustness
   from mrc_jax.eval.results import CellResult
+
   rng = np.random.default_rng(seed)
   cells = []
   for lang in ("en", "de"):
@@ -94,8 +113,9 @@ def _fake_report(workdir: pathlib.Path, run: str, clean_p: float, attacked_p: fl
     clean = (rng.random(200) < clean_p).astype(float)
     attacked = clean * (rng.random(200) < attacked_p / clean_p)
     for attack, scores in (("clean", clean), ("charswap", attacked)):
-      cells.append(CellResult("belebele", lang, attack, ids, [0] * 200, [0] * 200,
-                              {"accuracy": scores}))
+      cells.append(
+        CellResult("belebele", lang, attack, ids, [0] * 200, [0] * 200, {"accuracy": scores})
+      )
   rows = robustness.robustness_rows(cells, run, num_resamples=50)
   report.write_report(workdir / "report", rows, {"title": run}, tensorboard=False)
   return rows
@@ -105,12 +125,15 @@ def test_gather_summarises_every_report(sweep_lib, tmp_path):
   runs = sweep_lib.load_sweep("configs/ablations/advrace_effect.py:models=xlmr-base")
   expected = {}
   for index, run in enumerate(runs[:3]):  # the last run has no report yet
-    rows = _fake_report(tmp_path / run["stages"][-1]["workdir"], run["name"],
-                        0.8 - 0.1 * index, 0.5, index)
+    rows = _fake_report(
+      tmp_path / run["stages"][-1]["workdir"], run["name"], 0.8 - 0.1 * index, 0.5, index
+    )
     value = {(r["lang"], r["attack"], r["metric"]): r["value"] for r in rows}
     # One attack: the mean over attacks is that attack's mean over languages.
-    expected[run["name"]] = (value["mean", "clean", "accuracy"],
-                             value["mean", "charswap", "accuracy_drop"])
+    expected[run["name"]] = (
+      value["mean", "clean", "accuracy"],
+      value["mean", "charswap", "accuracy_drop"],
+    )
   paths = sweep_lib.gather(runs, str(tmp_path))
   summary = json.loads(paths["json"].read_text())
   assert len(summary["missing"]) == 1 and runs[3]["stages"][-1]["workdir"] in summary["missing"][0]

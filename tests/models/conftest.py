@@ -1,5 +1,6 @@
 """Tiny random Hugging Face checkpoints (written with save_pretrained) and input batches;
 the real multilingual-e5-small directory when it is there."""
+
 import os
 
 import numpy as np
@@ -10,11 +11,21 @@ from configs import common
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-CONFIG_CLASSES = {"bert": "BertConfig", "roberta": "RobertaConfig",
-                  "xlm-roberta": "XLMRobertaConfig"}
+CONFIG_CLASSES = {
+  "bert": "BertConfig",
+  "roberta": "RobertaConfig",
+  "xlm-roberta": "XLMRobertaConfig",
+}
 CLASS_PREFIX = {"bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta"}
-TINY = dict(vocab_size=101, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-            intermediate_size=37, max_position_embeddings=40, type_vocab_size=2)
+TINY = dict(
+  vocab_size=101,
+  hidden_size=32,
+  num_hidden_layers=2,
+  num_attention_heads=4,
+  intermediate_size=37,
+  max_position_embeddings=40,
+  type_vocab_size=2,
+)
 
 
 def tiny_hf_config(model_type, **overrides):
@@ -55,8 +66,9 @@ def make_hf_checkpoint(tmp_path):
   return make
 
 
-def ragged_batch(model_type, batch=3, length=12, vocab=TINY["vocab_size"], seed=0,
-                 lengths=(12, 7, 3)):
+def ragged_batch(
+  model_type, batch=3, length=12, vocab=TINY["vocab_size"], seed=0, lengths=(12, 7, 3)
+):
   """Token ids with padding, a ragged attention mask and (BERT) two token types."""
   rng = np.random.default_rng(seed)
   pad = 0 if model_type == "bert" else 1
@@ -65,18 +77,20 @@ def ragged_batch(model_type, batch=3, length=12, vocab=TINY["vocab_size"], seed=
   ids = np.where(mask == 1, ids, pad).astype(np.int32)
   types = None
   if model_type == "bert":
-    types = ((np.arange(length)[None, :] >= np.asarray(lengths)[:, None] // 2) * mask
-             ).astype(np.int32)
+    types = ((np.arange(length)[None, :] >= np.asarray(lengths)[:, None] // 2) * mask).astype(
+      np.int32
+    )
   return ids, mask, types
 
 
 def torch_forward(model, ids, mask, types=None, **kwargs):
   with torch.no_grad():
-    return model(input_ids=torch.as_tensor(ids, dtype=torch.long),
-                 attention_mask=torch.as_tensor(mask, dtype=torch.long),
-                 token_type_ids=None if types is None else torch.as_tensor(types,
-                                                                           dtype=torch.long),
-                 **kwargs)
+    return model(
+      input_ids=torch.as_tensor(ids, dtype=torch.long),
+      attention_mask=torch.as_tensor(mask, dtype=torch.long),
+      token_type_ids=None if types is None else torch.as_tensor(types, dtype=torch.long),
+      **kwargs,
+    )
 
 
 @pytest.fixture(name="ragged_batch")

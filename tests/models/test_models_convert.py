@@ -1,4 +1,5 @@
 """launch/convert_checkpoint.py both ways, and the orbax form of encoder + heads."""
+
 import os
 import subprocess
 import sys
@@ -13,9 +14,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def convert(*args):
-  result = subprocess.run([sys.executable, os.path.join(ROOT, "launch", "convert_checkpoint.py"),
-                           *args], capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS="cpu"))
+  result = subprocess.run(
+    [sys.executable, os.path.join(ROOT, "launch", "convert_checkpoint.py"), *args],
+    capture_output=True,
+    text=True,
+    cwd=ROOT,
+    env=dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS="cpu"),
+  )
   assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -37,6 +42,7 @@ def test_orbax_round_trip_keeps_every_parameter(make_hf_checkpoint, tmp_path):
 def test_convert_checkpoint_both_directions(make_hf_checkpoint, tmp_path):
   import transformers
   import torch
+
   path, reference = make_hf_checkpoint("roberta", "ForMultipleChoice")
   orbax_dir, back_dir = str(tmp_path / "orbax"), str(tmp_path / "back")
   convert(f"--hf_dir={path}", f"--orbax_dir={orbax_dir}", "--direction=hf_to_orbax")

@@ -1,4 +1,5 @@
 """Encoder behaviour: packed segments, bfloat16, dropout, sharding names, save round trip."""
+
 import dataclasses
 
 import jax
@@ -10,8 +11,15 @@ from flax import nnx
 from mrc_jax.models import hf
 from mrc_jax.models.encoder import Encoder, EncoderConfig, dropout, segment_positions
 
-TINY = dict(vocab_size=101, hidden_size=32, num_layers=2, num_heads=4, intermediate_size=37,
-            max_position_embeddings=40, layer_norm_eps=1e-5)
+TINY = dict(
+  vocab_size=101,
+  hidden_size=32,
+  num_layers=2,
+  num_heads=4,
+  intermediate_size=37,
+  max_position_embeddings=40,
+  layer_norm_eps=1e-5,
+)
 
 
 def random_encoder(model_type="roberta", **overrides):
@@ -25,8 +33,9 @@ def random_encoder(model_type="roberta", **overrides):
 
 def test_segment_positions_restart_per_segment():
   segments = jnp.array([[1, 1, 1, 2, 2, 0, 0], [1, 2, 2, 2, 3, 3, 0]])
-  np.testing.assert_array_equal(segment_positions(segments),
-                                [[0, 1, 2, 0, 1, 0, 1], [0, 0, 1, 2, 0, 1, 0]])
+  np.testing.assert_array_equal(
+    segment_positions(segments), [[0, 1, 2, 0, 1, 0, 1], [0, 0, 1, 2, 0, 1, 0]]
+  )
 
 
 @pytest.mark.parametrize("model_type", ["bert", "xlm-roberta"])
@@ -66,8 +75,7 @@ def test_bfloat16_close_to_float32():
 @pytest.mark.parametrize("deterministic", [True, False])
 def test_unrolled_layers_equal_scanned(deterministic):
   """scan_unroll changes how XLA compiles the layer loop, never the numbers."""
-  rolled, config = random_encoder("bert", num_layers=3, hidden_dropout=0.2,
-                                  attention_dropout=0.2)
+  rolled, config = random_encoder("bert", num_layers=3, hidden_dropout=0.2, attention_dropout=0.2)
   unrolled = Encoder(dataclasses.replace(config, scan_unroll=3), rngs=nnx.Rngs(params=1, dropout=2))
   ids = np.random.default_rng(0).integers(5, 101, (2, 9)).astype(np.int32)
   mask = np.ones_like(ids)
@@ -79,8 +87,9 @@ def test_unrolled_layers_equal_scanned(deterministic):
 
 
 def test_initializer_range_sets_fresh_weights_and_round_trips():
-  wide, config = random_encoder("bert", hidden_size=64, intermediate_size=128,
-                                initializer_range=0.1)
+  wide, config = random_encoder(
+    "bert", hidden_size=64, intermediate_size=128, initializer_range=0.1
+  )
   narrow, _ = random_encoder("bert", hidden_size=64, intermediate_size=128)
   for encoder, std in ((wide, 0.1), (narrow, 0.02)):
     kernel = np.asarray(encoder.layers.mlp_in_kernel[...])
@@ -94,10 +103,10 @@ def test_mimetic_attention_init_makes_tokens_attend_to_themselves():
   x = np.random.default_rng(0).normal(size=(200, TINY["hidden_size"]))
   off_diagonal = ~np.eye(len(x), dtype=bool)
   for encoder, (low, high) in ((normal, (-1.0, 1.0)), (mimetic, (1.5, 4.0))):
-    kernel = np.asarray(encoder.layers.qkv_kernel[...])        # [layers, embed, 3, heads, kv]
+    kernel = np.asarray(encoder.layers.qkv_kernel[...])  # [layers, embed, 3, heads, kv]
     for layer, head in np.ndindex(TINY["num_layers"], TINY["num_heads"]):
       query, key = x @ kernel[layer, :, 0, head], x @ kernel[layer, :, 1, head]
-      scores = query @ key.T                                   # [x, y]
+      scores = query @ key.T  # [x, y]
       other = scores[off_diagonal]
       z = (np.diag(scores).mean() - other.mean()) / other.std()
       assert low < z < high, (layer, head, z)
@@ -115,13 +124,14 @@ def test_mimetic_attention_init_makes_tokens_attend_to_themselves():
 def test_sinusoidal_position_init_makes_neighbours_similar():
   normal, _ = random_encoder("bert")
   sinusoidal, _ = random_encoder("bert", position_init="sinusoidal")
-  table = np.asarray(sinusoidal.embeddings.position[...])        # [positions, embed]
+  table = np.asarray(sinusoidal.embeddings.position[...])  # [positions, embed]
   positions, embed = table.shape
   assert abs(table.std() - 0.02) < 1e-6
   # Row p is sin(p w_i), cos(p w_i) interleaved up to one scale factor.
   w = 10000.0 ** (-2.0 * np.arange(embed // 2) / embed)
-  expected = np.stack([np.sin(np.outer(np.arange(positions), w)),
-                       np.cos(np.outer(np.arange(positions), w))], -1).reshape(positions, -1)
+  expected = np.stack(
+    [np.sin(np.outer(np.arange(positions), w)), np.cos(np.outer(np.arange(positions), w))], -1
+  ).reshape(positions, -1)
   np.testing.assert_allclose(table, expected * (table[1, 0] / expected[1, 0]), rtol=1e-4, atol=1e-7)
 
   def similarity(t, distance):
@@ -179,22 +189,34 @@ def test_training_mode_uses_dropout_stream():
 def test_parameters_carry_logical_axis_names():
   encoder, config = random_encoder("bert")
   specs = nnx.get_partition_spec(nnx.state(encoder, nnx.Param))
-  flat = {"/".join(map(str, path)): leaf.value for path, leaf in
-          jax.tree_util.tree_leaves_with_path(specs, is_leaf=lambda x: isinstance(x, nnx.Param))
-          for path in [tuple(k.key for k in path)]}
+  flat = {
+    "/".join(map(str, path)): leaf.value
+    for path, leaf in jax.tree_util.tree_leaves_with_path(
+      specs, is_leaf=lambda x: isinstance(x, nnx.Param)
+    )
+    for path in [tuple(k.key for k in path)]
+  }
   assert flat["embeddings/word"] == jax.sharding.PartitionSpec("vocab", "embed")
   assert flat["layers/qkv_kernel"] == jax.sharding.PartitionSpec(
-      "layers", "embed", None, "heads", "kv")
+    "layers", "embed", None, "heads", "kv"
+  )
   assert flat["layers/mlp_in_kernel"] == jax.sharding.PartitionSpec("layers", "embed", "mlp")
   assert all(spec is not None for spec in flat.values())
 
 
-@pytest.mark.parametrize("model_type,suffix", [("bert", "ForMultipleChoice"),
-                                               ("roberta", "ForSequenceClassification"),
-                                               ("xlm-roberta", "Model")])
-def test_save_round_trip_through_transformers(model_type, suffix, make_hf_checkpoint,
-                                              ragged_batch, torch_forward, tmp_path):
+@pytest.mark.parametrize(
+  "model_type,suffix",
+  [
+    ("bert", "ForMultipleChoice"),
+    ("roberta", "ForSequenceClassification"),
+    ("xlm-roberta", "Model"),
+  ],
+)
+def test_save_round_trip_through_transformers(
+  model_type, suffix, make_hf_checkpoint, ragged_batch, torch_forward, tmp_path
+):
   import transformers
+
   path, _ = make_hf_checkpoint(model_type, suffix)
   encoder, config, heads = hf.load_hf_model(path)
   out_dir = str(tmp_path / "saved")
@@ -222,7 +244,11 @@ def test_save_round_trip_through_transformers(model_type, suffix, make_hf_checkp
 
 def test_save_rejects_several_heads(tmp_path):
   from mrc_jax.models.heads import MultipleChoiceHead, SpanHead
+
   encoder, config = random_encoder("bert")
-  heads = {"a": SpanHead(config, rngs=nnx.Rngs(0)), "b": MultipleChoiceHead(config, rngs=nnx.Rngs(0))}
+  heads = {
+    "a": SpanHead(config, rngs=nnx.Rngs(0)),
+    "b": MultipleChoiceHead(config, rngs=nnx.Rngs(0)),
+  }
   with pytest.raises(ValueError, match="one task head"):
     hf.save_hf_encoder(encoder, config, str(tmp_path), heads=heads)

@@ -1,5 +1,6 @@
 """Initialising a run from a Hugging Face directory without a pooler (``*ForMaskedLM``,
 ``*Model``): the pooler starts fresh and is logged; real shape mismatches stay errors."""
+
 import logging
 import os
 
@@ -26,8 +27,12 @@ def _init(path, tasks=("synthetic.en", "synthetic_span.en")):
 
 
 def _pooler_logged(caplog):
-  return any("pooler_bias" in r.getMessage() and "pooler_kernel" in r.getMessage()
-             and "freshly initialised" in r.getMessage() for r in caplog.records)
+  return any(
+    "pooler_bias" in r.getMessage()
+    and "pooler_kernel" in r.getMessage()
+    and "freshly initialised" in r.getMessage()
+    for r in caplog.records
+  )
 
 
 def test_roberta_for_masked_lm_without_pooler_initialises(make_hf_checkpoint, caplog):
@@ -37,11 +42,13 @@ def test_roberta_for_masked_lm_without_pooler_initialises(make_hf_checkpoint, ca
     enc_cfg, fresh, init = _init(path)
   assert enc_cfg.with_pooler and enc_cfg.model_type == "roberta"
   np.testing.assert_array_equal(
-      init["encoder"]["embeddings"]["word"],
-      torch_model.roberta.embeddings.word_embeddings.weight.detach().numpy())
+    init["encoder"]["embeddings"]["word"],
+    torch_model.roberta.embeddings.word_embeddings.weight.detach().numpy(),
+  )
   np.testing.assert_array_equal(
-      init["encoder"]["layers"]["mlp_in_bias"][1],
-      torch_model.roberta.encoder.layer[1].intermediate.dense.bias.detach().numpy())
+    init["encoder"]["layers"]["mlp_in_bias"][1],
+    torch_model.roberta.encoder.layer[1].intermediate.dense.bias.detach().numpy(),
+  )
   for name in ("pooler_kernel", "pooler_bias"):
     np.testing.assert_array_equal(init["encoder"][name], fresh["encoder"][name])
   assert _pooler_logged(caplog)
@@ -54,33 +61,39 @@ def test_encoder_shape_mismatch_names_the_parameter(make_hf_checkpoint):
   config.init_from = path
   enc_cfg = trainer._encoder_config(config)
   source = trainer._source_weights(path)
-  wider = MultiTaskModel(enc_cfg.__class__(**{**enc_cfg.__dict__, "intermediate_size": 40}),
-                         trainer.resolve_heads(("synthetic.en",))[0], rngs=nnx.Rngs(0))
+  wider = MultiTaskModel(
+    enc_cfg.__class__(**{**enc_cfg.__dict__, "intermediate_size": 40}),
+    trainer.resolve_heads(("synthetic.en",))[0],
+    rngs=nnx.Rngs(0),
+  )
   fresh = nnx.state(wider, nnx.Param).to_pure_dict()
   with pytest.raises(ValueError, match=r"layers/mlp_in_kernel: \(2, 32, 37\) vs \(2, 32, 40\)"):
     trainer.initial_params(config, fresh, source)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.isfile(os.path.join(E5_DIR, "config.json")),
-                    reason=f"{E5_DIR} is not there")
+@pytest.mark.skipif(
+  not os.path.isfile(os.path.join(E5_DIR, "config.json")), reason=f"{E5_DIR} is not there"
+)
 def test_multilingual_e5_small_without_pooler_initialises(caplog):
   from safetensors.numpy import load_file
+
   weights = load_file(os.path.join(E5_DIR, "model.safetensors"))
   assert not any("pooler" in k for k in weights)
   with caplog.at_level(logging.WARNING):
     enc_cfg, fresh, init = _init(E5_DIR)
   assert (enc_cfg.vocab_size, enc_cfg.hidden_size, enc_cfg.num_layers) == (250037, 384, 12)
-  np.testing.assert_array_equal(init["encoder"]["embeddings"]["word"][:1000],
-                                weights["embeddings.word_embeddings.weight"][:1000])
+  np.testing.assert_array_equal(
+    init["encoder"]["embeddings"]["word"][:1000],
+    weights["embeddings.word_embeddings.weight"][:1000],
+  )
   np.testing.assert_array_equal(init["encoder"]["pooler_kernel"], fresh["encoder"]["pooler_kernel"])
   assert _pooler_logged(caplog)
 
 
 @pytest.mark.slow
 def test_training_starts_from_roberta_for_masked_lm(make_hf_checkpoint, tmp_path, caplog):
-  path, _ = make_hf_checkpoint("roberta", "ForMaskedLM", vocab_size=260,
-                               max_position_embeddings=80)
+  path, _ = make_hf_checkpoint("roberta", "ForMaskedLM", vocab_size=260, max_position_embeddings=80)
   config = helpers.tiny_config(total_steps=1, checkpoint_every_steps=1, log_every_steps=1)
   config.data.tasks = config.evals.validation.tasks = ("synthetic.en", "synthetic_span.en")
   config.data.max_length = 64

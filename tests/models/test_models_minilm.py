@@ -1,4 +1,5 @@
 """The real all-MiniLM-L6-v2 checkpoint on real XQuAD sentences, against transformers."""
+
 import json
 import os
 
@@ -18,7 +19,7 @@ def minilm_dir():
 def xquad_texts(data_dir, lang, count=2):
   with open(os.path.join(data_dir, "xquad", f"xquad.{lang}.json"), encoding="utf-8") as f:
     paragraph = json.load(f)["data"][0]["paragraphs"][0]
-  return [paragraph["context"]] + [qa["question"] for qa in paragraph["qas"][:count - 1]]
+  return [paragraph["context"]] + [qa["question"] for qa in paragraph["qas"][: count - 1]]
 
 
 @pytest.mark.integration
@@ -46,9 +47,11 @@ def test_minilm_matches_transformers_on_xquad():
   hidden = encoder(ids, mask, types)
   reference = transformers.BertModel.from_pretrained(path).eval()
   with torch.no_grad():
-    expected = reference(input_ids=torch.as_tensor(ids, dtype=torch.long),
-                         attention_mask=torch.as_tensor(mask, dtype=torch.long),
-                         token_type_ids=torch.as_tensor(types, dtype=torch.long))
+    expected = reference(
+      input_ids=torch.as_tensor(ids, dtype=torch.long),
+      attention_mask=torch.as_tensor(mask, dtype=torch.long),
+      token_type_ids=torch.as_tensor(types, dtype=torch.long),
+    )
   assert np.max(np.abs(np.asarray(hidden) - expected.last_hidden_state.numpy())) <= 1e-4
   pooled = encoder.pool(hidden[:, 0])
   assert np.max(np.abs(np.asarray(pooled) - expected.pooler_output.numpy())) <= 1e-4

@@ -1,4 +1,5 @@
 """Encoder and heads against transformers + torch on tiny random checkpoints (float32)."""
+
 import numpy as np
 import pytest
 
@@ -13,8 +14,7 @@ def max_diff(a, b):
 
 
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
-def test_encoder_matches_transformers(model_type, make_hf_checkpoint, ragged_batch,
-                                      torch_forward):
+def test_encoder_matches_transformers(model_type, make_hf_checkpoint, ragged_batch, torch_forward):
   path, reference = make_hf_checkpoint(model_type)
   encoder, config = hf.load_hf_encoder(path)
   assert config.model_type == model_type
@@ -31,10 +31,12 @@ def test_encoder_matches_transformers(model_type, make_hf_checkpoint, ragged_bat
 
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 @pytest.mark.parametrize("num_labels", [3, 1])
-def test_sequence_classification_head(model_type, num_labels, make_hf_checkpoint,
-                                      ragged_batch, torch_forward):
-  path, reference = make_hf_checkpoint(model_type, "ForSequenceClassification",
-                                       num_labels=num_labels)
+def test_sequence_classification_head(
+  model_type, num_labels, make_hf_checkpoint, ragged_batch, torch_forward
+):
+  path, reference = make_hf_checkpoint(
+    model_type, "ForSequenceClassification", num_labels=num_labels
+  )
   encoder, config, heads = hf.load_hf_model(path)
   name = "regression" if num_labels == 1 else "sequence_classification"
   assert list(heads) == [name]
@@ -97,6 +99,7 @@ def test_masked_lm_checkpoint_loads_encoder(make_hf_checkpoint, ragged_batch, to
 
 def test_pytorch_bin_checkpoint(make_hf_checkpoint, ragged_batch, torch_forward, tmp_path):
   import torch
+
   path, reference = make_hf_checkpoint("roberta")
   bin_dir = tmp_path / "bin"
   bin_dir.mkdir()
@@ -111,8 +114,17 @@ def test_pytorch_bin_checkpoint(make_hf_checkpoint, ragged_batch, torch_forward,
 def test_config_json_round_trip():
   import dataclasses
   import json
-  config = EncoderConfig(model_type="xlm-roberta", vocab_size=11, hidden_size=8, num_layers=1,
-                         num_heads=2, intermediate_size=16, pad_token_id=1, position_offset=2)
+
+  config = EncoderConfig(
+    model_type="xlm-roberta",
+    vocab_size=11,
+    hidden_size=8,
+    num_layers=1,
+    num_heads=2,
+    intermediate_size=16,
+    pad_token_id=1,
+    position_offset=2,
+  )
   assert EncoderConfig(**json.loads(json.dumps(dataclasses.asdict(config)))) == config
   assert EncoderConfig.from_hf_config(config.to_hf_config(), with_pooler=True) == config
   with pytest.raises(ValueError, match="num_heads"):

@@ -1,5 +1,6 @@
 """Mean-pooled heads: each packed sequence's own tokens, the head table, and the places a
 mean-pooled head cannot go (a transformers class, a differently pooled source head)."""
+
 import os
 
 import numpy as np
@@ -16,18 +17,23 @@ from tests.train import helpers
 def packed_batch():
   """Two rows; row 0 packs three sequences (segments 1-3), row 1 one and padding."""
   rng = np.random.default_rng(0)
-  segment_ids = np.array([[1, 1, 1, 2, 2, 3, 3, 3, 3, 0],
-                          [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]], np.int32)  # [R, L]
+  segment_ids = np.array(
+    [[1, 1, 1, 2, 2, 3, 3, 3, 3, 0], [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]], np.int32
+  )  # [R, L]
   ids = np.where(segment_ids > 0, rng.integers(5, helpers.VOCAB, segment_ids.shape), 0)
-  starts = (segment_ids != np.pad(segment_ids, ((0, 0), (1, 0)))[:, :-1])
+  starts = segment_ids != np.pad(segment_ids, ((0, 0), (1, 0)))[:, :-1]
   positions = np.zeros_like(segment_ids)
   for r in range(2):
     for t in range(1, 10):
       positions[r, t] = 0 if starts[r, t] else positions[r, t - 1] + 1
-  return dict(input_ids=ids.astype(np.int32), token_type_ids=np.zeros_like(ids, np.int32),
-              segment_ids=segment_ids, positions=positions,
-              pool_row=np.array([[0, 0], [0, 1]], np.int32),   # [E, C]
-              pool_pos=np.array([[0, 3], [5, 0]], np.int32))   # first token of each slot
+  return dict(
+    input_ids=ids.astype(np.int32),
+    token_type_ids=np.zeros_like(ids, np.int32),
+    segment_ids=segment_ids,
+    positions=positions,
+    pool_row=np.array([[0, 0], [0, 1]], np.int32),  # [E, C]
+    pool_pos=np.array([[0, 3], [5, 0]], np.int32),
+  )  # first token of each slot
 
 
 def test_mean_of_segments_averages_each_slots_own_sequence():
@@ -42,58 +48,76 @@ def test_mean_of_segments_averages_each_slots_own_sequence():
 
 def test_mean_pooled_scores_do_not_depend_on_what_shares_the_row():
   config = helpers.encoder_config(helpers.tiny_config())
-  model = MultiTaskModel(config, [HeadSpec("multiple_choice", "multiple_choice",
-                                           pooling="mean")], rngs=nnx.Rngs(0))
+  model = MultiTaskModel(
+    config, [HeadSpec("multiple_choice", "multiple_choice", pooling="mean")], rngs=nnx.Rngs(0)
+  )
   batch = packed_batch()
   scores = np.asarray(model(batch)["multiple_choice"])  # [E, C]
   alone = dict(batch)  # the second sequence of row 0 moved to a row of its own
-  alone["input_ids"] = np.stack([batch["input_ids"][0], np.pad(batch["input_ids"][0, 3:5],
-                                                              (0, 8))])
-  alone["segment_ids"] = np.stack([batch["segment_ids"][0], np.r_[1, 1, np.zeros(8, int)]]
-                                  ).astype(np.int32)
-  alone["positions"] = np.stack([batch["positions"][0], np.r_[0, 1, np.zeros(8, int)]]
-                                ).astype(np.int32)
+  alone["input_ids"] = np.stack([batch["input_ids"][0], np.pad(batch["input_ids"][0, 3:5], (0, 8))])
+  alone["segment_ids"] = np.stack([batch["segment_ids"][0], np.r_[1, 1, np.zeros(8, int)]]).astype(
+    np.int32
+  )
+  alone["positions"] = np.stack([batch["positions"][0], np.r_[0, 1, np.zeros(8, int)]]).astype(
+    np.int32
+  )
   alone["pool_row"] = np.array([[0, 1], [0, 0]], np.int32)
   alone["pool_pos"] = np.array([[0, 0], [5, 0]], np.int32)
   moved = np.asarray(model(alone)["multiple_choice"])
   np.testing.assert_allclose(moved[0, 1], scores[0, 1], atol=1e-5)
-  first = MultiTaskModel(config, [HeadSpec("multiple_choice", "multiple_choice")],
-                         rngs=nnx.Rngs(0))
+  first = MultiTaskModel(config, [HeadSpec("multiple_choice", "multiple_choice")], rngs=nnx.Rngs(0))
   assert not np.allclose(np.asarray(first(batch)["multiple_choice"]), scores, atol=1e-3)
 
 
 def test_head_table_pooling():
-  specs, _ = trainer.resolve_heads(("synthetic.en", "synthetic_span.en",
-                                    "synthetic_pair.en"), "mean")
+  specs, _ = trainer.resolve_heads(
+    ("synthetic.en", "synthetic_span.en", "synthetic_pair.en"), "mean"
+  )
   assert {s.kind: s.pooling for s in specs} == {
-      "multiple_choice": "mean", "span": "first", "classification": "mean"}
+    "multiple_choice": "mean",
+    "span": "first",
+    "classification": "mean",
+  }
   with pytest.raises(ValueError, match="pooling 'mean' is not one of"):
     HeadSpec("span", "span", pooling="mean")
   with pytest.raises(ValueError, match="pooling 'max'"):
     HeadSpec("multiple_choice", "multiple_choice", pooling="max")
   config = helpers.encoder_config(helpers.tiny_config())
-  head = heads_lib.build_head(config, {"kind": "MultipleChoiceHead", "dropout_rate": 0.1,
-                                       "pooling": "mean"}, rngs=nnx.Rngs(0))
+  head = heads_lib.build_head(
+    config, {"kind": "MultipleChoiceHead", "dropout_rate": 0.1, "pooling": "mean"}, rngs=nnx.Rngs(0)
+  )
   assert head.input_kind == "mean" and heads_lib.head_spec(head)["pooling"] == "mean"
 
 
 def test_a_mean_pooled_head_has_no_transformers_export(tmp_path):
   config = helpers.encoder_config(helpers.tiny_config())
-  model = MultiTaskModel(config, [HeadSpec("multiple_choice", "multiple_choice",
-                                           pooling="mean")], rngs=nnx.Rngs(0))
+  model = MultiTaskModel(
+    config, [HeadSpec("multiple_choice", "multiple_choice", pooling="mean")], rngs=nnx.Rngs(0)
+  )
   with pytest.raises(ValueError, match="mean-pooled multiple_choice head has no transformers"):
-    hf.save_hf_encoder(model.encoder, config, str(tmp_path / "hf"),
-                       heads={"multiple_choice": model.heads["multiple_choice"]})
+    hf.save_hf_encoder(
+      model.encoder,
+      config,
+      str(tmp_path / "hf"),
+      heads={"multiple_choice": model.heads["multiple_choice"]},
+    )
   assert not os.path.exists(tmp_path / "hf" / "model.safetensors")
 
 
 def _workdir(tmp_path, pooling):
   os.makedirs(tmp_path / "checkpoints")
   config = helpers.tiny_config()
-  run_spec.write(str(tmp_path), config, run_spec.RunSpec(
-      encoder=helpers.encoder_config(config), tasks=("synthetic.en",), head_of_task=(0,),
+  run_spec.write(
+    str(tmp_path),
+    config,
+    run_spec.RunSpec(
+      encoder=helpers.encoder_config(config),
+      tasks=("synthetic.en",),
+      head_of_task=(0,),
       heads=(HeadSpec("multiple_choice", "multiple_choice", pooling=pooling),),
-      tokenizer_dir=str(tmp_path)))
+      tokenizer_dir=str(tmp_path),
+    ),
+  )
   return str(tmp_path)
 
 
@@ -102,8 +126,9 @@ def test_a_head_is_not_carried_into_another_pooling(tmp_path):
   mean = [HeadSpec("multiple_choice", "multiple_choice", pooling="mean")]
   with pytest.raises(ValueError, match="'multiple_choice' was trained with 'first' pooling"):
     trainer.check_head_pooling(config, mean, {"multiple_choice"})
-  trainer.check_head_pooling(config, [HeadSpec("multiple_choice", "multiple_choice")],
-                             {"multiple_choice"})
+  trainer.check_head_pooling(
+    config, [HeadSpec("multiple_choice", "multiple_choice")], {"multiple_choice"}
+  )
   trainer.check_head_pooling(config, mean, set())  # a head the source lacks starts fresh
   # Hugging Face task classes are first-token pooled.
   config.init_from = str(tmp_path / "hf")

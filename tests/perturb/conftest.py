@@ -9,19 +9,19 @@ FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
 @pytest.fixture(scope="session")
 def script_examples():
-    """One hand-written example per script absent from the shared data."""
-    with open(FIXTURES / "scripts.jsonl", encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+  """One hand-written example per script absent from the shared data."""
+  with open(FIXTURES / "scripts.jsonl", encoding="utf-8") as f:
+    return [json.loads(line) for line in f]
 
 
 @pytest.fixture(scope="session")
 def lexicon_path():
-    return str(FIXTURES / "de_en.lexicon.txt")
+  return str(FIXTURES / "de_en.lexicon.txt")
 
 
 @pytest.fixture(scope="session")
 def data_dir():
-    path = os.environ.get("MRC_JAX_DATA_DIR")
-    if not path:
-        pytest.skip("MRC_JAX_DATA_DIR is not set")
-    return path
+  path = os.environ.get("MRC_JAX_DATA_DIR")
+  if not path:
+    pytest.skip("MRC_JAX_DATA_DIR is not set")
+  return path

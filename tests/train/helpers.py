@@ -1,4 +1,5 @@
 """Tiny configs, head tables and hand-built "rows + examples" batches for train tests."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,15 +9,20 @@ from mrc_jax.models.encoder import EncoderConfig
 from mrc_jax.models.multitask import HeadSpec
 
 VOCAB = 64
-HEADS = [HeadSpec("pair", "classification", 3), HeadSpec("multiple_choice", "multiple_choice"),
-         HeadSpec("span", "span"), HeadSpec("score", "regression")]
+HEADS = [
+  HeadSpec("pair", "classification", 3),
+  HeadSpec("multiple_choice", "multiple_choice"),
+  HeadSpec("span", "span"),
+  HeadSpec("score", "regression"),
+]
 
 
 def tiny_config(**overrides):
   """The smoke config shrunk to a 2-layer, 32-wide encoder without dropout."""
   config = smoke.get_config("")
-  config.model.update(hidden_size=32, num_layers=2, num_heads=4, intermediate_size=64,
-                      max_position_embeddings=64)
+  config.model.update(
+    hidden_size=32, num_layers=2, num_heads=4, intermediate_size=64, max_position_embeddings=64
+  )
   config.total_steps = 10
   config.batch_size = 8
   config.log_every_steps = 5
@@ -34,8 +40,9 @@ def encoder_config(config) -> EncoderConfig:
   return EncoderConfig(**dict(config.model, vocab_size=VOCAB))
 
 
-def mixed_batch(seed: int, *, rows: int = 8, length: int = 12, examples: int = 4,
-                choices: int = 4) -> dict:
+def mixed_batch(
+  seed: int, *, rows: int = 8, length: int = 12, examples: int = 4, choices: int = 4
+) -> dict:
   """One micro-batch with a classification, a multiple-choice (3 real choices), a span
   and a regression example; slots past the fourth are padding. Row r holds one sequence
   of random length starting with token 2 ([CLS])."""
@@ -46,15 +53,22 @@ def mixed_batch(seed: int, *, rows: int = 8, length: int = 12, examples: int = 4
   seg = (np.arange(length)[None] < lengths[:, None]).astype(np.int32)
   ids = np.where(seg > 0, ids, 0).astype(np.int32)
   batch = dict(
-      input_ids=ids, token_type_ids=np.zeros_like(ids), segment_ids=seg,
-      positions=np.broadcast_to(np.arange(length, dtype=np.int32), ids.shape).copy(),
-      example_mask=np.zeros(examples, np.float32), task_id=np.zeros(examples, np.int32),
-      head_id=np.zeros(examples, np.int32), num_classes=np.ones(examples, np.int32),
-      pool_row=np.zeros((examples, choices), np.int32),
-      pool_pos=np.zeros((examples, choices), np.int32),
-      choice_mask=np.zeros((examples, choices), np.float32),
-      label=np.zeros(examples, np.int32), span_start=np.zeros(examples, np.int32),
-      span_end=np.zeros(examples, np.int32), target=np.zeros(examples, np.float32))
+    input_ids=ids,
+    token_type_ids=np.zeros_like(ids),
+    segment_ids=seg,
+    positions=np.broadcast_to(np.arange(length, dtype=np.int32), ids.shape).copy(),
+    example_mask=np.zeros(examples, np.float32),
+    task_id=np.zeros(examples, np.int32),
+    head_id=np.zeros(examples, np.int32),
+    num_classes=np.ones(examples, np.int32),
+    pool_row=np.zeros((examples, choices), np.int32),
+    pool_pos=np.zeros((examples, choices), np.int32),
+    choice_mask=np.zeros((examples, choices), np.float32),
+    label=np.zeros(examples, np.int32),
+    span_start=np.zeros(examples, np.int32),
+    span_end=np.zeros(examples, np.int32),
+    target=np.zeros(examples, np.float32),
+  )
   real = min(examples, 4)
   batch["example_mask"][:real] = 1
   batch["task_id"][:real] = np.arange(real)

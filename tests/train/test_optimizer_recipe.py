@@ -1,9 +1,11 @@
 """AdvRACE's recipe (run_training.sh of github.com/NoviScl/AdvRACE) reaches the optimizer."""
+
 import jax.numpy as jnp
 import numpy as np
 
 from configs import finetune_race
 from mrc_jax.train.optimizer import make_optimizer
+
 
 def _finetune_config(arg):
   return finetune_race.get_config(arg)
@@ -13,7 +15,11 @@ def test_finetune_race_carries_the_advrace_recipe(tmp_path):
   config = _finetune_config(f"model=roberta-large,hw=gpu_8,ckpt_dir={tmp_path}")
   opt = config.optimizer
   assert (opt.learning_rate, opt.eps, opt.weight_decay, opt.warmup_fraction) == (
-      1e-5, 1e-6, 0.1, 0.06)
+    1e-5,
+    1e-6,
+    0.1,
+    0.06,
+  )
   assert (opt.b1, opt.b2, opt.clip_norm) == (0.9, 0.999, 1.0)
   assert config.seed == 12 and config.batch_size == 32 and config.data.max_length == 512
   assert _finetune_config(f"seed=3,ckpt_dir={tmp_path}").seed == 3

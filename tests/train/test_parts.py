@@ -1,5 +1,6 @@
 """Fast checks of the trainer's parts: input positions, batching modes, optimizer masks and
 schedule, R3F divergence, synthetic data, and command-line config overrides."""
+
 import os
 import subprocess
 import sys
@@ -62,12 +63,19 @@ def test_span_windows_take_slots_of_their_own(tmp_path):
   synthetic.save_tokenizer(tokenizer_dir)
   task = "synthetic_span.en"
   examples = [synthetic.make_example("span", "en", "train", i) for i in range(2)]
-  kwargs = dict(tasks=[task], head_of_task=[0], head_specs=[HeadSpec("span", "span")],
-                num_examples=2, max_length=32, max_choices=1)
+  kwargs = dict(
+    tasks=[task],
+    head_of_task=[0],
+    head_specs=[HeadSpec("span", "span")],
+    num_examples=2,
+    max_length=32,
+    max_choices=1,
+  )
   with pytest.raises(ValueError, match="slots_per_batch"):
     input_pipeline.make_converter(tokenizer_dir, **kwargs)(examples)
   batch, metas = input_pipeline.make_converter(tokenizer_dir, slots_per_batch=12, **kwargs)(
-      examples)
+    examples
+  )
   windows = [m["num_windows"] for m in metas if m["window"] == 0]
   assert len(windows) == 2 and min(windows) > 1  # every context needed several windows
   assert len(metas) == sum(windows) <= 12
@@ -75,20 +83,28 @@ def test_span_windows_take_slots_of_their_own(tmp_path):
 
 
 def test_no_weight_decay_on_norms_and_biases():
-  params = {"encoder": {"embeddings": {"word": 1.0, "norm_scale": 1.0, "norm_bias": 1.0},
-                        "layers": {"qkv_kernel": 1.0, "qkv_bias": 1.0, "attn_norm_scale": 1.0}},
-            "heads": {"pair": {"out": {"kernel": 1.0, "bias": 1.0}}}}
+  params = {
+    "encoder": {
+      "embeddings": {"word": 1.0, "norm_scale": 1.0, "norm_bias": 1.0},
+      "layers": {"qkv_kernel": 1.0, "qkv_bias": 1.0, "attn_norm_scale": 1.0},
+    },
+    "heads": {"pair": {"out": {"kernel": 1.0, "bias": 1.0}}},
+  }
   mask = optimizer.decay_mask(params)
   assert mask["encoder"]["embeddings"] == {"word": True, "norm_scale": False, "norm_bias": False}
-  assert mask["encoder"]["layers"] == {"qkv_kernel": True, "qkv_bias": False,
-                                       "attn_norm_scale": False}
+  assert mask["encoder"]["layers"] == {
+    "qkv_kernel": True,
+    "qkv_bias": False,
+    "attn_norm_scale": False,
+  }
   assert mask["heads"]["pair"]["out"] == {"kernel": True, "bias": False}
 
 
 def test_warmup_then_linear_decay():
   schedule = optimizer.learning_rate_schedule(1.0, total_steps=10, warmup_steps=2)
-  np.testing.assert_allclose([float(schedule(s)) for s in (0, 1, 2, 6, 10)],
-                             [0.0, 0.5, 1.0, 0.5, 0.0], atol=1e-6)
+  np.testing.assert_allclose(
+    [float(schedule(s)) for s in (0, 1, 2, 6, 10)], [0.0, 0.5, 1.0, 0.5, 0.0], atol=1e-6
+  )
 
 
 def test_symmetric_kl_is_zero_for_equal_outputs_and_symmetric():
@@ -102,8 +118,9 @@ def test_symmetric_kl_is_zero_for_equal_outputs_and_symmetric():
 
 def test_loss_scale_is_inverse_log_classes():
   n = jnp.asarray([2, 4, 1])
-  np.testing.assert_allclose(step.loss_scale(n, True), [1 / np.log(2), 1 / np.log(4), 1.0],
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    step.loss_scale(n, True), [1 / np.log(2), 1 / np.log(4), 1.0], rtol=1e-6
+  )
   np.testing.assert_array_equal(step.loss_scale(n, False), [1.0, 1.0, 1.0])
 
 
@@ -122,23 +139,38 @@ def test_synthetic_examples_are_deterministic_and_answerable():
           assert sum(option in a["context"] for option in a["options"]) == 1
       elif kind == "span":
         answer = a["answers"][0]
-        assert a["context"][answer["start"]:answer["start"] + len(answer["text"])] == answer["text"]
+        assert (
+          a["context"][answer["start"] : answer["start"] + len(answer["text"])] == answer["text"]
+        )
   assert len(list(synthetic.examples("mc", "hi", "validation"))) == synthetic.EVAL_SPLIT_SIZE
 
 
 def test_command_line_overrides_reach_the_config():
-  code = ("from absl import app; from ml_collections import config_flags;"
-          "c = config_flags.DEFINE_config_file('config');"
-          "app.run(lambda _: print('RESULT', repr((c.value.total_steps, c.value.batch_size,"
-          " tuple(map(tuple, c.value.mesh)), c.value.seed, c.value.checkpoint_every_steps,"
-          " c.value.eval_every_steps, c.value.init_from))))")
+  code = (
+    "from absl import app; from ml_collections import config_flags;"
+    "c = config_flags.DEFINE_config_file('config');"
+    "app.run(lambda _: print('RESULT', repr((c.value.total_steps, c.value.batch_size,"
+    " tuple(map(tuple, c.value.mesh)), c.value.seed, c.value.checkpoint_every_steps,"
+    " c.value.eval_every_steps, c.value.init_from))))"
+  )
   proc = subprocess.run(
-      [sys.executable, "-c", code, "--config=configs/smoke.py", "--config.total_steps=7",
-       "--config.batch_size=4", "--config.mesh=(('data',2),('fsdp',2),('tensor',2))"],
-      cwd=ROOT, capture_output=True, text=True, timeout=300)
+    [
+      sys.executable,
+      "-c",
+      code,
+      "--config=configs/smoke.py",
+      "--config.total_steps=7",
+      "--config.batch_size=4",
+      "--config.mesh=(('data',2),('fsdp',2),('tensor',2))",
+    ],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=300,
+  )
   line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
   assert proc.returncode == 0 and line, proc.stderr[-2000:]
-  total, batch, mesh, *contract = eval(line[0][len("RESULT "):])
+  total, batch, mesh, *contract = eval(line[0][len("RESULT ") :])
   assert (total, batch) == (7, 4)
   assert mesh == (("data", 2), ("fsdp", 2), ("tensor", 2))
   assert len(contract) == 4
@@ -153,13 +185,19 @@ def test_skip_overlong_leaves_out_an_example_whose_option_alone_is_too_long(tmp_
   examples = [synthetic.make_example("mc", "en", "train", i) for i in range(2)]
   long_option = " ".join([examples[0]["options"][0]] * 40)
   examples[0] = dict(examples[0], id="too-long", options=[long_option] + examples[0]["options"][1:])
-  kwargs = dict(tasks=[task], head_of_task=[0],
-                head_specs=[HeadSpec("multiple_choice", "multiple_choice")],
-                num_examples=2, max_length=48, max_choices=synthetic.NUM_CHOICES)
+  kwargs = dict(
+    tasks=[task],
+    head_of_task=[0],
+    head_specs=[HeadSpec("multiple_choice", "multiple_choice")],
+    num_examples=2,
+    max_length=48,
+    max_choices=synthetic.NUM_CHOICES,
+  )
   with pytest.raises(ValueError, match="too-long"):
     input_pipeline.make_converter(tokenizer_dir, **kwargs)(examples)
   batch, metas = input_pipeline.make_converter(tokenizer_dir, skip_overlong=True, **kwargs)(
-      examples)
+    examples
+  )
   assert [m["id"] for m in metas] == [examples[1]["id"]]
   assert batch["input_ids"].shape == (2 * synthetic.NUM_CHOICES, 48)
 
@@ -167,11 +205,20 @@ def test_skip_overlong_leaves_out_an_example_whose_option_alone_is_too_long(tmp_
 def test_a_catalog_classification_dataset_gets_one_head_across_its_languages():
   from mrc_jax.data import catalog
   from mrc_jax.train import trainer
+
   for lang in ("en", "de"):
-    catalog.register_derived(catalog.CleanTask(
-        name=f"pairs_for_heads.{lang}", dataset="pairs_for_heads", lang=lang,
-        kind="classification", files={"train": ()}, source="test",
-        read_split=lambda *args: iter(()), num_classes=3))
+    catalog.register_derived(
+      catalog.CleanTask(
+        name=f"pairs_for_heads.{lang}",
+        dataset="pairs_for_heads",
+        lang=lang,
+        kind="classification",
+        files={"train": ()},
+        source="test",
+        read_split=lambda *args: iter(()),
+        num_classes=3,
+      )
+    )
   specs, head_of_task = trainer.resolve_heads(["pairs_for_heads.en", "pairs_for_heads.de"])
   assert specs == [HeadSpec("pairs_for_heads", "classification", 3)]
   assert head_of_task == [0, 0]

@@ -1,5 +1,6 @@
 """The run specification a training workdir holds: written once, read back whole, and the
 one weights-only restore of its checkpoints."""
+
 import json
 
 import jax
@@ -17,12 +18,20 @@ from tests.train import helpers
 
 def _spec(**overrides):
   config = helpers.tiny_config()
-  fields = dict(encoder=helpers.encoder_config(config),
-                heads=(HeadSpec("multiple_choice", "multiple_choice", pooling="mean"),
-                       HeadSpec("pair", "classification", 3)),
-                tasks=("synthetic.en", "synthetic_pair.en"), head_of_task=(0, 1),
-                tokenizer_dir="/tok", options_first=True, max_length=96, max_choices=4,
-                mesh={"data": 1, "fsdp": 1, "tensor": 1})
+  fields = dict(
+    encoder=helpers.encoder_config(config),
+    heads=(
+      HeadSpec("multiple_choice", "multiple_choice", pooling="mean"),
+      HeadSpec("pair", "classification", 3),
+    ),
+    tasks=("synthetic.en", "synthetic_pair.en"),
+    head_of_task=(0, 1),
+    tokenizer_dir="/tok",
+    options_first=True,
+    max_length=96,
+    max_choices=4,
+    mesh={"data": 1, "fsdp": 1, "tensor": 1},
+  )
   fields.update(overrides)
   return config, run_spec.RunSpec(**fields)
 
@@ -54,15 +63,22 @@ def test_load_params_restores_one_checkpoints_weights(tmp_path):
   params = nnx.state(model, nnx.Param).to_pure_dict()
   manager = checkpoint_lib.CheckpointManager(str(tmp_path / "checkpoints"), asynchronous=False)
   for step in (1, 2):
-    manager.save(TrainState(step=jnp.asarray(step, jnp.int32),
-                            params=jax.tree.map(lambda x, s=step: x * s, params), opt_state={}),
-                 {})
+    manager.save(
+      TrainState(
+        step=jnp.asarray(step, jnp.int32),
+        params=jax.tree.map(lambda x, s=step: x * s, params),
+        opt_state={},
+      ),
+      {},
+    )
   manager.wait()
   manager.close()
   assert run_spec.latest_step(str(tmp_path)) == 2
   for step, scale in ((None, 2), (1, 1)):
     restored, got = run_spec.load_params(str(tmp_path), step)
     assert got == (2 if step is None else step)
-    jax.tree.map(lambda a, b, k=scale: np.testing.assert_array_equal(np.asarray(a),
-                                                                     k * np.asarray(b)),
-                 restored, params)
+    jax.tree.map(
+      lambda a, b, k=scale: np.testing.assert_array_equal(np.asarray(a), k * np.asarray(b)),
+      restored,
+      params,
+    )

@@ -1,4 +1,5 @@
 """The multi-task step: scaled heterogeneous loss, learning, and accumulation memory."""
+
 import jax
 import numpy as np
 import pytest
@@ -11,8 +12,9 @@ from tests.train import helpers
 
 def _setup(config, devices=None):
   mesh = partitioning.make_mesh(config.mesh, devices=devices)
-  return trainer.make_setup(config, mesh, helpers.HEADS, helpers.encoder_config(config),
-                            num_tasks=4)
+  return trainer.make_setup(
+    config, mesh, helpers.HEADS, helpers.encoder_config(config), num_tasks=4
+  )
 
 
 def _log_softmax(x):
@@ -29,19 +31,22 @@ def test_heterogeneous_loss_is_hand_computed_scaled_mean():
   batch = helpers.mixed_batch(0, examples=6)  # 4 real examples + 2 padding slots
   with jax.set_mesh(setup.mesh):
     state = setup.fresh_state()
-    model = nnx.merge(setup.graphdef, jax.device_get(state.params),
-                      fresh_rng_state(setup.rest, jax.random.key(0)))
+    model = nnx.merge(
+      setup.graphdef, jax.device_get(state.params), fresh_rng_state(setup.rest, jax.random.key(0))
+    )
     out = jax.device_get(model({k: v for k, v in batch.items()}, deterministic=True))
     _, metrics = setup.jit_step({k: v.ndim + 1 for k, v in batch.items()})(
-        state, helpers.stack([batch]))
+      state, helpers.stack([batch])
+    )
 
   # By hand: each example under its own head, divided by log(n), then the mean.
   cls = -_log_softmax(out["pair"][0])[batch["label"][0]]
   scores = np.where(batch["choice_mask"][1] > 0, out["multiple_choice"][1], -np.inf)
   mc = -_log_softmax(scores)[batch["label"][1]]
   start, end = out["span"][0][2], out["span"][1][2]
-  span = -0.5 * (_log_softmax(start)[batch["span_start"][2]] +
-                 _log_softmax(end)[batch["span_end"][2]])
+  span = -0.5 * (
+    _log_softmax(start)[batch["span_start"][2]] + _log_softmax(end)[batch["span_end"][2]]
+  )
   reg = (out["score"][3] - batch["target"][3]) ** 2
   n = batch["num_classes"][:4].astype(np.float64)
   weights = 1 / np.log(n[:3])
@@ -60,16 +65,16 @@ def test_task_weights_multiply_each_tasks_scaled_loss():
     config = helpers.tiny_config(**{"loss.task_weights": weights})
     setup = _setup(config)
     with jax.set_mesh(setup.mesh):
-      _, metrics = setup.jit_step({k: v.ndim for k, v in batch.items()})(
-          setup.fresh_state(), batch)
+      _, metrics = setup.jit_step({k: v.ndim for k, v in batch.items()})(setup.fresh_state(), batch)
     results[weights] = jax.device_get(metrics)
   plain, weighted = results[()], results[(2.0, 0.5, 3.0, 0.25)]
   n = helpers.mixed_batch(0, examples=6)["num_classes"][:4].astype(np.float64)
   scale = np.append(1 / np.log(n[:3]), 1.0)  # the regression example is not scaled
   task_loss = np.asarray(plain["task_loss"], np.float64)
   np.testing.assert_allclose(plain["loss_sum"], np.sum(scale * task_loss), rtol=1e-5)
-  np.testing.assert_allclose(weighted["loss_sum"],
-                             np.sum(np.array([2.0, 0.5, 3.0, 0.25]) * scale * task_loss), rtol=1e-5)
+  np.testing.assert_allclose(
+    weighted["loss_sum"], np.sum(np.array([2.0, 0.5, 3.0, 0.25]) * scale * task_loss), rtol=1e-5
+  )
   # Reported per-task losses stay unweighted.
   np.testing.assert_allclose(weighted["task_loss"], plain["task_loss"], rtol=1e-6)
   with pytest.raises(ValueError, match="task_weights has 3 entries for 4 tasks"):
@@ -83,13 +88,23 @@ def _learnable_batch(rng, rows=16, length=10):
   ids[:, 1] = 6 + label
   ids[:, 0] = 2
   zeros = np.zeros(rows, np.int32)
-  b = dict(input_ids=ids, token_type_ids=np.zeros_like(ids), segment_ids=np.ones_like(ids),
-           positions=np.broadcast_to(np.arange(length, dtype=np.int32), ids.shape).copy(),
-           example_mask=np.ones(rows, np.float32), task_id=zeros, head_id=zeros,
-           num_classes=np.full(rows, 3, np.int32), label=label,
-           pool_row=np.arange(rows, dtype=np.int32)[:, None],
-           pool_pos=np.zeros((rows, 1), np.int32), choice_mask=np.ones((rows, 1), np.float32),
-           span_start=zeros, span_end=zeros, target=np.zeros(rows, np.float32))
+  b = dict(
+    input_ids=ids,
+    token_type_ids=np.zeros_like(ids),
+    segment_ids=np.ones_like(ids),
+    positions=np.broadcast_to(np.arange(length, dtype=np.int32), ids.shape).copy(),
+    example_mask=np.ones(rows, np.float32),
+    task_id=zeros,
+    head_id=zeros,
+    num_classes=np.full(rows, 3, np.int32),
+    label=label,
+    pool_row=np.arange(rows, dtype=np.int32)[:, None],
+    pool_pos=np.zeros((rows, 1), np.int32),
+    choice_mask=np.ones((rows, 1), np.float32),
+    span_start=zeros,
+    span_end=zeros,
+    target=np.zeros(rows, np.float32),
+  )
   return helpers.stack([b])
 
 
@@ -110,10 +125,14 @@ def test_loss_falls_on_learnable_task():
 
 
 def _temp_bytes(setup, accum: int, examples: int, rows: int) -> int:
-  batch = helpers.stack([helpers.mixed_batch(i, rows=rows, examples=examples)
-                         for i in range(accum)])
-  abstract = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
-                          setup.abstract_state, setup.state_sh)
+  batch = helpers.stack(
+    [helpers.mixed_batch(i, rows=rows, examples=examples) for i in range(accum)]
+  )
+  abstract = jax.tree.map(
+    lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+    setup.abstract_state,
+    setup.state_sh,
+  )
   step = setup.jit_step({k: v.ndim for k, v in batch.items()})
   compiled = step.lower(abstract, batch).compile()
   return compiled.memory_analysis().temp_size_in_bytes
@@ -139,8 +158,7 @@ def test_r3f_adds_a_gradient_only_when_embeddings_are_noised():
     config = helpers.tiny_config(**{"r3f.weight": weight, "r3f.eps": eps})
     setup = _setup(config)
     with jax.set_mesh(setup.mesh):
-      _, metrics = setup.jit_step({k: v.ndim for k, v in batch.items()})(
-          setup.fresh_state(), batch)
+      _, metrics = setup.jit_step({k: v.ndim for k, v in batch.items()})(setup.fresh_state(), batch)
     grads[name] = float(metrics["l2_grads"])
   np.testing.assert_allclose(grads["zero_noise"], grads["off"], rtol=1e-5)
   assert abs(grads["noised"] - grads["off"]) > 1e-4 * grads["off"], grads

@@ -1,5 +1,6 @@
 """data.train_fraction: the trainer's input draws only from a fixed, seeded subset per task
 (real EXAMS train files)."""
+
 import os
 
 import numpy as np
@@ -40,7 +41,9 @@ def test_trainer_input_draws_only_from_the_seeded_subset(data_dir):
   input_ = _input(data_dir, 0.1)
   drawn = {t: set() for t in TASKS}
   input_.convert = lambda examples: (
-      {"n": np.zeros(1)}, [drawn[e["task"]].add(e["id"]) for e in examples])
+    {"n": np.zeros(1)},
+    [drawn[e["task"]].add(e["id"]) for e in examples],
+  )
   for _ in range(60):  # 960 draws: several epochs of the 274-example subset
     next(input_)
   sizes = {t: s.num_examples for t, s in zip(TASKS, input_.sources)}

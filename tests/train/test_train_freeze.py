@@ -1,4 +1,5 @@
 """optimizer.freeze: frozen parameters get no gradient, update or optimizer state."""
+
 import json
 import os
 import shutil
@@ -28,8 +29,9 @@ def _config(**overrides):
 
 def _setup(config):
   mesh = partitioning.make_mesh(config.mesh)
-  return trainer.make_setup(config, mesh, helpers.HEADS, helpers.encoder_config(config),
-                            num_tasks=4)
+  return trainer.make_setup(
+    config, mesh, helpers.HEADS, helpers.encoder_config(config), num_tasks=4
+  )
 
 
 def _batch(seed):
@@ -48,8 +50,9 @@ def _run(setup, steps):
 
 
 def _flat(tree):
-  return {jax.tree_util.keystr(path): leaf
-          for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]}
+  return {
+    jax.tree_util.keystr(path): leaf for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]
+  }
 
 
 def test_frozen_table_is_bitwise_unchanged_and_has_no_moments():
@@ -59,12 +62,14 @@ def test_frozen_table_is_bitwise_unchanged_and_has_no_moments():
   before, after = _flat(initial), _flat(final)
   changed = [k for k in before if not np.array_equal(before[k], after[k])]
   assert changed and all(k != jax.tree_util.keystr(word) for k in changed)
-  np.testing.assert_array_equal(initial["encoder"]["embeddings"]["word"],
-                                final["encoder"]["embeddings"]["word"])
+  np.testing.assert_array_equal(
+    initial["encoder"]["embeddings"]["word"], final["encoder"]["embeddings"]["word"]
+  )
   # Everything else with a gradient moved, the neighbouring tables included.
   for name in ("position", "token_type", "norm_scale"):
-    assert not np.array_equal(initial["encoder"]["embeddings"][name],
-                              final["encoder"]["embeddings"][name]), name
+    assert not np.array_equal(
+      initial["encoder"]["embeddings"][name], final["encoder"]["embeddings"][name]
+    ), name
   moments = [k for k in _flat(opt_state) if "['embeddings']" in k]
   assert moments and not any("['word']" in k for k in moments), moments
   assert any("['position']" in k for k in moments)
@@ -143,8 +148,10 @@ def test_pattern_matching_no_parameter_names_it_and_some_paths():
 
 
 def test_freeze_split_merge_round_trip():
-  params = {"encoder": {"embeddings": {"word": 1, "position": 2}, "layers": {"k": 3}},
-            "heads": {"pair": {"kernel": 4}}}
+  params = {
+    "encoder": {"embeddings": {"word": 1, "position": 2}, "layers": {"k": 3}},
+    "heads": {"pair": {"kernel": 4}},
+  }
   freeze = Freeze(("word", "^heads/"), params)
   trainable, frozen = freeze.split(params)
   assert trainable == {"encoder": {"embeddings": {"position": 2}, "layers": {"k": 3}}}
@@ -156,8 +163,9 @@ def test_freeze_split_merge_round_trip():
 @pytest.mark.slow
 def test_resume_with_freeze_is_bitwise_and_export_keeps_the_frozen_table(tmp_path):
   def config():
-    c = helpers.tiny_config(total_steps=4, checkpoint_every_steps=2, log_every_steps=2,
-                            **{"optimizer.freeze": (WORD,)})
+    c = helpers.tiny_config(
+      total_steps=4, checkpoint_every_steps=2, log_every_steps=2, **{"optimizer.freeze": (WORD,)}
+    )
     c.data.tasks = ("synthetic.en", "synthetic_pair.zh", "synthetic_span.ar")
     c.data.max_length = 64
     return c
@@ -182,11 +190,15 @@ def test_resume_with_freeze_is_bitwise_and_export_keeps_the_frozen_table(tmp_pat
   # The exported table is the frozen one: the run's fresh initialisation, untouched.
   c = config()
   tasks = trainer.expand_tasks(c.data)
-  setup = trainer.make_setup(c, partitioning.make_mesh(c.mesh), trainer.resolve_heads(tasks)[0],
-                             trainer._encoder_config(c), len(tasks))
+  setup = trainer.make_setup(
+    c,
+    partitioning.make_mesh(c.mesh),
+    trainer.resolve_heads(tasks)[0],
+    trainer._encoder_config(c),
+    len(tasks),
+  )
   with jax.set_mesh(setup.mesh):
     initial = jax.device_get(setup.fresh_state().params)["encoder"]["embeddings"]["word"]
   encoder, _, _ = hf.load_hf_model(os.path.join(resumed, "export", "hf", "multiple_choice"))
   np.testing.assert_array_equal(np.asarray(encoder.embeddings.word[...]), initial)
-  np.testing.assert_array_equal(np.asarray(again.params["encoder"]["embeddings"]["word"]),
-                                initial)
+  np.testing.assert_array_equal(np.asarray(again.params["encoder"]["embeddings"]["word"]), initial)

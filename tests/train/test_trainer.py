@@ -1,5 +1,6 @@
 """train_and_evaluate end to end on the synthetic tasks: one step, NaN stop, init_from,
 and kill-and-resume from the command line."""
+
 import json
 import os
 import signal
@@ -36,12 +37,22 @@ def test_one_real_step_writes_metrics_checkpoint_and_export(tmp_path):
   saved = json.load(open(tmp_path / "config.json"))
   assert saved["config"]["total_steps"] == 1
   assert [h["name"] for h in saved["resolved"]["heads"]] == [
-      "multiple_choice", "synthetic_pair", "span"]
+    "multiple_choice",
+    "synthetic_pair",
+    "span",
+  ]
   records = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")]
   train = next(r for r in records if "loss" in r)
   assert train["step"] == 1 and np.isfinite(train["loss"])
-  for key in ("l2_grads", "l2_params", "l2_updates", "learning_rate", "steps_per_sec",
-              "tokens_per_sec", "mfu"):
+  for key in (
+    "l2_grads",
+    "l2_params",
+    "l2_updates",
+    "learning_rate",
+    "steps_per_sec",
+    "tokens_per_sec",
+    "mfu",
+  ):
     assert key in train
   evals = next(r for r in records if any(k.startswith("eval/") for k in r))
   assert 0.0 <= evals["eval/validation/synthetic.en/accuracy"] <= 1.0
@@ -52,11 +63,13 @@ def test_one_real_step_writes_metrics_checkpoint_and_export(tmp_path):
   # Every head is exported with the encoder; weights round-trip through the HF loader.
   encoder, _, heads = hf.load_hf_model(str(tmp_path / "export" / "hf" / "synthetic_pair"))
   np.testing.assert_array_equal(
-      np.asarray(encoder.embeddings.word[...]),
-      np.asarray(state.params["encoder"]["embeddings"]["word"]))
+    np.asarray(encoder.embeddings.word[...]),
+    np.asarray(state.params["encoder"]["embeddings"]["word"]),
+  )
   np.testing.assert_array_equal(
-      np.asarray(heads["sequence_classification"].out.kernel[...]),
-      np.asarray(state.params["heads"]["synthetic_pair"]["out"]["kernel"]))
+    np.asarray(heads["sequence_classification"].out.kernel[...]),
+    np.asarray(state.params["heads"]["synthetic_pair"]["out"]["kernel"]),
+  )
   assert os.path.isfile(tmp_path / "export" / "hf" / "span" / "tokenizer.json")
 
 
@@ -88,6 +101,7 @@ def test_init_from_workdir_keeps_shared_heads_and_adds_new_ones(tmp_path, monkey
 
   captured = {}
   import mrc_jax.train.trainer as trainer_lib
+
   original = trainer_lib.initial_params
 
   def spy(config, fresh, weights):
@@ -100,31 +114,47 @@ def test_init_from_workdir_keeps_shared_heads_and_adds_new_ones(tmp_path, monkey
   src = jax.device_get(source_state.params)
   for a, b in zip(jax.tree.leaves(init["encoder"]), jax.tree.leaves(src["encoder"])):
     np.testing.assert_array_equal(a, b)
-  np.testing.assert_array_equal(init["heads"]["multiple_choice"]["out"]["kernel"],
-                                src["heads"]["multiple_choice"]["out"]["kernel"])
-  np.testing.assert_array_equal(init["heads"]["synthetic_pair"]["out"]["kernel"],
-                                fresh["heads"]["synthetic_pair"]["out"]["kernel"])
+  np.testing.assert_array_equal(
+    init["heads"]["multiple_choice"]["out"]["kernel"],
+    src["heads"]["multiple_choice"]["out"]["kernel"],
+  )
+  np.testing.assert_array_equal(
+    init["heads"]["synthetic_pair"]["out"]["kernel"],
+    fresh["heads"]["synthetic_pair"]["out"]["kernel"],
+  )
   assert set(init["heads"]) == {"multiple_choice", "synthetic_pair"}
 
 
 def _command(workdir: str) -> list[str]:
-  return [sys.executable, "launch/train.py", "--config=configs/smoke.py:langs=en+ru",
-          f"--workdir={workdir}", "--config.total_steps=40", "--config.batch_size=8",
-          "--config.checkpoint_every_steps=10", "--config.eval_every_steps=0",
-          "--config.log_every_steps=10", "--config.export.enabled=False",
-          "--config.model.hidden_size=32", "--config.model.intermediate_size=64",
-          "--config.model.hidden_dropout=0.1", "--config.data.max_length=80"]
+  return [
+    sys.executable,
+    "launch/train.py",
+    "--config=configs/smoke.py:langs=en+ru",
+    f"--workdir={workdir}",
+    "--config.total_steps=40",
+    "--config.batch_size=8",
+    "--config.checkpoint_every_steps=10",
+    "--config.eval_every_steps=0",
+    "--config.log_every_steps=10",
+    "--config.export.enabled=False",
+    "--config.model.hidden_size=32",
+    "--config.model.intermediate_size=64",
+    "--config.model.hidden_dropout=0.1",
+    "--config.data.max_length=80",
+  ]
 
 
 @pytest.mark.slow
 def test_sigkill_after_checkpoint_then_resume_is_bitwise_identical(tmp_path):
   env = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS="cpu")
   straight, killed = str(tmp_path / "straight"), str(tmp_path / "killed")
-  subprocess.run(_command(straight), cwd=ROOT, env=env, check=True, capture_output=True,
-                 timeout=900)
+  subprocess.run(
+    _command(straight), cwd=ROOT, env=env, check=True, capture_output=True, timeout=900
+  )
 
-  proc = subprocess.Popen(_command(killed), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
+  proc = subprocess.Popen(
+    _command(killed), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+  )
   first = os.path.join(killed, "checkpoints", "10")
   deadline = time.time() + 900
   while not os.path.isdir(first) and proc.poll() is None and time.time() < deadline:
@@ -134,8 +164,7 @@ def test_sigkill_after_checkpoint_then_resume_is_bitwise_identical(tmp_path):
   assert proc.returncode == -signal.SIGKILL
   assert not os.path.isdir(os.path.join(killed, "checkpoints", "40")), "killed too late"
 
-  subprocess.run(_command(killed), cwd=ROOT, env=env, check=True, capture_output=True,
-                 timeout=900)
+  subprocess.run(_command(killed), cwd=ROOT, env=env, check=True, capture_output=True, timeout=900)
   a, b = _restore_params(straight), _restore_params(killed)
   leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
   assert len(leaves_a) == len(leaves_b) > 0
@@ -148,6 +177,7 @@ def test_sigkill_after_checkpoint_then_resume_is_bitwise_identical(tmp_path):
 def _restore_params(workdir: str):
   """Parameters of the step-40 checkpoint, restored without a target tree."""
   import orbax.checkpoint as ocp
+
   with ocp.PyTreeCheckpointer() as checkpointer:
     state = checkpointer.restore(os.path.join(workdir, "checkpoints", "40", "state"))
   return state["params"]

@@ -7,6 +7,7 @@ identified by ``link`` together with its FLORES ``split``, a question by the pas
 ``link#split#question_number``, and files without a ``split`` field use a short hash of
 ``flores_passage`` in its place.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,24 +18,34 @@ from mrc_jax.data.sources.common import field
 
 
 def passage_key(record: Any) -> str:
-    """The part of a passage's identity that ``link`` lacks: the FLORES split, else a hash."""
-    if "split" in record:
-        return field(record, "split")
-    return hashlib.sha1(field(record, "flores_passage").encode("utf-8")).hexdigest()[:10]
+  """The part of a passage's identity that ``link`` lacks: the FLORES split, else a hash."""
+  if "split" in record:
+    return field(record, "split")
+  return hashlib.sha1(field(record, "flores_passage").encode("utf-8")).hexdigest()[:10]
 
 
 def belebele_converter(task: str, lang: str, split: str) -> Callable[[str, Any], dict]:
-    def convert(record_id: str, record: Any) -> dict:
-        options = [field(record, f"mc_answer{i}") for i in range(1, 5)]
-        answer = str(field(record, "correct_answer_num", (str, int))).strip()
-        if answer not in ("1", "2", "3", "4"):
-            raise FieldError("correct_answer_num", f"{answer!r} is not 1..4")
-        link = field(record, "link")
-        number = field(record, "question_number", (str, int))
-        return {"id": f"{link}#{passage_key(record)}#{number}", "task": task, "lang": lang,
-                "context": field(record, "flores_passage"), "question": field(record, "question"),
-                "options": options, "label": int(answer) - 1,
-                "meta": {"split": split, "dialect": record.get("dialect", lang), "link": link,
-                         "question_number": number}}
+  def convert(record_id: str, record: Any) -> dict:
+    options = [field(record, f"mc_answer{i}") for i in range(1, 5)]
+    answer = str(field(record, "correct_answer_num", (str, int))).strip()
+    if answer not in ("1", "2", "3", "4"):
+      raise FieldError("correct_answer_num", f"{answer!r} is not 1..4")
+    link = field(record, "link")
+    number = field(record, "question_number", (str, int))
+    return {
+      "id": f"{link}#{passage_key(record)}#{number}",
+      "task": task,
+      "lang": lang,
+      "context": field(record, "flores_passage"),
+      "question": field(record, "question"),
+      "options": options,
+      "label": int(answer) - 1,
+      "meta": {
+        "split": split,
+        "dialect": record.get("dialect", lang),
+        "link": link,
+        "question_number": number,
+      },
+    }
 
-    return convert
+  return convert

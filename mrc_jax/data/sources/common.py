@@ -1,5 +1,6 @@
 """File-level helpers shared by the readers: JSON / JSONL / tar.gz parsing and the
 strict-or-lenient conversion loop that turns raw records into validated examples."""
+
 from __future__ import annotations
 
 import json
@@ -10,108 +11,118 @@ from mrc_jax.data.schema import DataError, FieldError, Quirk, Skip, SkipReport, 
 
 
 class _UnparsableLine:
-    """Stands in for a JSONL line that is not valid JSON, so lenient mode can skip it."""
+  """Stands in for a JSONL line that is not valid JSON, so lenient mode can skip it."""
 
-    def __init__(self, error: json.JSONDecodeError):
-        self.error = error
+  def __init__(self, error: json.JSONDecodeError):
+    self.error = error
 
 
 def read_json(path: str) -> Any:
-    """One JSON document; a truncated or invalid file is an error naming the position."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DataError(path, None, "<file>",
-                        f"not valid JSON (truncated?) at line {e.lineno} column {e.colno}: {e.msg}") from None
+  """One JSON document; a truncated or invalid file is an error naming the position."""
+  with open(path, encoding="utf-8") as f:
+    text = f.read()
+  try:
+    return json.loads(text)
+  except json.JSONDecodeError as e:
+    raise DataError(
+      path,
+      None,
+      "<file>",
+      f"not valid JSON (truncated?) at line {e.lineno} column {e.colno}: {e.msg}",
+    ) from None
 
 
 def parse_jsonl_lines(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
-    """(``line N``, record) per non-blank line; unparsable lines come as _UnparsableLine.
+  """(``line N``, record) per non-blank line; unparsable lines come as _UnparsableLine.
 
-    ``lines`` must be split at line feeds only (JSON Lines): strings may hold U+2028 /
-    U+2029, which ``str.splitlines()`` treats as line ends, and JSON whitespace may hold a
-    lone carriage return, where universal newlines split; either cuts a record in two.
-    """
-    for number, line in enumerate(lines, start=1):
-        line = line.removesuffix("\n").removesuffix("\r")
-        if not line.strip():
-            continue
-        try:
-            yield f"line {number}", json.loads(line)
-        except json.JSONDecodeError as e:
-            yield f"line {number}", _UnparsableLine(e)
+  ``lines`` must be split at line feeds only (JSON Lines): strings may hold U+2028 /
+  U+2029, which ``str.splitlines()`` treats as line ends, and JSON whitespace may hold a
+  lone carriage return, where universal newlines split; either cuts a record in two.
+  """
+  for number, line in enumerate(lines, start=1):
+    line = line.removesuffix("\n").removesuffix("\r")
+    if not line.strip():
+      continue
+    try:
+      yield f"line {number}", json.loads(line)
+    except json.JSONDecodeError as e:
+      yield f"line {number}", _UnparsableLine(e)
 
 
 def read_jsonl(path: str) -> Iterator[tuple[str, Any]]:
-    with open(path, encoding="utf-8", newline="\n") as f:  # lines end at "\n" only
-        yield from parse_jsonl_lines(f)
+  with open(path, encoding="utf-8", newline="\n") as f:  # lines end at "\n" only
+    yield from parse_jsonl_lines(f)
 
 
 def read_jsonl_tar_gz(path: str) -> Iterator[tuple[str, Any]]:
-    """The JSONL members of an EXAMS-style ``.jsonl.tar.gz`` archive, in archive order."""
-    try:
-        with tarfile.open(path, "r:gz") as archive:
-            members = [m for m in archive.getmembers() if m.isfile()]
-            if not members:
-                raise DataError(path, None, "<file>", "archive holds no file")
-            for member in members:
-                text = archive.extractfile(member).read().decode("utf-8")
-                for line_id, record in parse_jsonl_lines(text.split("\n")):
-                    yield f"{member.name} {line_id}", record
-    except (tarfile.TarError, EOFError, OSError) as e:
-        raise DataError(path, None, "<file>", f"not a readable .tar.gz archive: {e}") from None
+  """The JSONL members of an EXAMS-style ``.jsonl.tar.gz`` archive, in archive order."""
+  try:
+    with tarfile.open(path, "r:gz") as archive:
+      members = [m for m in archive.getmembers() if m.isfile()]
+      if not members:
+        raise DataError(path, None, "<file>", "archive holds no file")
+      for member in members:
+        text = archive.extractfile(member).read().decode("utf-8")
+        for line_id, record in parse_jsonl_lines(text.split("\n")):
+          yield f"{member.name} {line_id}", record
+  except (tarfile.TarError, EOFError, OSError) as e:
+    raise DataError(path, None, "<file>", f"not a readable .tar.gz archive: {e}") from None
 
 
 def record_id_of(record: Any, fallback: str, key: str = "id") -> str:
-    if isinstance(record, dict) and isinstance(record.get(key), (str, int)):
-        return str(record[key])
-    return fallback
+  if isinstance(record, dict) and isinstance(record.get(key), (str, int)):
+    return str(record[key])
+  return fallback
 
 
 def field(record: Any, name: str, kind: type | tuple[type, ...] = str) -> Any:
-    """``record[name]`` checked for presence and type (FieldError otherwise)."""
-    if isinstance(record, _UnparsableLine):
-        raise FieldError("<json>", f"line is not valid JSON: {record.error.msg}")
-    if not isinstance(record, dict):
-        raise FieldError("<record>", f"expected a JSON object, got {type(record).__name__}")
-    if name not in record:
-        raise FieldError(name, "is missing")
-    value = record[name]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise FieldError(name, f"expected {getattr(kind, '__name__', kind)}, got {value!r:.80}")
-    return value
+  """``record[name]`` checked for presence and type (FieldError otherwise)."""
+  if isinstance(record, _UnparsableLine):
+    raise FieldError("<json>", f"line is not valid JSON: {record.error.msg}")
+  if not isinstance(record, dict):
+    raise FieldError("<record>", f"expected a JSON object, got {type(record).__name__}")
+  if name not in record:
+    raise FieldError(name, "is missing")
+  value = record[name]
+  if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    raise FieldError(name, f"expected {getattr(kind, '__name__', kind)}, got {value!r:.80}")
+  return value
 
 
-def convert_records(path: str, records: Iterable[tuple[str, Any]],
-                    convert: Callable[[str, Any], dict | None], *, strict: bool,
-                    report: SkipReport, num_classes: int | None = None) -> Iterator[dict]:
-    """Validated examples from raw records.
+def convert_records(
+  path: str,
+  records: Iterable[tuple[str, Any]],
+  convert: Callable[[str, Any], dict | None],
+  *,
+  strict: bool,
+  report: SkipReport,
+  num_classes: int | None = None,
+) -> Iterator[dict]:
+  """Validated examples from raw records.
 
-    ``convert(record_id, record)`` returns an example (or None for a record the format says
-    to leave out, e.g. another language in a multilingual file) and raises FieldError on bad
-    input, or Skip for a record an upstream quirk leaves without a usable example (counted
-    in ``report.quirks`` in both modes). Fields it corrected are listed as reasons in
-    ``meta["corrections"]`` and counted there too. Strict mode raises DataError(path,
-    record id, field); lenient mode counts the record in ``report.errors`` and goes on.
-    """
-    for fallback_id, record in records:
-        record_id = record_id_of(record, fallback_id)
-        try:
-            example = convert(record_id, record)
-            if example is None:
-                continue
-            validate_example(example, num_classes)
-        except Skip as e:
-            report.add_quirk(Quirk(str(path), record_id, "left out", e.reason))
-            continue
-        except FieldError as e:
-            error = DataError(path, record_id, e.field, e.problem)
-            if strict:
-                raise error from None
-            report.add(error)
-            continue
-        for reason in example["meta"].get("corrections", ()):
-            report.add_quirk(Quirk(str(path), record_id, "corrected", reason))
-        yield example
+  ``convert(record_id, record)`` returns an example (or None for a record the format says
+  to leave out, e.g. another language in a multilingual file) and raises FieldError on bad
+  input, or Skip for a record an upstream quirk leaves without a usable example (counted
+  in ``report.quirks`` in both modes). Fields it corrected are listed as reasons in
+  ``meta["corrections"]`` and counted there too. Strict mode raises DataError(path,
+  record id, field); lenient mode counts the record in ``report.errors`` and goes on.
+  """
+  for fallback_id, record in records:
+    record_id = record_id_of(record, fallback_id)
+    try:
+      example = convert(record_id, record)
+      if example is None:
+        continue
+      validate_example(example, num_classes)
+    except Skip as e:
+      report.add_quirk(Quirk(str(path), record_id, "left out", e.reason))
+      continue
+    except FieldError as e:
+      error = DataError(path, record_id, e.field, e.problem)
+      if strict:
+        raise error from None
+      report.add(error)
+      continue
+    for reason in example["meta"].get("corrections", ()):
+      report.add_quirk(Quirk(str(path), record_id, "corrected", reason))
+    yield example

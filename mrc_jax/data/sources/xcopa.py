@@ -10,6 +10,7 @@ data/ has no English file. Without a strict majority the file's own field stands
 record keeps the upstream value in ``meta["relation_upstream"]`` and is counted in the
 SkipReport.
 """
+
 from __future__ import annotations
 
 import collections
@@ -26,46 +27,60 @@ RELATION_CORRECTED = "question: disagrees with the majority of the XCOPA languag
 
 
 def consensus_relations(xcopa_dir: str, upstream_split: str) -> dict[int, str]:
-    """idx -> majority relation over the files ``LANG/SPLIT.LANG.jsonl`` under ``xcopa_dir``.
+  """idx -> majority relation over the files ``LANG/SPLIT.LANG.jsonl`` under ``xcopa_dir``.
 
-    Lines that do not parse, or lack a valid idx / relation, do not vote; they are reported
-    when their own language is read.
-    """
-    votes: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
-    for path in sorted(glob.glob(os.path.join(xcopa_dir, "*", f"{upstream_split}.*.jsonl"))):
-        for _, record in read_jsonl(path):
-            if (isinstance(record, dict) and record.get("question") in QUESTION_TEXT
-                    and type(record.get("idx")) is int):
-                votes[record["idx"]][record["question"]] += 1
-    consensus = {}
-    for idx, counts in votes.items():
-        (relation, count), *rest = counts.most_common()
-        if not rest or count > rest[0][1]:
-            consensus[idx] = relation
-    return consensus
+  Lines that do not parse, or lack a valid idx / relation, do not vote; they are reported
+  when their own language is read.
+  """
+  votes: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
+  for path in sorted(glob.glob(os.path.join(xcopa_dir, "*", f"{upstream_split}.*.jsonl"))):
+    for _, record in read_jsonl(path):
+      if (
+        isinstance(record, dict)
+        and record.get("question") in QUESTION_TEXT
+        and type(record.get("idx")) is int
+      ):
+        votes[record["idx"]][record["question"]] += 1
+  consensus = {}
+  for idx, counts in votes.items():
+    (relation, count), *rest = counts.most_common()
+    if not rest or count > rest[0][1]:
+      consensus[idx] = relation
+  return consensus
 
 
-def xcopa_converter(task: str, lang: str, split: str,
-                    consensus: Mapping[int, str] | None = None) -> Callable[[str, Any], dict]:
-    """``consensus`` (from :func:`consensus_relations`) overrides a disagreeing ``question``."""
+def xcopa_converter(
+  task: str, lang: str, split: str, consensus: Mapping[int, str] | None = None
+) -> Callable[[str, Any], dict]:
+  """``consensus`` (from :func:`consensus_relations`) overrides a disagreeing ``question``."""
 
-    def convert(record_id: str, record: Any) -> dict:
-        upstream = field(record, "question")
-        if upstream not in QUESTION_TEXT:
-            raise FieldError("question", f"expected 'cause' or 'effect', got {upstream!r}")
-        label = field(record, "label", int)
-        if label not in (0, 1):
-            raise FieldError("label", f"{label} is out of range [0, 2)")
-        idx = field(record, "idx", int)
-        relation = (consensus or {}).get(idx, upstream)
-        meta = {"relation": relation, "idx": idx, "split": split,
-                "changed": bool(record.get("changed", False))}
-        if relation != upstream:
-            meta["relation_upstream"] = upstream
-            meta["corrections"] = [RELATION_CORRECTED]
-        return {"id": f"{task}.{split}.{idx}", "task": task, "lang": lang,
-                "context": field(record, "premise"), "question": QUESTION_TEXT[relation],
-                "options": [field(record, "choice1"), field(record, "choice2")], "label": label,
-                "meta": meta}
+  def convert(record_id: str, record: Any) -> dict:
+    upstream = field(record, "question")
+    if upstream not in QUESTION_TEXT:
+      raise FieldError("question", f"expected 'cause' or 'effect', got {upstream!r}")
+    label = field(record, "label", int)
+    if label not in (0, 1):
+      raise FieldError("label", f"{label} is out of range [0, 2)")
+    idx = field(record, "idx", int)
+    relation = (consensus or {}).get(idx, upstream)
+    meta = {
+      "relation": relation,
+      "idx": idx,
+      "split": split,
+      "changed": bool(record.get("changed", False)),
+    }
+    if relation != upstream:
+      meta["relation_upstream"] = upstream
+      meta["corrections"] = [RELATION_CORRECTED]
+    return {
+      "id": f"{task}.{split}.{idx}",
+      "task": task,
+      "lang": lang,
+      "context": field(record, "premise"),
+      "question": QUESTION_TEXT[relation],
+      "options": [field(record, "choice1"), field(record, "choice2")],
+      "label": label,
+      "meta": meta,
+    }
 
-    return convert
+  return convert
