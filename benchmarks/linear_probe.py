@@ -24,13 +24,13 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from absl import app, flags
 
 from mrc_jax.data import load_examples
 from mrc_jax.data.features import make_batches
 from mrc_jax.data.vocab import load_tokenizer
 from mrc_jax.eval import bootstrap
+from mrc_jax.eval.linear_probe import correct, fit_probe
 from mrc_jax.models import hf
 from mrc_jax.models.multitask import _mean_of_segments
 
@@ -81,36 +81,6 @@ def features(encode, examples, tokenizer, length, batch):
     np.concatenate(masks),
     np.concatenate(labels),
   )
-
-
-def fit_probe(x, mask, labels, l2, steps, lr):
-  """A linear scorer ``(w, mu, sd)`` on standardised option features ``x`` [N, C, H]."""
-  real = x[mask > 0]
-  mu, sd = real.mean(0), real.std(0) + 1e-6
-
-  def loss(w):
-    scores = jnp.where(mask > 0, ((x - mu) / sd) @ w, -1e9)  # [N, C]
-    log_probs = jax.nn.log_softmax(scores)
-    return -jnp.mean(log_probs[jnp.arange(len(labels)), labels]) + l2 * w @ w
-
-  optimizer = optax.adam(lr)
-  w = jnp.zeros(x.shape[-1])
-  state = optimizer.init(w)
-
-  @jax.jit
-  def step(w, state):
-    updates, state = optimizer.update(jax.grad(loss)(w), state)
-    return optax.apply_updates(w, updates), state
-
-  for _ in range(steps):
-    w, state = step(w, state)
-  return w, mu, sd
-
-
-def correct(probe, x, mask, labels) -> np.ndarray:
-  w, mu, sd = probe
-  scores = np.where(mask > 0, ((x - mu) / sd) @ np.asarray(w), -np.inf)
-  return (scores.argmax(-1) == labels).astype(np.float64)
 
 
 def main(_):

@@ -1,5 +1,6 @@
 """benchmarks/linear_probe.py on the real multilingual-e5-small and shared DREAM / XQuAD-MC,
-a few examples; and its probe on features whose answer is linearly readable."""
+a few examples; and the probe (mrc_jax/eval/linear_probe.py) on features whose answer is
+linearly readable."""
 
 import os
 import pathlib
@@ -10,9 +11,9 @@ import sys
 import numpy as np
 import pytest
 
+from mrc_jax.eval import linear_probe
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-import linear_probe  # noqa: E402
 
 
 def test_the_probe_finds_a_linear_answer_and_not_a_missing_one():
