@@ -126,15 +126,6 @@ class SkipReport:
     print(self.summary(what), file=sys.stderr)
 
 
-# The head kind (mrc_jax.models.heads) that serves each example kind of `example_kind`.
-HEAD_KIND = {
-  "choice": "multiple_choice",
-  "span": "span",
-  "classification": "classification",
-  "regression": "regression",
-}
-
-
 def example_kind(example: Mapping[str, Any]) -> str:
   """'span', 'regression', 'choice' (options present) or 'classification'."""
   if "answers" in example:

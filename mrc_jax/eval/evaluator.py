@@ -38,6 +38,7 @@ from flax import nnx
 
 from mrc_jax.eval import metrics
 from mrc_jax.eval.results import CellResult
+from mrc_jax.models import head_kinds
 
 # Batch arrays the multi-task model and the decoding read; the rest of a training batch
 # (targets of other heads, loss scaling) is not sent to the device.
@@ -52,8 +53,6 @@ DEVICE_KEYS = (
   "choice_mask",
   "label",
 )
-CHOICE_KINDS = ("multiple_choice", "classification")
-SPAN_KIND = "span"
 DEFAULT_MAX_ANSWER_LENGTH = 30
 DEFAULT_NULL_SCORE_THRESHOLD = 0.0
 
@@ -121,14 +120,16 @@ def make_eval_step(
   totals count examples (their scores need the host's text normalisation). Span slots
   also return `null`, the start + end score of their sequence's first token.
   """
-  if kind not in (*CHOICE_KINDS, SPAN_KIND):
-    raise ValueError(f"no eval step for head kind {kind!r}; known {(*CHOICE_KINDS, SPAN_KIND)}")
+  decoding = head_kinds.get(kind).decoding
+  if decoding is None:
+    evaluated = [k.name for k in head_kinds.KINDS.values() if k.decoding is not None]
+    raise ValueError(f"no eval step for head kind {kind!r}; known {evaluated}")
 
   def step(state, batch, totals):
     model = nnx.merge(graphdef, state)
     scores = predict(model, batch)
     mask = batch["example_mask"]  # [E]
-    if kind == SPAN_KIND:
+    if decoding == "span":
       start_logits, end_logits = scores
       start, end, score = best_spans(
         start_logits, end_logits, batch["span_valid"], max_answer_length
@@ -250,7 +251,7 @@ class Evaluator:
     """
     begin = time.perf_counter()
     step = self._step(cell.head, cell.kind)
-    is_span = cell.kind == SPAN_KIND
+    is_span = head_kinds.get(cell.kind).decoding == "span"
     collector = (
       _SpanCollector(cell, self.null_score_threshold) if is_span else _ChoiceCollector(cell)
     )

@@ -31,10 +31,11 @@ import itertools
 from collections.abc import Iterator, Mapping
 
 from mrc_jax.data import features, synthetic
-from mrc_jax.data.schema import HEAD_KIND, example_kind
+from mrc_jax.data.schema import example_kind
 from mrc_jax.data.vocab import load_tokenizer
 from mrc_jax.eval.evaluator import EvalCell
 from mrc_jax.eval.results import CLEAN
+from mrc_jax.models import head_kinds
 from mrc_jax.train import evaluation
 from mrc_jax.train.run_spec import RunSpec
 
@@ -107,11 +108,12 @@ def _head_of(task: str, kind: str, spec: RunSpec, entry_name: str) -> int:
   trained = dict(zip(spec.tasks, spec.head_of_task))
   if task in trained:
     return int(trained[task])
-  candidates = [i for i, head in enumerate(spec.heads) if head.kind == HEAD_KIND[kind]]
+  head_kind = head_kinds.for_example_kind(kind).name
+  candidates = [i for i, head in enumerate(spec.heads) if head.kind == head_kind]
   if len(candidates) != 1:
     raise ValueError(
       f"config.evals.{entry_name}: task {task!r} ({kind}) was not trained and "
-      f"the model has {len(candidates)} heads of kind {HEAD_KIND[kind]!r} "
+      f"the model has {len(candidates)} heads of kind {head_kind!r} "
       f"(heads: {[h.name for h in spec.heads]})"
     )
   return candidates[0]

@@ -20,6 +20,7 @@ import numpy as np
 from absl import logging
 from flax import nnx
 
+from mrc_jax.models import head_kinds
 from mrc_jax.models import heads as heads_lib
 from mrc_jax.models.encoder import Encoder, EncoderConfig
 
@@ -27,19 +28,9 @@ _PREFIXES = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta."}
 _CLASS_PREFIX = {"bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta"}
 # Architecture suffix -> task head name; None = encoder only (a language-model head, if
 # any, is not part of this library's model and its weights are skipped).
-_ARCHITECTURE_HEADS = {
-  "Model": None,
-  "ForMaskedLM": None,
-  "ForPreTraining": None,
-  "ForSequenceClassification": "sequence_classification",
-  "ForMultipleChoice": "multiple_choice",
-  "ForQuestionAnswering": "question_answering",
-}
-_HEAD_ARCHITECTURE = {
-  "sequence_classification": "ForSequenceClassification",
-  "regression": "ForSequenceClassification",
-  "multiple_choice": "ForMultipleChoice",
-  "question_answering": "ForQuestionAnswering",
+# (Regression shares ForSequenceClassification: one label tells it apart.)
+_ARCHITECTURE_HEADS = {"Model": None, "ForMaskedLM": None, "ForPreTraining": None} | {
+  kind.hf_suffix: kind.hf_name for kind in head_kinds.KINDS.values() if kind.name != "regression"
 }
 # Weights of language-model heads and buffers that are not parameters of this model.
 _SKIPPED_PREFIXES = ("lm_head.", "cls.", "embeddings.position_ids", "embeddings.token_type_ids")
@@ -268,8 +259,8 @@ def load_hf_model(
   _, head_name = _architecture(hf_config, path)
   w = _Weights(read_hf_weights(path), _PREFIXES[hf_config["model_type"]], path)
   if with_pooler is None:
-    pooled_head = head_name in ("multiple_choice",) or (
-      head_name in ("sequence_classification", "regression") and hf_config["model_type"] == "bert"
+    pooled_head = head_name is not None and head_kinds.for_hf_name(head_name).hf_uses_pooler(
+      hf_config["model_type"]
     )
     with_pooler = w.has("pooler.dense.weight") or pooled_head
   config = EncoderConfig.from_hf_config(hf_config, with_pooler=with_pooler, **config_overrides)
@@ -333,18 +324,6 @@ def _encoder_to_hf(encoder: Encoder, with_pooler: bool) -> dict[str, np.ndarray]
   return out
 
 
-def _head_name(head: nnx.Module) -> str:
-  if isinstance(head, heads_lib.RegressionHead):
-    return "regression"
-  if isinstance(head, heads_lib.SequenceClassificationHead):
-    return "sequence_classification"
-  if isinstance(head, heads_lib.MultipleChoiceHead):
-    return "multiple_choice"
-  if isinstance(head, heads_lib.SpanHead):
-    return "question_answering"
-  raise TypeError(f"no Hugging Face class holds a head of type {type(head).__name__}")
-
-
 def save_hf_encoder(
   encoder: Encoder, config: EncoderConfig, path: str, heads: Mapping[str, nnx.Module] | None = None
 ):
@@ -367,18 +346,16 @@ def save_hf_encoder(
     tensors.update(_encoder_to_hf(encoder, config.with_pooler))
   else:
     (head,) = heads.values()
-    name = _head_name(head)
+    kind = head_kinds.of_module(head)
+    name = kind.hf_name
     if getattr(head, "pooling", "first") != "first":
       raise ValueError(
         f"a {head.pooling}-pooled {name} head has no transformers class (theirs read the "
         "first token); export the encoder alone or start from the training workdir"
       )
-    architecture = class_prefix + _HEAD_ARCHITECTURE[name]
+    architecture = class_prefix + kind.hf_suffix
     # Only the classes that use the pooler have one (BertFor*, RobertaForMultipleChoice).
-    uses_pooler = name == "multiple_choice" or (
-      name in ("sequence_classification", "regression") and config.model_type == "bert"
-    )
-    base = _encoder_to_hf(encoder, config.with_pooler and uses_pooler)
+    base = _encoder_to_hf(encoder, config.with_pooler and kind.hf_uses_pooler(config.model_type))
     tensors.update({_PREFIXES[config.model_type] + k: v for k, v in base.items()})
     if name in ("sequence_classification", "regression"):
       if head.dense is None:
@@ -422,7 +399,7 @@ class EncoderWithHeads(nnx.Module):
 def _model_spec(config: EncoderConfig, heads: Mapping[str, nnx.Module]) -> dict:
   return {
     "encoder_config": dataclasses.asdict(config),
-    "heads": {name: heads_lib.head_spec(head) for name, head in heads.items()},
+    "heads": {name: head_kinds.module_spec(head) for name, head in heads.items()},
   }
 
 
@@ -457,7 +434,7 @@ def restore_orbax(
     model = EncoderWithHeads(
       Encoder(config, rngs=rngs),
       {
-        name: heads_lib.build_head(config, head_spec, rngs=rngs)
+        name: head_kinds.build_module(config, head_spec, rngs=rngs)
         for name, head_spec in spec["heads"].items()
       },
     )

@@ -15,10 +15,11 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from mrc_jax.models import head_kinds
 from mrc_jax.models import heads as heads_lib
 from mrc_jax.models.encoder import Encoder, EncoderConfig
 
-HEAD_KINDS = ("classification", "multiple_choice", "span", "regression")
+HEAD_KINDS = tuple(head_kinds.KINDS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,28 +47,12 @@ class HeadSpec:
 
 
 def make_head(config: EncoderConfig, spec: HeadSpec, *, rngs: nnx.Rngs) -> nnx.Module:
-  if spec.kind == "classification":
-    return heads_lib.SequenceClassificationHead(
-      config, spec.num_labels, pooling=spec.pooling, rngs=rngs
-    )
-  if spec.kind == "multiple_choice":
-    return heads_lib.MultipleChoiceHead(config, pooling=spec.pooling, rngs=rngs)
-  if spec.kind == "span":
-    return heads_lib.SpanHead(config, rngs=rngs)
-  return heads_lib.RegressionHead(config, pooling=spec.pooling, rngs=rngs)
+  return head_kinds.get(spec.kind).make(config, spec, rngs=rngs)
 
 
 def head_kind(head: nnx.Module) -> str:
-  """The HEAD_KINDS entry of a head module (RegressionHead before its parent class)."""
-  for cls, kind in (
-    (heads_lib.RegressionHead, "regression"),
-    (heads_lib.SequenceClassificationHead, "classification"),
-    (heads_lib.MultipleChoiceHead, "multiple_choice"),
-    (heads_lib.SpanHead, "span"),
-  ):
-    if isinstance(head, cls):
-      return kind
-  raise TypeError(f"unknown head type {type(head).__name__}")
+  """The ``HeadSpec.kind`` of a head module."""
+  return head_kinds.of_module(head).name
 
 
 class MultiTaskModel(nnx.Module):

@@ -20,7 +20,8 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from mrc_jax.data.schema import HEAD_KIND, example_kind
+from mrc_jax.data.schema import example_kind
+from mrc_jax.models import head_kinds
 from mrc_jax.models.multitask import HeadSpec
 from mrc_jax.train import input_pipeline, partitioning
 from mrc_jax.train.step import example_losses, fresh_rng_state
@@ -127,7 +128,7 @@ class PeriodicEvaluator:
     source, _, _ = self._source(
       task, entry.get("split", "validation"), int(entry.get("num_examples", 0))
     )
-    kind = HEAD_KIND[example_kind(source[0])]
+    kind = head_kinds.for_example_kind(example_kind(source[0])).name
     candidates = [i for i, head in enumerate(head_specs) if head.kind == kind]
     if len(candidates) != 1:
       raise ValueError(

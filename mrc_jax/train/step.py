@@ -17,11 +17,10 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
+from mrc_jax.models import head_kinds
 from mrc_jax.models.encoder import DTYPES
 from mrc_jax.models.multitask import HeadSpec
 from mrc_jax.train.optimizer import Freeze
-
-_NEG = -1e9  # logit for masked-out choices (finite, so KL and softmax stay finite)
 
 
 @flax.struct.dataclass
@@ -36,36 +35,9 @@ class TrainState:
 # --- Per-example losses ----------------------------------------------------------------
 
 
-def _cross_entropy(logits: jax.Array, label: jax.Array) -> jax.Array:
-  """``-log softmax(logits)[label]``; labels out of range (other heads' slots) clip."""
-  label = jnp.clip(label, 0, logits.shape[-1] - 1)
-  logp = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
-  return -jnp.take_along_axis(logp, label[..., None], axis=-1)[..., 0]
-
-
-def _masked_choices(scores: jax.Array, choice_mask: jax.Array) -> jax.Array:
-  return jnp.where(choice_mask > 0, scores.astype(jnp.float32), _NEG)
-
-
 def head_losses(spec: HeadSpec, output, batch: dict) -> tuple[jax.Array, jax.Array]:
   """Loss ``[E]`` and correctness ``[E]`` of one head on every example slot."""
-  label = batch["label"]
-  if spec.kind == "classification":
-    return _cross_entropy(output, label), (jnp.argmax(output, -1) == label)
-  if spec.kind == "multiple_choice":
-    scores = _masked_choices(output, batch["choice_mask"])
-    return _cross_entropy(scores, label), (jnp.argmax(scores, -1) == label)
-  if spec.kind == "span":
-    start, end = output
-    loss = 0.5 * (
-      _cross_entropy(start, batch["span_start"]) + _cross_entropy(end, batch["span_end"])
-    )
-    correct = (jnp.argmax(start, -1) == batch["span_start"]) & (
-      jnp.argmax(end, -1) == batch["span_end"]
-    )
-    return loss, correct
-  error = output.astype(jnp.float32) - batch["target"]
-  return error * error, jnp.abs(error) < 0.5
+  return head_kinds.get(spec.kind).loss(output, batch)
 
 
 def example_losses(
@@ -93,30 +65,13 @@ def loss_scale(num_classes: jax.Array, enabled: bool) -> jax.Array:
 # --- R3F -------------------------------------------------------------------------------
 
 
-def _symmetric_kl(p_logits: jax.Array, q_logits: jax.Array) -> jax.Array:
-  """``KL(p||q) + KL(q||p)`` over the last axis."""
-  logp = jax.nn.log_softmax(p_logits.astype(jnp.float32), -1)
-  logq = jax.nn.log_softmax(q_logits.astype(jnp.float32), -1)
-  return jnp.sum((jnp.exp(logp) - jnp.exp(logq)) * (logp - logq), -1)
-
-
 def example_symmetric_kl(
   clean: dict, noisy: dict, batch: dict, head_specs: Sequence[HeadSpec]
 ) -> jax.Array:
   """R3F's divergence between clean and noised outputs, per example under its head."""
   kl = jnp.zeros(batch["head_id"].shape, jnp.float32)
   for index, spec in enumerate(head_specs):
-    a, b = clean[spec.name], noisy[spec.name]
-    if spec.kind == "classification":
-      d = _symmetric_kl(a, b)
-    elif spec.kind == "multiple_choice":
-      d = _symmetric_kl(
-        _masked_choices(a, batch["choice_mask"]), _masked_choices(b, batch["choice_mask"])
-      )
-    elif spec.kind == "span":
-      d = 0.5 * (_symmetric_kl(a[0], b[0]) + _symmetric_kl(a[1], b[1]))
-    else:
-      d = jnp.square(a.astype(jnp.float32) - b.astype(jnp.float32))
+    d = head_kinds.get(spec.kind).divergence(clean[spec.name], noisy[spec.name], batch)
     kl = jnp.where(batch["head_id"] == index, d, kl)
   return kl
 

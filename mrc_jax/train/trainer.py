@@ -425,6 +425,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   """Trains ``config`` in ``workdir`` (resuming from its latest checkpoint if any)."""
   workdir = os.path.abspath(workdir)
   os.makedirs(workdir, exist_ok=True)
+
+  # --- Mesh and the run specification ----------------------------------------------------
   mesh = partitioning.make_mesh(config.mesh)
   tasks = expand_tasks(config.data)
   head_specs, head_of_task = resolve_heads(tasks, config.get("head_pooling", "first"))
@@ -446,28 +448,49 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
       mesh=dict(mesh.shape),
     ),
   )
-  setup = make_setup(config, mesh, head_specs, enc_cfg, len(tasks))
+
+  # --- Input ---------------------------------------------------------------------------
   input_ = _train_input(config, tasks, head_of_task, head_specs, tokenizer_dir)
+
+  # --- Model and optimizer ---------------------------------------------------------------
+  setup = make_setup(config, mesh, head_specs, enc_cfg, len(tasks))
+
   manager = ckpt_lib.CheckpointManager(
     os.path.join(workdir, "checkpoints"), keep=config.keep_checkpoints
   )
   try:
-    state = _restore_or_init(
-      config, workdir, setup, input_, manager, tasks, head_of_task, tokenizer_dir
-    )
+    # --- Restore: this workdir's checkpoint > init_from weights > fresh weights ----------
+    state = _restore_or_init(config, setup, input_, manager)
+
+    with jax.set_mesh(mesh):
+      # --- Evals -------------------------------------------------------------------------
+      evaluator = evaluation.PeriodicEvaluator(
+        config,
+        setup.graphdef,
+        setup.rest,
+        head_specs,
+        tasks,
+        head_of_task,
+        tokenizer_dir,
+        mesh,
+        setup.rules,
+      )
+
+      # --- Loop --------------------------------------------------------------------------
+      state = _train_loop(config, workdir, setup, state, input_, manager, tasks, evaluator)
   finally:
     # A failing run (e.g. NonFiniteError) still finishes its pending good checkpoints.
     manager.wait()
     manager.close()
+
+  # --- Export ----------------------------------------------------------------------------
   if config.export.enabled:
     export_hf(config, workdir, setup, state.params, tokenizer_dir)
   return state
 
 
-def _restore_or_init(
-  config, workdir, setup, input_, manager, tasks, head_of_task, tokenizer_dir
-) -> TrainState:
-  """Restores (or initialises) the state and the input position, then trains."""
+def _restore_or_init(config, setup, input_, manager) -> TrainState:
+  """The train state to start from, with the input position restored on resume."""
   mesh, head_specs = setup.mesh, setup.head_specs
   resume = manager.latest_step() is not None
   # Read outside the mesh context: building the source's module skeleton there would try
@@ -476,7 +499,6 @@ def _restore_or_init(
   if source is not None:
     check_head_pooling(config, head_specs, source[1])
   with jax.set_mesh(mesh):
-    # Resume order: this workdir's checkpoint > init_from weights > fresh weights.
     if resume:
       abstract = jax.tree.map(
         lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
@@ -493,24 +515,13 @@ def _restore_or_init(
       state = setup.init_state(jax.device_put(params, setup.state_sh.params))
     else:
       state = setup.fresh_state()
-    logging.info(
-      "model: %d parameters, heads %s, mesh %s",
-      num_parameters(state.params),
-      [h.name for h in head_specs],
-      dict(mesh.shape),
-    )
-    evaluator = evaluation.PeriodicEvaluator(
-      config,
-      setup.graphdef,
-      setup.rest,
-      head_specs,
-      tasks,
-      head_of_task,
-      tokenizer_dir,
-      mesh,
-      setup.rules,
-    )
-    return _train_loop(config, workdir, setup, state, input_, manager, tasks, evaluator)
+  logging.info(
+    "model: %d parameters, heads %s, mesh %s",
+    num_parameters(state.params),
+    [h.name for h in head_specs],
+    dict(mesh.shape),
+  )
+  return state
 
 
 def _opt_state_shardings(optimizer, abstract_opt_state, param_sh, replicated):

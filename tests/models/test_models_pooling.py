@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from mrc_jax.models import heads as heads_lib
+from mrc_jax.models import head_kinds
 from mrc_jax.models import hf
 from mrc_jax.models.multitask import HeadSpec, MultiTaskModel, _mean_of_segments
 from mrc_jax.train import run_spec, trainer
@@ -83,10 +83,10 @@ def test_head_table_pooling():
   with pytest.raises(ValueError, match="pooling 'max'"):
     HeadSpec("multiple_choice", "multiple_choice", pooling="max")
   config = helpers.encoder_config(helpers.tiny_config())
-  head = heads_lib.build_head(
+  head = head_kinds.build_module(
     config, {"kind": "MultipleChoiceHead", "dropout_rate": 0.1, "pooling": "mean"}, rngs=nnx.Rngs(0)
   )
-  assert head.input_kind == "mean" and heads_lib.head_spec(head)["pooling"] == "mean"
+  assert head.input_kind == "mean" and head_kinds.module_spec(head)["pooling"] == "mean"
 
 
 def test_a_mean_pooled_head_has_no_transformers_export(tmp_path):
