@@ -32,7 +32,7 @@ from mrc_jax.data.vocab import load_tokenizer
 from mrc_jax.eval import bootstrap
 from mrc_jax.eval.linear_probe import correct, fit_probe
 from mrc_jax.models import hf
-from mrc_jax.models.multitask import _mean_of_segments
+from mrc_jax.models.multitask import mean_of_segments
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("checkpoint", None, "Hugging Face directory of the encoder.")
@@ -100,7 +100,7 @@ def main(_):
       segment_ids=segments,
       positions=arrays["positions"],
     )  # [R, L, H]
-    return hidden[arrays["pool_row"], arrays["pool_pos"]], _mean_of_segments(hidden, arrays)
+    return hidden[arrays["pool_row"], arrays["pool_pos"]], mean_of_segments(hidden, arrays)
 
   sets = {}
   started = time.perf_counter()

@@ -103,7 +103,7 @@ class MultiTaskModel(nnx.Module):
     if "pooled" in input_kinds:
       features["pooled"] = self.encoder.pool(first)  # [E, C, H]
     if "mean" in input_kinds:
-      features["mean"] = _mean_of_segments(hidden, batch)  # [E, C, H]
+      features["mean"] = mean_of_segments(hidden, batch)  # [E, C, H]
     if "span" in kinds:
       row = batch["pool_row"][:, 0]  # [E]
       tokens = hidden[row]  # [E, L, H]
@@ -126,7 +126,7 @@ class MultiTaskModel(nnx.Module):
     return outputs
 
 
-def _mean_of_segments(hidden: jax.Array, batch: dict) -> jax.Array:
+def mean_of_segments(hidden: jax.Array, batch: dict) -> jax.Array:
   """Mean hidden state of each choice slot's own packed segment: `[E, C, H]`.
 
   A slot's segment is the one holding its first token (``pool_row``, ``pool_pos``); its

@@ -1,5 +1,6 @@
 """The head-kind table: each kind's module, example kind, Hugging Face names and spec round
 trip, looked up every way the code looks them up."""
+
 import numpy as np
 import pytest
 from flax import nnx
@@ -26,11 +27,19 @@ def test_every_kind_builds_its_module_and_is_found_from_it(name):
 def test_the_table_is_the_head_vocabulary():
   assert HEAD_KINDS == ("classification", "multiple_choice", "span", "regression")
   assert {k.example_kind for k in head_kinds.KINDS.values()} == {
-    "classification", "choice", "span", "regression"}
+    "classification",
+    "choice",
+    "span",
+    "regression",
+  }
   # Regression is classification's subclass, yet its own kind.
   assert head_kinds.get("regression").module.__mro__[1] is head_kinds.get("classification").module
   assert {k.name: k.hf_uses_pooler("bert") for k in head_kinds.KINDS.values()} == {
-    "classification": True, "multiple_choice": True, "span": False, "regression": True}
+    "classification": True,
+    "multiple_choice": True,
+    "span": False,
+    "regression": True,
+  }
   assert not head_kinds.get("classification").hf_uses_pooler("xlm-roberta")
   with pytest.raises(ValueError, match="head kind 'ranking' is not one of"):
     head_kinds.get("ranking")
@@ -39,9 +48,13 @@ def test_the_table_is_the_head_vocabulary():
 
 
 def test_losses_and_divergences_by_kind():
-  batch = dict(label=np.array([1, 0]), choice_mask=np.array([[1, 1, 0], [1, 1, 1]], np.float32),
-               span_start=np.array([2, 0]), span_end=np.array([3, 0]),
-               target=np.array([0.5, -1.0], np.float32))
+  batch = dict(
+    label=np.array([1, 0]),
+    choice_mask=np.array([[1, 1, 0], [1, 1, 1]], np.float32),
+    span_start=np.array([2, 0]),
+    span_end=np.array([3, 0]),
+    target=np.array([0.5, -1.0], np.float32),
+  )
   scores = np.array([[0.0, 2.0, 50.0], [1.0, 0.0, 0.0]], np.float32)  # [E, C]
   loss, correct = head_kinds.get("multiple_choice").loss(scores, batch)
   # The padding choice's 50 is masked out of example 0's softmax.

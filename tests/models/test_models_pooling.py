@@ -9,7 +9,7 @@ from flax import nnx
 
 from mrc_jax.models import head_kinds
 from mrc_jax.models import hf
-from mrc_jax.models.multitask import HeadSpec, MultiTaskModel, _mean_of_segments
+from mrc_jax.models.multitask import HeadSpec, MultiTaskModel, mean_of_segments
 from mrc_jax.train import run_spec, trainer
 from tests.train import helpers
 
@@ -39,7 +39,7 @@ def packed_batch():
 def test_mean_of_segments_averages_each_slots_own_sequence():
   batch = packed_batch()
   hidden = np.random.default_rng(1).normal(size=(2, 10, 6)).astype(np.float32)  # [R, L, H]
-  means = np.asarray(_mean_of_segments(hidden, batch))  # [E, C, H]
+  means = np.asarray(mean_of_segments(hidden, batch))  # [E, C, H]
   np.testing.assert_allclose(means[0, 0], hidden[0, 0:3].mean(0), rtol=1e-6)
   np.testing.assert_allclose(means[0, 1], hidden[0, 3:5].mean(0), rtol=1e-6)
   np.testing.assert_allclose(means[1, 0], hidden[0, 5:9].mean(0), rtol=1e-6)
