@@ -20,7 +20,8 @@ Arguments (comma-separated; a list continues over the following bare words, or u
             evaluated one: restrict langs= to it)
   langs=    restrict every set to these languages (default: all of each set)
   max_examples=N  evaluate the first N examples per language (0 = all)
-  max_length=N    row length of every set (default: the length the model was trained with)
+  max_length=N    row length of every set (default 512; a model trained on short rows is
+                  evaluated faster at its own length, where the sets' questions fit)
   batch_size=N    example slots per batch (default 32)
   runlocal  (flag) two languages and 16 examples per cell: a wiring check
   data_dir= data directory (default $MRC_JAX_DATA_DIR)
@@ -108,7 +109,7 @@ def get_config(arg: str = ""):
     max_examples=0,
     runlocal=False,
     data_dir="",
-    max_length=0,
+    max_length=512,
     batch_size=32,
     lexicon="",
   )
@@ -122,12 +123,11 @@ def get_config(arg: str = ""):
     attack_params(opts.attacks, opts.lexicon),
   )
   config = common.base_config()
+  config.data.max_length = opts.max_length
   config.batch_size = opts.batch_size
   if opts.data_dir:
     config.data.data_dir = opts.data_dir
   config.max_answer_length = 30
   for name, entry in entries.items():
-    if opts.max_length:
-      entry["max_length"] = opts.max_length
     config.evals[name] = entry
   return config

@@ -11,7 +11,7 @@ A robustness entry is a `config.evals` entry of type "robustness"
         batch_size=16,                            # example slots per batch (default
                                                   # config.batch_size; at most the
                                                   # cell's number of examples)
-        max_length=128,                           # row length (default: the trained one)
+        max_length=128,                           # row length (default config.data.max_length)
         perturb_seed=0,                           # default: load_examples' seed
         attack_params={"codeswitch": {"lexicon": "de-en.txt"}})  # per-attack parameters
 
@@ -19,7 +19,7 @@ Entries of type "accuracy" ran during training; an entry of any other type is an
 Each task gives a clean cell and one cell per attack over the same examples (the
 attacked copy keeps every id, so results pair by id). The report names a cell's task by
 its dataset (`synthetic`, `xquad`) and its language by the rest of the task name (`en`,
-`deu_Latn`). Batches use one length bucket per entry (`max_length`, default the trained length), so each head kind
+`deu_Latn`). Batches use one length bucket per entry (`max_length`, default `config.data.max_length`), so each head kind
 compiles once per length and choice count. A multiple-choice cell takes as many choice slots as its
 examples have options at most (EXAMS questions have 3 to 5): the head scores each choice
 on its own, so a model trained on 4 options scores 5.
@@ -52,16 +52,17 @@ def robustness_entries(config) -> dict[str, Mapping]:
   return entries
 
 
-def entry_settings(config, name: str, entry: Mapping, spec: RunSpec) -> dict:
+def entry_settings(config, name: str, entry: Mapping) -> dict:
   """Everything of a robustness entry that decides its predictions, defaults filled in.
 
   The row length is the entry's own (a set of short texts, XCOPA, need not pay for the
-  longest set's rows), else the one the model was trained with (``spec.max_length``),
-  else, for workdirs that do not record it, ``config.data.max_length``.
+  longest set's rows), else the evaluation config's ``data.max_length``: evaluation may
+  read longer rows than training did (EXAMS questions with their options exceed a short
+  training length), while the multiple-choice layout is always the trained one.
   """
   from mrc_jax.data.load import PERTURB_SEED
 
-  max_length = int(entry.get("max_length", 0) or spec.max_length or config.data.max_length)
+  max_length = int(entry.get("max_length", 0) or config.data.max_length)
   params = entry.get("attack_params", {})
   return {
     "name": name,
@@ -134,7 +135,7 @@ def eval_cells(config, spec: RunSpec, data_dir: str | None = None) -> Iterator[E
   options_first = spec.options_first
   seen = set()
   for name, entry in entries.items():
-    settings = entry_settings(config, name, entry, spec)
+    settings = entry_settings(config, name, entry)
     max_length = settings["max_length"]
     for task in settings["tasks"]:
       dataset, lang = split_task_name(task)

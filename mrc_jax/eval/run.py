@@ -54,7 +54,7 @@ def evaluation_settings(config, workdir: str, step: int) -> dict:
   spec = run_spec.read(workdir)
   return {
     "entries": [
-      inputs.entry_settings(config, name, entry, spec)
+      inputs.entry_settings(config, name, entry)
       for name, entry in inputs.robustness_entries(config).items()
     ],
     "max_answer_length": _max_answer_length(config),

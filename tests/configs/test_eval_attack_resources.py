@@ -92,9 +92,10 @@ def test_adversarial_synthetic_tasks_refuse_unrunnable_attacks():
     synthetic_adversarial.register("en", ("dg",), 8)
 
 
-def test_rows_are_the_trained_length_unless_max_length_is_given(eval_xlingual):
-  default = eval_xlingual.get_config("sets=xquad_mc+xcopa,attacks=charswap,batch_size=8")
-  assert all("max_length" not in entry for entry in default.evals.values())
-  assert default.batch_size == 8
-  given = eval_xlingual.get_config("sets=xquad_mc+xcopa,attacks=charswap,max_length=128")
-  assert {entry.max_length for entry in given.evals.values()} == {128}
+def test_row_length_and_batch_size_arguments(eval_xlingual):
+  default = eval_xlingual.get_config("sets=xquad_mc+xcopa,attacks=charswap")
+  assert default.data.max_length == 512 and default.batch_size == 32
+  given = eval_xlingual.get_config(
+    "sets=xquad_mc+xcopa,attacks=charswap,max_length=128,batch_size=8"
+  )
+  assert given.data.max_length == 128 and given.batch_size == 8

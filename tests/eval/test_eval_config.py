@@ -1,6 +1,5 @@
 """`config.evals` entry types: every entry names one, and every entry a config declares runs."""
 
-import dataclasses
 import importlib
 import json
 import math
@@ -10,7 +9,7 @@ import pytest
 from eval_helpers import eval_config
 
 from mrc_jax.eval import inputs, run
-from mrc_jax.train import evaluation, run_spec, train_and_evaluate
+from mrc_jax.train import evaluation, train_and_evaluate
 from tests.train import helpers
 
 
@@ -134,22 +133,11 @@ def test_periodic_accuracy_on_more_options_than_training(tmp_path, monkeypatch):
   assert round(evals["eval/dev/synthetic.en/accuracy"] * 12, 6) % 1 == 0  # of 12 examples
 
 
-def test_a_robustness_entry_may_set_its_own_row_length_else_the_trained_one():
+def test_a_robustness_entry_may_set_its_own_row_length():
   config = eval_config(["synthetic.en"], ["charswap"], 4, max_length=96)
   config.evals.short = dict(
     type="robustness", tasks=("synthetic.de",), attacks=(), num_examples=4, max_length=64
   )
   entries = inputs.robustness_entries(config)
-  trained = run_spec.RunSpec(
-    encoder=None, heads=(), tasks=(), head_of_task=(), tokenizer_dir="", max_length=80
-  )
-  assert inputs.entry_settings(config, "short", entries["short"], trained)["max_length"] == 64
-  assert (
-    inputs.entry_settings(config, "robustness", entries["robustness"], trained)["max_length"] == 80
-  )
-  # A workdir that does not record its length: the eval config's.
-  unrecorded = dataclasses.replace(trained, max_length=0)
-  assert (
-    inputs.entry_settings(config, "robustness", entries["robustness"], unrecorded)["max_length"]
-    == 96
-  )
+  assert inputs.entry_settings(config, "short", entries["short"])["max_length"] == 64
+  assert inputs.entry_settings(config, "robustness", entries["robustness"])["max_length"] == 96
