@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 from typing import Mapping
 
 import jax.numpy as jnp
@@ -444,3 +445,33 @@ def restore_orbax(
     )["params"]
   nnx.update(model, params)
   return model.encoder, config, dict(model.heads)
+
+
+# A Hugging Face directory's tokenizer files, copied beside each exported head.
+_TOKENIZER_FILES = (
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "vocab.txt",
+  "sentencepiece.bpe.model",
+)
+
+
+def export_heads(
+  encoder: Encoder,
+  config: EncoderConfig,
+  heads: Mapping[str, nnx.Module],
+  directory: str,
+  tokenizer_dir: str,
+) -> list[str]:
+  """``DIRECTORY/NAME`` per head: encoder + that head (`save_hf_encoder`) + the tokenizer's
+  files, so every head of a multi-task model is loadable by transformers."""
+  paths = []
+  for name, head in heads.items():
+    path = os.path.join(directory, name)
+    save_hf_encoder(encoder, config, path, heads={name: head})
+    for file_name in _TOKENIZER_FILES:
+      if os.path.isfile(os.path.join(tokenizer_dir, file_name)):
+        shutil.copy(os.path.join(tokenizer_dir, file_name), path)
+    paths.append(path)
+  return paths

@@ -10,19 +10,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 import optax
 from absl import logging
-from flax import nnx, traverse_util
+from flax import nnx
 
 from mrc_jax.data import synthetic
 from mrc_jax.models import hf
+from mrc_jax.models import init_from as init_from_lib
 from mrc_jax.models.encoder import EncoderConfig
 from mrc_jax.models.multitask import HeadSpec, MultiTaskModel
 from mrc_jax.train import checkpoint as ckpt_lib
@@ -168,118 +167,17 @@ def _encoder_config(config: ml_collections.ConfigDict) -> EncoderConfig:
   )
 
 
-def _source_weights(source: str) -> tuple[dict, dict]:
-  """(encoder params, {head name: head params}) of an ``init_from`` source, on the host."""
-  if ckpt_lib.is_training_workdir(source):
-    params, _ = run_spec.load_params(source)
-    return params["encoder"], dict(params.get("heads", {}))
-  encoder, _, heads = hf.load_hf_model(source)
-  return (
-    nnx.state(encoder, nnx.Param).to_pure_dict(),
-    {name: nnx.state(h, nnx.Param).to_pure_dict() for name, h in heads.items()},
+def _source_weights(source: str) -> init_from_lib.SourceWeights:
+  """The weights (and heads' poolings) of an ``init_from`` source, on the host."""
+  if not ckpt_lib.is_training_workdir(source):
+    return init_from_lib.from_hf(source)
+  params, _ = run_spec.load_params(source)
+  return init_from_lib.SourceWeights(
+    name=source,
+    encoder=params["encoder"],
+    heads=dict(params.get("heads", {})),
+    poolings={h.name: h.pooling for h in run_spec.read(source).heads},
   )
-
-
-def _shapes(tree) -> list:
-  return [tuple(np.shape(x)) for x in jax.tree.leaves(tree)]
-
-
-def _merge_encoder(source_name: str, fresh: dict, source: dict) -> dict:
-  """The source's encoder weights; parameters it lacks keep their fresh initialisation.
-
-  Checkpoints without a pooler (``*ForMaskedLM`` / ``*Model`` directories such as
-  roberta-base or multilingual-e5-small) leave the run's pooler fresh, as Hugging Face
-  does; those parameters are logged. A parameter of another shape is an error naming it.
-  """
-  fresh_flat = traverse_util.flatten_dict(fresh, sep="/")
-  source_flat = traverse_util.flatten_dict(source, sep="/")
-  mismatched = [
-    f"{k}: {np.shape(source_flat[k])} vs {np.shape(v)}"
-    for k, v in fresh_flat.items()
-    if k in source_flat and np.shape(source_flat[k]) != np.shape(v)
-  ]
-  if mismatched:
-    raise ValueError(
-      f"init_from {source_name}: encoder parameter shapes differ from the "
-      f"run's model (source vs run): {mismatched}"
-    )
-  missing = sorted(set(fresh_flat) - set(source_flat))
-  unused = sorted(set(source_flat) - set(fresh_flat))
-  if missing:
-    logging.warning(
-      "init_from %s: no weights for encoder parameters %s; they are freshly initialised",
-      source_name,
-      missing,
-    )
-  if unused:
-    logging.warning(
-      "init_from %s: encoder parameters %s are not part of the run's model and are dropped",
-      source_name,
-      unused,
-    )
-  merged = {k: np.asarray(source_flat.get(k, v)) for k, v in fresh_flat.items()}
-  return traverse_util.unflatten_dict(merged, sep="/")
-
-
-def check_head_pooling(config, head_specs: Sequence[HeadSpec], source_heads) -> None:
-  """Refuses to carry a head's weights from ``init_from`` into a head pooled differently.
-
-  ``source_heads``: the names of the heads ``init_from`` holds.
-
-  A training workdir records each head's pooling; a Hugging Face directory's task classes
-  all read the first token. Same-shaped weights under another pooling would load without
-  complaint and mean something else.
-  """
-  source = config.init_from
-  if ckpt_lib.is_training_workdir(source):
-    saved = {h.name: h.pooling for h in run_spec.read(source).heads}
-  else:
-    saved = None  # every head of a Hugging Face directory is first-token pooled
-  rename = dict(config.get("init_head_map", {}))
-  for spec in head_specs:
-    old = rename.get(spec.name, spec.name)
-    if old not in source_heads:
-      continue
-    pooling = "first" if saved is None else saved.get(old, "first")
-    if pooling != spec.pooling:
-      raise ValueError(
-        f"init_from {source}: head {old!r} was trained with {pooling!r} "
-        f"pooling; the run's head {spec.name!r} uses {spec.pooling!r} "
-        "(config.head_pooling)"
-      )
-
-
-def initial_params(config, fresh: dict, source: tuple[dict, dict]) -> dict:
-  """Weights-only initialisation from ``config.init_from`` with an explicit head mapping.
-
-  ``source`` is ``_source_weights(config.init_from)``. Encoder parameters the source
-  lacks (a pooler) start fresh (:func:`_merge_encoder`). Heads present in both (after
-  ``config.init_head_map`` renames ``new: old``) are kept;
-  the run's other heads keep their fresh initialisation; source heads not used are
-  listed as dropped.
-  """
-  encoder, source_heads = source
-  encoder = _merge_encoder(config.init_from, fresh["encoder"], encoder)
-  rename = dict(config.get("init_head_map", {}))
-  heads, kept, new = {}, [], []
-  for name, fresh_head in fresh["heads"].items():
-    old = rename.get(name, name)
-    if old in source_heads and _shapes(source_heads[old]) == _shapes(fresh_head):
-      heads[name] = source_heads[old]
-      kept.append(name if old == name else f"{old} -> {name}")
-    else:
-      heads[name] = fresh_head
-      new.append(name)
-  used = {rename.get(n, n) for n in fresh["heads"]}
-  dropped = sorted(set(source_heads) - used)
-  logging.info(
-    "init_from %s: heads kept %s, newly initialised %s, dropped %s",
-    config.init_from,
-    kept,
-    new,
-    dropped,
-  )
-  return dict(encoder=encoder, heads=heads)
 
 
 # --- The run ---------------------------------------------------------------------------
@@ -496,8 +394,9 @@ def _restore_or_init(config, setup, input_, manager) -> TrainState:
   # Read outside the mesh context: building the source's module skeleton there would try
   # to place its logical axes on the mesh.
   source = _source_weights(config.init_from) if config.init_from and not resume else None
+  rename = dict(config.get("init_head_map", {}))  # new head name -> source head name
   if source is not None:
-    check_head_pooling(config, head_specs, source[1])
+    init_from_lib.check_head_pooling(source, head_specs, rename)
   with jax.set_mesh(mesh):
     if resume:
       abstract = jax.tree.map(
@@ -511,7 +410,7 @@ def _restore_or_init(config, setup, input_, manager) -> TrainState:
       fresh = jax.device_get(
         jax.jit(lambda: nnx.state(setup.fresh_model(), nnx.Param).to_pure_dict())()
       )
-      params = initial_params(config, fresh, source)
+      params = init_from_lib.initial_params(source, fresh, rename)
       state = setup.init_state(jax.device_put(params, setup.state_sh.params))
     else:
       state = setup.fresh_state()
@@ -636,15 +535,6 @@ def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, ev
   return state
 
 
-_TOKENIZER_FILES = (
-  "tokenizer.json",
-  "tokenizer_config.json",
-  "special_tokens_map.json",
-  "vocab.txt",
-  "sentencepiece.bpe.model",
-)
-
-
 def export_hf(config, workdir: str, setup: Setup, params: dict, tokenizer_dir: str) -> list[str]:
   """Writes one Hugging Face directory per head (encoder + that head + tokenizer).
 
@@ -658,13 +548,12 @@ def export_hf(config, workdir: str, setup: Setup, params: dict, tokenizer_dir: s
     setup.graphdef, jax.device_get(params), fresh_rng_state(setup.rest, jax.random.key(0))
   )
   wanted = list(config.export.heads) or [h.name for h in setup.head_specs]
-  paths = []
-  for name in wanted:
-    path = os.path.join(workdir, "export", "hf", name)
-    hf.save_hf_encoder(model.encoder, setup.enc_cfg, path, heads={name: model.heads[name]})
-    for file_name in _TOKENIZER_FILES:
-      if os.path.isfile(os.path.join(tokenizer_dir, file_name)):
-        shutil.copy(os.path.join(tokenizer_dir, file_name), path)
-    paths.append(path)
+  paths = hf.export_heads(
+    model.encoder,
+    setup.enc_cfg,
+    {name: model.heads[name] for name in wanted},
+    os.path.join(workdir, "export", "hf"),
+    tokenizer_dir,
+  )
   logging.info("exported Hugging Face directories: %s", paths)
   return paths

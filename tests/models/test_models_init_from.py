@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from mrc_jax.models import init_from
 from mrc_jax.models.multitask import MultiTaskModel
 from mrc_jax.train import trainer
 from tests.train import helpers
@@ -23,7 +24,7 @@ def _init(path, tasks=("synthetic.en", "synthetic_span.en")):
   specs, _ = trainer.resolve_heads(tasks)
   model = MultiTaskModel(enc_cfg, specs, rngs=nnx.Rngs(params=0, dropout=0))
   fresh = nnx.state(model, nnx.Param).to_pure_dict()
-  return enc_cfg, fresh, trainer.initial_params(config, fresh, trainer._source_weights(path))
+  return enc_cfg, fresh, init_from.initial_params(init_from.from_hf(path), fresh, {})
 
 
 def _pooler_logged(caplog):
@@ -60,7 +61,7 @@ def test_encoder_shape_mismatch_names_the_parameter(make_hf_checkpoint):
   config = helpers.tiny_config()
   config.init_from = path
   enc_cfg = trainer._encoder_config(config)
-  source = trainer._source_weights(path)
+  source = init_from.from_hf(path)
   wider = MultiTaskModel(
     enc_cfg.__class__(**{**enc_cfg.__dict__, "intermediate_size": 40}),
     trainer.resolve_heads(("synthetic.en",))[0],
@@ -68,7 +69,7 @@ def test_encoder_shape_mismatch_names_the_parameter(make_hf_checkpoint):
   )
   fresh = nnx.state(wider, nnx.Param).to_pure_dict()
   with pytest.raises(ValueError, match=r"layers/mlp_in_kernel: \(2, 32, 37\) vs \(2, 32, 40\)"):
-    trainer.initial_params(config, fresh, source)
+    init_from.initial_params(source, fresh, {})
 
 
 @pytest.mark.slow

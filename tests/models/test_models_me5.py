@@ -14,9 +14,8 @@ from configs import common
 from mrc_jax.data import load_examples
 from mrc_jax.data.features import make_batches
 from mrc_jax.data.vocab import load_tokenizer
-from mrc_jax.models import hf
+from mrc_jax.models import hf, init_from
 from mrc_jax.models.encoder import EncoderConfig
-from mrc_jax.train import trainer
 
 # Preset field -> config.json key where the names differ.
 HF_KEYS = dict(num_layers="num_hidden_layers", num_heads="num_attention_heads")
@@ -294,7 +293,7 @@ def test_run_from_the_checkpoint_keeps_its_fresh_pooler(ours, caplog):
     "pooler_bias": np.zeros((384,), np.float32),
   }
   with caplog.at_level(logging.WARNING):
-    merged = trainer._merge_encoder("me5-small", fresh, source)
+    merged = init_from.merge_encoder("me5-small", fresh, source)
   np.testing.assert_array_equal(merged["pooler_kernel"], fresh["pooler_kernel"])
   np.testing.assert_array_equal(
     merged["embeddings"]["word"][:100], np.asarray(source["embeddings"]["word"])[:100]

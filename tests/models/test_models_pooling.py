@@ -3,14 +3,16 @@ mean-pooled head cannot go (a transformers class, a differently pooled source he
 
 import os
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
 
-from mrc_jax.models import head_kinds
-from mrc_jax.models import hf
+from mrc_jax.models import head_kinds, hf, init_from
 from mrc_jax.models.multitask import HeadSpec, MultiTaskModel, mean_of_segments
+from mrc_jax.train import checkpoint as checkpoint_lib
 from mrc_jax.train import run_spec, trainer
+from mrc_jax.train.step import TrainState
 from tests.train import helpers
 
 
@@ -105,32 +107,43 @@ def test_a_mean_pooled_head_has_no_transformers_export(tmp_path):
 
 
 def _workdir(tmp_path, pooling):
-  os.makedirs(tmp_path / "checkpoints")
+  """A training workdir whose one checkpoint holds a multiple-choice head of ``pooling``."""
   config = helpers.tiny_config()
-  run_spec.write(
-    str(tmp_path),
-    config,
-    run_spec.RunSpec(
-      encoder=helpers.encoder_config(config),
-      tasks=("synthetic.en",),
-      head_of_task=(0,),
-      heads=(HeadSpec("multiple_choice", "multiple_choice", pooling=pooling),),
-      tokenizer_dir=str(tmp_path),
-    ),
+  spec = run_spec.RunSpec(
+    encoder=helpers.encoder_config(config),
+    tasks=("synthetic.en",),
+    head_of_task=(0,),
+    heads=(HeadSpec("multiple_choice", "multiple_choice", pooling=pooling),),
+    tokenizer_dir=str(tmp_path),
   )
+  run_spec.write(str(tmp_path), config, spec)
+  model = MultiTaskModel(spec.encoder, spec.heads, rngs=nnx.Rngs(0))
+  manager = checkpoint_lib.CheckpointManager(str(tmp_path / "checkpoints"), asynchronous=False)
+  params = nnx.state(model, nnx.Param).to_pure_dict()
+  manager.save(TrainState(step=jnp.asarray(1, jnp.int32), params=params, opt_state={}), {})
+  manager.wait()
+  manager.close()
   return str(tmp_path)
 
 
 def test_a_head_is_not_carried_into_another_pooling(tmp_path):
-  config = helpers.tiny_config(init_from=_workdir(tmp_path, "first"))
+  source = trainer._source_weights(_workdir(tmp_path, "first"))
+  assert source.poolings == {"multiple_choice": "first"}
   mean = [HeadSpec("multiple_choice", "multiple_choice", pooling="mean")]
   with pytest.raises(ValueError, match="'multiple_choice' was trained with 'first' pooling"):
-    trainer.check_head_pooling(config, mean, {"multiple_choice"})
-  trainer.check_head_pooling(
-    config, [HeadSpec("multiple_choice", "multiple_choice")], {"multiple_choice"}
-  )
-  trainer.check_head_pooling(config, mean, set())  # a head the source lacks starts fresh
-  # Hugging Face task classes are first-token pooled.
-  config.init_from = str(tmp_path / "hf")
-  with pytest.raises(ValueError, match="'first' pooling"):
-    trainer.check_head_pooling(config, mean, {"multiple_choice"})
+    init_from.check_head_pooling(source, mean, {})
+  init_from.check_head_pooling(source, [HeadSpec("multiple_choice", "multiple_choice")], {})
+  # Renamed: the run's "choice" head starts from the source's "multiple_choice".
+  renamed = [HeadSpec("choice", "multiple_choice", pooling="mean")]
+  with pytest.raises(ValueError, match="head 'multiple_choice' was trained"):
+    init_from.check_head_pooling(source, renamed, {"choice": "multiple_choice"})
+  init_from.check_head_pooling(source, renamed, {})  # a head the source lacks starts fresh
+
+
+def test_hugging_face_heads_are_first_token_pooled(make_hf_checkpoint):
+  path, _ = make_hf_checkpoint("bert", "ForMultipleChoice")
+  source = init_from.from_hf(path)
+  assert source.poolings == {"multiple_choice": "first"}
+  mean = [HeadSpec("multiple_choice", "multiple_choice", pooling="mean")]
+  with pytest.raises(ValueError, match="'multiple_choice' was trained with 'first' pooling"):
+    init_from.check_head_pooling(source, mean, {})

@@ -100,15 +100,15 @@ def test_init_from_workdir_keeps_shared_heads_and_adds_new_ones(tmp_path, monkey
   target.init_from = str(tmp_path / "pre")
 
   captured = {}
-  import mrc_jax.train.trainer as trainer_lib
+  from mrc_jax.models import init_from
 
-  original = trainer_lib.initial_params
+  original = init_from.initial_params
 
-  def spy(config, fresh, weights):
-    captured["fresh"], captured["init"] = fresh, original(config, fresh, weights)
+  def spy(source, fresh, rename):
+    captured["fresh"], captured["init"] = fresh, original(source, fresh, rename)
     return captured["init"]
 
-  monkeypatch.setattr(trainer_lib, "initial_params", spy)
+  monkeypatch.setattr(init_from, "initial_params", spy)
   train_and_evaluate(target, str(tmp_path / "fine"))
   init, fresh = captured["init"], captured["fresh"]
   src = jax.device_get(source_state.params)
