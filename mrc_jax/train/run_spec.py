@@ -29,8 +29,9 @@ class RunSpec:
   """A trained model and its input layout.
 
   ``head_of_task[i]`` is the index in ``heads`` of ``tasks[i]``'s head. ``options_first``,
-  ``max_length`` and ``max_choices`` are the multiple-choice layout and row length the
-  model was trained with; evaluation uses them unless an entry sets its own length.
+  ``max_length`` and ``max_choices`` are the multiple-choice layout, row length and choice
+  slots the model was trained with. Evaluation always uses the trained layout; its row
+  length is the evaluation config's (it may need longer rows than training did).
   """
 
   encoder: EncoderConfig
@@ -75,9 +76,6 @@ class RunSpec:
       max_choices=int(resolved.get("max_choices", 0)),
       mesh=dict(resolved.get("mesh", {})),
     )
-
-  def head_index(self, name: str) -> int:
-    return [h.name for h in self.heads].index(name)
 
 
 def write(workdir: str, config, spec: RunSpec) -> None:
