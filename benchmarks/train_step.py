@@ -170,7 +170,7 @@ def trainer_step(batch: dict, heads: list[HeadSpec]):
   config.mesh = (("data", 1), ("fsdp", 1), ("tensor", 1))
   config.total_steps = 1000
   mesh = partitioning.make_mesh(config.mesh)
-  setup = trainer.make_setup(config, mesh, heads, EncoderConfig(**config.model), num_tasks=1)
+  setup = trainer.make_setup(config, mesh, heads, EncoderConfig(**config.model), ("task",))
   stacked = {k: v[None] for k, v in batch.items()}  # [accum=1, ...]
   with jax.set_mesh(mesh):
     state = [setup.fresh_state()]

@@ -370,8 +370,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.log_every_steps = 50
   config.tokenizer = ""
   config.model = ml_collections.ConfigDict()
-  config.data.tasks = ()
-  config.data.rates = ()
+  config.data.mixture = ""
   config.data.max_length = 512
   config.data.train_fraction = 1.0  # < 1: a fixed seeded subset of every task's train split
   config.data.data_dir = os.environ.get(DATA_DIR_ENV, "")

@@ -39,27 +39,15 @@ XLM-R on Belebele/EXAMS is the open question this study measures (see README).
 """
 
 from configs import common
+from mrc_jax.data import tasks
 
-RACE_TRAIN_QUESTIONS = 87_866
-# advrace.train_mix: RACE train + a quarter of each of the 4 attacks' train perturbations; each
-# attack's train set is taken to be about RACE train's size (the released files are not
-# all full-size, so this over-counts slightly: the epoch count is approximate).
-ADVRACE_MIX_QUESTIONS = RACE_TRAIN_QUESTIONS * 2
-MULTILINGUAL_ATTACKS = ("homoglyph", "typo_keyboard", "distractor_passage")
 ADV_CHOICES = ("none", "advrace", "advrace_multilingual")
 
 
-def train_tasks(adv: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
-  """(tasks, sampling rates) of the fine-tuning data; rates are example counts."""
-  if adv == "none":
-    return ("race.all",), (RACE_TRAIN_QUESTIONS,)
-  if adv == "advrace":
-    return ("advrace.train_mix",), (ADVRACE_MIX_QUESTIONS,)
-  extra = tuple(f"race.all.{a}" for a in MULTILINGUAL_ATTACKS)
-  return (
-    ("advrace.train_mix",) + extra,
-    (ADVRACE_MIX_QUESTIONS,) + (RACE_TRAIN_QUESTIONS / 4,) * len(extra),
-  )
+def mixture_name(adv: str, span: str) -> str:
+  """The registered fine-tuning mixture (mrc_jax/data/mixtures.py) of ``adv=`` and ``span=``."""
+  name = "race_finetune" if adv == "none" else f"{adv}_finetune"
+  return name + ("_squad" if span == "squad" else "")
 
 
 def get_config(arg: str = ""):
@@ -93,16 +81,12 @@ def get_config(arg: str = ""):
   )
   config.tokenizer = common.checkpoint_dir(opts.model, opts.ckpt_dir)
 
-  tasks, rates = train_tasks(opts.adv)
-  if opts.span == "squad":
-    tasks, rates = tasks + ("squad.en",), rates + (87_599,)  # SQuAD v1.1 train questions
-  config.data.tasks = tasks
-  config.data.rates = rates
+  config.data.mixture = mixture_name(opts.adv, opts.span)
   config.data.max_length = opts.max_length
   # Sample-efficiency ablation: a fixed random subset of each fine-tuning task, trained
   # for the same number of epochs (so proportionally fewer steps).
   config.data.train_fraction = opts.fraction
-  examples = sum(rates) * opts.fraction
+  examples = sum(tasks.plan(config.data.mixture).rates) * opts.fraction
   config.optimizer.update(
     learning_rate=opts.lr,
     eps=recipe["adam_eps"],

@@ -35,14 +35,12 @@ so training takes up to 2.5 times as long.
 import os
 
 from configs import common
-from configs import xquad_articles
+from mrc_jax.data import derived, mixtures
 
 STAGES = ("finetune_clean", "finetune_adv")
 XQUAD_LONGEST_CONTEXT = 617  # tokens of the longest xquad.en context, MiniLM's tokenizer
-TRAIN_ARTICLES = (0, 36)
-EVAL_ARTICLES = (36, 48)
 LANGS = ("ar", "de", "en", "es", "ru", "tr", "vi", "zh")
-TRAIN_ATTACKS = ("charswap", "addsent")
+TRAIN_ATTACKS = mixtures.XQUAD_TRAIN_ATTACKS  # of the mixture xquad_en_finetune_adv
 EVAL_ATTACKS = ("charswap", "addsent", "typo_keyboard")
 DATA_LABEL = "XQuAD (real text): fine-tuned on English articles 0-35, evaluated on articles 36-47"
 
@@ -85,15 +83,11 @@ def get_config(arg: str = ""):
   config.optimizer.update(learning_rate=opts.lr, warmup_fraction=0.1, weight_decay=0.01)
   config.data_label = DATA_LABEL
 
-  train = xquad_articles.register(*TRAIN_ARTICLES, ("en",))[0]
-  heldout = xquad_articles.register(*EVAL_ARTICLES, opts.langs)
+  heldout = tuple(derived.articles_task(*derived.HELDOUT_ARTICLES, lang) for lang in opts.langs)
   if opts.stage in STAGES:
-    tasks, rates = (train,), (1.0,)
-    if opts.stage == "finetune_adv":
-      tasks += tuple(f"{train}.{attack}" for attack in TRAIN_ATTACKS)
-      rates += (0.25,) * len(TRAIN_ATTACKS)
-    config.data.tasks = tasks
-    config.data.rates = rates
+    # English articles 0-35, and for finetune_adv their copies under each training attack
+    # at a quarter of the clean rate.
+    config.data.mixture = f"xquad_en_{opts.stage}"
   else:
     config.total_steps = 1
     config.evals.robustness = dict(

@@ -78,12 +78,13 @@ def get_config(arg: str = ""):
   config.model = common.model_arch(opts.model)
   config.init_from = common.checkpoint_dir(opts.model, opts.ckpt_dir)
   config.tokenizer = config.init_from
-  # The mixture's encoder tasks at natural proportions (rate = train examples; Muppet
-  # found up/down-sampling detrimental). Summarization needs a decoder and is left out.
-  datasets = muppet.mixture_datasets(mixture_name(opts.tasks, opts.multilingual))
+  # The registered mixture: its tasks at natural proportions (rate = train examples;
+  # Muppet found up/down-sampling detrimental). Summarization needs a decoder: the trainer
+  # leaves it out of an encoder's run.
   config.data.mixture = mixture_name(opts.tasks, opts.multilingual)
-  config.data.tasks = tuple(d.task for d in datasets)
-  config.data.rates = tuple(float(d.train_size) for d in datasets)
+  # Every subset gets the whole blend's worst-case batch room, so the number-of-tasks
+  # ablation's runs differ in the mixture alone (same shapes, same compiled step).
+  datasets = muppet.encoder_datasets(muppet.mixture_datasets(mixture_name("all", opts.multilingual)))
   config.data.batching = opts.batching
   config.data.max_length = recipe["max_length"]
 

@@ -41,8 +41,7 @@ they show the loop works, not a finding about real models.
 import os
 
 from configs import common
-from configs import synthetic_adversarial
-from mrc_jax.data import synthetic
+from mrc_jax.data import mixtures, synthetic
 
 STAGES = ("prefinetune", "finetune_clean", "finetune_adv")
 # The pre-finetuned weights fine-tuning starts from: the Hugging Face export of the
@@ -51,10 +50,10 @@ PREFINETUNED_EXPORT = ("prefinetune", "export", "hf", "multiple_choice")
 FINETUNED = ("finetune_clean", "finetune_adv")
 LANGS = synthetic.LANGS
 # The fine-tuning and evaluation task (the RACE analogue): multiple choice answered by the
-# one option the passage states. The binding kind ("mc") stays in the blend only.
-TARGET_KIND = "lookup"
-TRAIN_LANG = "en"
-TRAIN_ATTACKS = ("charswap", "addsent", "distractor_extraction")
+# one option the passage states. The binding kind ("mc") stays in the blend only. Each
+# stage trains on its registered mixture, quickstart_STAGE (mrc_jax/data/mixtures.py).
+TARGET_KIND = mixtures.QUICKSTART_TARGET_KIND
+TRAIN_ATTACKS = mixtures.QUICKSTART_TRAIN_ATTACKS
 EVAL_ATTACKS = (
   "charswap",
   "addsent",
@@ -110,11 +109,9 @@ def get_config(arg: str = ""):
     prefinetune_steps=800,
     finetune_steps=300,
     batch=16,
-    target_rate=2.0,
     target_weight=50.0,
     seed=0,
     eval_examples=200,
-    adv_pool=2000,
   )
   common.choose("stage", opts.stage, STAGES + ("eval",))
   config = common.base_config()
@@ -137,23 +134,15 @@ def get_config(arg: str = ""):
   )
   config.data_label = DATA_LABEL
 
+  if opts.stage in STAGES:
+    config.data.mixture = f"quickstart_{opts.stage}"
   if opts.stage == "prefinetune":
     config.total_steps = opts.prefinetune_steps
-    config.data.tasks = tuple(
-      synthetic.task_name(kind, lang) for kind in synthetic.KINDS for lang in LANGS
-    )
-    # The fine-tuning task's kind: target_rate x each other kind's share of the batches,
-    # and target_weight x their loss weight. Its gradient starts ~1e-5 (the choice
-    # scores barely differ at init) and, unweighted, is drowned by the span task's in
-    # Adam's shared normalisation: it stays at chance at any rate (RESULTS.md).
-    config.data.rates = tuple(
-      opts.target_rate if kind == TARGET_KIND else 1.0 for kind in synthetic.KINDS for lang in LANGS
-    )
-    config.loss.task_weights = tuple(
-      opts.target_weight if kind == TARGET_KIND else 1.0
-      for kind in synthetic.KINDS
-      for lang in LANGS
-    )
+    # The fine-tuning task's kind has twice each other kind's share of the batches (the
+    # mixture) and target_weight x their loss weight. Its gradient starts ~1e-5 (the
+    # choice scores barely differ at init) and, unweighted, is drowned by the span task's
+    # in Adam's shared normalisation: it stays at chance at any rate (RESULTS.md).
+    config.loss.task_weights = ((f"^{synthetic.TASK_PREFIX[TARGET_KIND]}\\.", opts.target_weight),)
     config.evals.validation = dict(
       type="accuracy", tasks=_target_tasks(), split="validation", num_examples=64
     )
@@ -164,21 +153,10 @@ def get_config(arg: str = ""):
     config.total_steps = opts.finetune_steps
     config.init_from = os.path.join(opts.root, *PREFINETUNED_EXPORT)
     config.optimizer.learning_rate = 1e-3
-    tasks = _target_tasks()
-    rates = (1.0,) * len(tasks)
-    if opts.stage == "finetune_adv":
-      adversarial = synthetic_adversarial.register(
-        TRAIN_LANG, TRAIN_ATTACKS, opts.adv_pool, kind=TARGET_KIND
-      )
-      tasks += adversarial
-      # AdvRACE: a 25% sample of each attack, relative to the English clean data.
-      rates += (0.25,) * len(adversarial)
-      # The registered tasks are built in; the data layer only needs an existing folder.
-      config.data.data_dir = os.path.dirname(os.path.abspath(__file__))
-    config.data.tasks = tasks
-    config.data.rates = rates
+    # finetune_adv adds AdvRACE-style copies: English examples under each training
+    # attack, each at a quarter of the clean rate.
     config.evals.validation = dict(
-      type="accuracy", tasks=tasks[: len(LANGS)], split="validation", num_examples=64
+      type="accuracy", tasks=_target_tasks(), split="validation", num_examples=64
     )
   else:
     config.total_steps = 1

@@ -7,24 +7,20 @@ trains for about a minute on a 2-core CPU in heterogeneous batches of four task 
 languages, with checkpoints, evaluation and a Hugging Face export in the workdir. The span
 loss falls first (the model learns which tokens can be answers); matching the question's person to
 the right fact, which multiple choice needs, takes a randomly initialised encoder far
-longer than a minute, so that accuracy stays near chance (25%) here. Arguments
-(``--config=configs/smoke.py:ARGS``, comma-separated):
-  mc_only     multiple-choice tasks only;
-  langs=L+L   languages (default en+de+ru+zh+ar+hi).
-Contract overrides work from the command line, e.g. ``--config.total_steps=20
+longer than a minute, so that accuracy stays near chance (25%) here. Argument
+(``--config=configs/smoke.py:mc_only``): multiple-choice tasks only (mixture
+``synthetic_mc_blend`` instead of ``synthetic_blend``). Contract overrides work from the command line, e.g. ``--config.total_steps=20
 --config.batch_size=8 --config.mesh="(('data',2),('fsdp',2),('tensor',2))"``.
 """
 
 import ml_collections
 
 from configs import common
-from mrc_jax.data import synthetic
+from mrc_jax.data import synthetic, tasks
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  options = common.parse_arg(arg, mc_only=False, langs=tuple(synthetic.LANGS))
-  langs = list(options.langs)
-  kinds = ("mc",) if options.mc_only else synthetic.KINDS
+  options = common.parse_arg(arg, mc_only=False)
   config = ml_collections.ConfigDict()
 
   # Contract fields.
@@ -83,9 +79,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
 
   config.data = ml_collections.ConfigDict(
     dict(
-      tasks=tuple(synthetic.task_name(k, lang) for k in kinds for lang in langs),
-      mixture="",  # a Muppet mixture name adds its encoder tasks
-      rates=(),  # empty: natural proportions (equal for the endless synthetic tasks)
+      # A registered seqio mixture or task (mrc_jax/data/mixtures.py): its rates and
+      # mixing mode decide what is drawn.
+      mixture="synthetic_mc_blend" if options.mc_only else "synthetic_blend",
       batching="heterogeneous",  # | homogeneous | sequential
       max_length=96,
       max_choices=synthetic.NUM_CHOICES,
@@ -98,9 +94,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     )
   )
 
-  config.loss = ml_collections.ConfigDict(
-    dict(scale_by_log_classes=True, task_weights=())
-  )  # per data.tasks entry, on top of the scaling; empty: all 1
+  # task_weights: (regex, weight) pairs on task names, on top of the 1/log(n) scaling; the
+  # first match sets a task's loss weight (others 1).
+  config.loss = ml_collections.ConfigDict(dict(scale_by_log_classes=True, task_weights=()))
   config.r3f = ml_collections.ConfigDict(dict(weight=0.0, noise="uniform", eps=1e-5))
   config.optimizer = ml_collections.ConfigDict(
     dict(
@@ -125,13 +121,18 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   config.evals = ml_collections.ConfigDict()
   # Periodic accuracy during training (type "accuracy"; other entries are for launch/eval.py).
   config.evals.validation = ml_collections.ConfigDict(
-    dict(type="accuracy", tasks=config.data.tasks, split="validation", num_examples=16)
+    dict(
+      type="accuracy",
+      tasks=tasks.plan(config.data.mixture).tasks,
+      split="validation",
+      num_examples=16,
+    )
   )
   # Robustness report (launch/eval.py): two languages, clean and under two attacks.
   config.evals.robustness = ml_collections.ConfigDict(
     dict(
       type="robustness",
-      tasks=tuple(synthetic.task_name("mc", lang) for lang in langs[:2]),
+      tasks=tuple(synthetic.task_name("mc", lang) for lang in synthetic.LANGS[:2]),
       attacks=("charswap", "addsent"),
       split="test",
       num_examples=200,

@@ -54,13 +54,11 @@ accelerator, from pooling=mean,head_lr_mult=100 (e5's mean-pooled features hold 
 DREAM signal, 41% dev for a probe on the frozen encoder; its first token none, 36%).
 """
 
-import hashlib
 import os
 
 from configs import common
 from configs import eval_xlingual
-from configs import xquad_articles
-from mrc_jax.data import catalog, load_examples
+from mrc_jax.data import derived, mixtures
 
 MODEL = "me5-small"
 STAGES = ("ft_clean", "ft_adv", "pft", "pft_ft_clean", "pft_ft_adv")
@@ -74,16 +72,17 @@ PAIRS = (
 )
 PREFINETUNED = "pft"  # the pre-finetuned arms start from this stage's training workdir
 
-FT_TASKS = ("dream.en", "mctest.en")
-FT_SIZES = (6116, 1480)  # train questions (DREAM, MCTest mc160 + mc500)
-TRAIN_ATTACKS = ("addsent", "charswap", "distractor_extraction")
-ADV_RATE = 0.25  # AdvRACE's combine.py: a quarter of each attack's set
-
-TRAIN_ARTICLES, EVAL_ARTICLES = (0, 36), (36, 48)
-XQUAD_LANGS = ("ar", "de", "en", "es", "ru", "tr", "vi", "zh")  # the shared XQuAD files
-EXAMS_TRAIN = ("hu", "it", "pl", "pt", "tr")
+# Each training stage's registered mixture (mrc_jax/data/mixtures.py).
+MIXTURES = {
+  "ft_clean": "dream_mctest_clean",
+  "ft_adv": "dream_mctest_advrace",
+  "pft": "offline_prefinetune",
+  "pft_ft_clean": "dream_mctest_clean",
+  "pft_ft_adv": "dream_mctest_advrace",
+}
+XQUAD_LANGS = mixtures.STUDY_XQUAD_LANGS
 EXAMS_DEV = ("bg", "hu", "it", "pl", "pt", "tr")
-XCOPA_LANGS = ("et", "ht", "id", "it", "qu", "sw", "tr", "vi", "zh")  # the shared XCOPA files
+XCOPA_LANGS = mixtures.STUDY_XCOPA_LANGS
 EVAL_ATTACKS = ("charswap", "addsent", "typo_keyboard", "homoglyph", "distractor_extraction")
 # The longest XQuAD context in the me5 tokenizer's pieces (vi, 850): span rows for it.
 XQUAD_LONGEST_CONTEXT = 850
@@ -98,150 +97,6 @@ DATA_LABEL = (
   "real text: DREAM, MCTest, XQuAD (held-out articles, as multiple choice), "
   "EXAMS, XCOPA; multilingual-e5-small"
 )
-
-
-# --- Tasks derived from the shared files -------------------------------------------------
-
-
-def _article_of(examples):
-  """Each example with its article number (articles in file order, contiguous)."""
-  titles = []
-  for example in examples:
-    title = example["meta"]["title"]
-    if not titles or titles[-1] != title:
-      titles.append(title)
-    yield len(titles) - 1, example
-
-
-def _register(
-  name: str, dataset: str, lang: str, kind: str, base: str, base_split: str, convert, **fields
-) -> str:
-  """A run-time task ``name`` served under every split, made by ``convert(examples)``."""
-  source = catalog.get_clean_task(base)
-
-  def read_split(data_dir, split, strict, report):
-    del split, strict, report  # the base split is strict-read by load_examples
-    yield from convert(load_examples(base, base_split, data_dir))
-
-  catalog.register_derived(
-    catalog.CleanTask(
-      name=name,
-      dataset=dataset,
-      lang=lang,
-      kind=kind,
-      files={s: source.files[base_split] for s in catalog.SPLITS},
-      source=source.source,
-      read_split=read_split,
-      **fields,
-    )
-  )
-  return name
-
-
-def xquad_mc_heldout(lang: str) -> str:
-  """xquad_mc_36_48.LANG: the XQuAD-MC questions of the held-out articles."""
-  first, stop = EVAL_ARTICLES
-  dataset = f"xquad_mc_{first}_{stop}"
-
-  def convert(examples):
-    for article, example in _article_of(examples):
-      if first <= article < stop:
-        yield {**example, "task": f"{dataset}.{lang}"}
-
-  return _register(
-    f"{dataset}.{lang}", dataset, lang, "choice", f"xquad_mc.{lang}", "test", convert, num_choices=4
-  )
-
-
-def _pick(key: str, count: int) -> int:
-  """A seeded choice among ``count`` (sha256 of ``key``: the same in every process)."""
-  return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % count
-
-
-def xquad_qnli(lang: str) -> str:
-  """QNLI-style sentence classification made from the training articles' questions.
-
-  Each question gives two examples: the sentence of its passage that holds the answer
-  (label 1) and another sentence of the same passage, chosen by a hash of the id (label 0).
-  Sentences are ICU sentence segments of the passage.
-  """
-  from mrc_jax.perturb import text  # Imported late: ICU is needed only to build the task.
-
-  spans_task = xquad_articles.register(*TRAIN_ARTICLES, (lang,))[0]
-  dataset = f"xquad_qnli_{TRAIN_ARTICLES[0]}_{TRAIN_ARTICLES[1]}"
-  name = f"{dataset}.{lang}"
-
-  def convert(examples):
-    for example in examples:
-      sentences = text.sentence_spans(example["context"], lang)
-      start = example["answers"][0]["start"]
-      gold = next((i for i, (a, b) in enumerate(sentences) if a <= start < b), None)
-      if gold is None:
-        raise ValueError(
-          f"{name}: question {example['id']}: answer start {start} is in no sentence of its passage"
-        )
-      pairs = [(gold, 1)]
-      if len(sentences) > 1:
-        other = _pick(example["id"], len(sentences) - 1)
-        pairs.append((other + (other >= gold), 0))
-      for index, label in pairs:
-        a, b = sentences[index]
-        yield {
-          "id": f"{example['id']}#{label}",
-          "task": name,
-          "lang": lang,
-          "context": example["context"][a:b].strip(),
-          "question": example["question"],
-          "options": [],
-          "label": label,
-          "meta": {"source_id": example["id"]},
-        }
-
-  return _register(
-    name, dataset, lang, "classification", spans_task, "train", convert, num_classes=2
-  )
-
-
-def xcopa_val(lang: str) -> str:
-  """xcopa_val.LANG: XCOPA's validation split served as training data."""
-
-  def convert(examples):
-    for example in examples:
-      yield {**example, "task": f"xcopa_val.{lang}"}
-
-  return _register(
-    f"xcopa_val.{lang}",
-    "xcopa_val",
-    lang,
-    "choice",
-    f"xcopa.{lang}",
-    "validation",
-    convert,
-    num_choices=2,
-  )
-
-
-def pft_tasks() -> tuple[tuple[str, ...], tuple[float, ...]]:
-  """The pre-finetuning tasks and their natural proportions (train examples)."""
-  spans = xquad_articles.register(*TRAIN_ARTICLES, XQUAD_LANGS)
-  qnli = tuple(xquad_qnli(lang) for lang in XQUAD_LANGS)
-  xcopa = tuple(xcopa_val(lang) for lang in XCOPA_LANGS)
-  exams = tuple(f"exams.{lang}" for lang in EXAMS_TRAIN)
-  tasks = FT_TASKS + xcopa + exams + spans + qnli
-  # Questions per task: XCOPA val 100; EXAMS train with paragraphs per language; ~900
-  # XQuAD questions per language in articles 0-35, two QNLI examples each.
-  sizes = (
-    FT_SIZES
-    + (100.0,) * len(xcopa)
-    + EXAMS_TRAIN_SIZES
-    + (900.0,) * len(spans)
-    + (1800.0,) * len(qnli)
-  )
-  return tasks, tuple(float(s) for s in sizes)
-
-
-# Questions of EXAMS train with paragraphs (hu it pl pt tr), counted on the release files.
-EXAMS_TRAIN_SIZES = (1731, 1010, 1577, 740, 1571)
 
 
 # --- The study ---------------------------------------------------------------------------
@@ -326,12 +181,7 @@ def _base(opts):
 
 
 def _finetune(config, opts) -> None:
-  tasks, rates = FT_TASKS, tuple(float(s) for s in FT_SIZES)
-  if opts.stage.endswith("_adv"):
-    tasks += tuple(f"{task}.{attack}" for attack in TRAIN_ATTACKS for task in FT_TASKS)
-    rates += tuple(ADV_RATE * size for _ in TRAIN_ATTACKS for size in FT_SIZES)
-  config.data.tasks = tasks
-  config.data.rates = rates
+  config.data.mixture = MIXTURES[opts.stage]
   config.total_steps = opts.ft_steps
   if opts.stage.startswith("pft_"):
     # The training workdir, not a Hugging Face export: it keeps the heads' mean pooling,
@@ -340,7 +190,7 @@ def _finetune(config, opts) -> None:
 
 
 def _prefinetune(config, opts) -> None:
-  config.data.tasks, config.data.rates = pft_tasks()
+  config.data.mixture = MIXTURES[opts.stage]
   config.total_steps = opts.pft_steps
   config.batch_size = opts.pft_batch
   config.optimizer.accum_steps = max(1, opts.pft_batch // 2)
@@ -372,9 +222,9 @@ def _evaluate(config, opts) -> None:
     **kw,
   )
   # English (larger cells: its clean accuracy is the anchor) and the other languages.
-  config.evals.xquad_mc_en = entry((xquad_mc_heldout("en"),), opts.en_examples)
+  config.evals.xquad_mc_en = entry((derived.xquad_mc_heldout("en"),), opts.en_examples)
   config.evals.xquad_mc = entry(
-    tuple(xquad_mc_heldout(lang) for lang in langs(tuple(l for l in XQUAD_LANGS if l != "en"))),
+    tuple(derived.xquad_mc_heldout(lang) for lang in langs(tuple(l for l in XQUAD_LANGS if l != "en"))),
     opts.eval_examples,
   )
   config.evals.dream = dict(entry(("dream.en",), opts.en_examples), split="validation")

@@ -1,4 +1,4 @@
-"""Every clean file-backed task: its name, kind, files per split and reader.
+"""The definitions of every clean file-backed task: its name, kind, files per split and reader.
 
 Task names follow ``DATASET.LANG`` (``xquad.de``, ``belebele.deu_Latn``, ``exams.it``,
 ``xcopa.it``, ``dream.en``, ``c3.zh``, ``mctest.en``, ``xquad_mc.de``) plus
@@ -493,35 +493,10 @@ _add(
 )
 
 
-# Tasks a config derives at run time (an article split of XQuAD, perturbed built-in data),
-# kept apart from the upstream releases' tasks above.
-_DERIVED: dict[str, CleanTask] = {}
-
-
-def register_derived(task: CleanTask) -> None:
-  """Adds a run-time task; the same name again is a no-op, a clash with a file task an error."""
-  if task.name in _TASKS:
-    raise ValueError(f"task {task.name!r} is an upstream file task; pick another name")
-  _DERIVED.setdefault(task.name, task)
-
-
 def file_tasks() -> Mapping[str, CleanTask]:
-  """The tasks of the upstream releases, read from files in the contract layout."""
+  """The tasks of the upstream releases, read from files in the contract layout (the task
+  registry, ``tasks``, serves them; nothing else looks them up here)."""
   return types.MappingProxyType(_TASKS)
-
-
-def clean_tasks() -> Mapping[str, CleanTask]:
-  """Every clean task: the file tasks and those registered with :func:`register_derived`."""
-  return types.MappingProxyType({**_TASKS, **_DERIVED})
-
-
-def get_clean_task(name: str) -> CleanTask:
-  tasks = clean_tasks()
-  if name not in tasks:
-    raise KeyError(
-      f"unknown task {name!r}; known datasets: {sorted({t.dataset for t in tasks.values()})}"
-    )
-  return tasks[name]
 
 
 def files_for(task: CleanTask, data_dir: str, split: str) -> list[str]:

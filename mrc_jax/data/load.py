@@ -1,5 +1,5 @@
-"""``load_examples(task, split, data_dir)``: unified examples of a clean or perturbed task
-straight from its source files (no tokenisation).
+"""``load_examples(task, split, data_dir)``: unified examples of any registered task, and the
+readers the registry (``tasks``) gives file-backed and Muppet tasks.
 
 Perturbed tasks are ``CLEAN_TASK.ATTACK`` (``xquad.de.charswap``): the clean examples go
 through ``mrc_jax.perturb.perturb_examples(examples, attack, lang, seed)`` with
@@ -29,17 +29,6 @@ def resolve_data_dir(data_dir: str | None) -> str:
   return data_dir
 
 
-def parse_task_name(task: str) -> tuple[catalog.CleanTask, str | None]:
-  """(clean task, attack or None) for a clean or ``CLEAN.ATTACK`` task name."""
-  tasks = catalog.clean_tasks()
-  if task in tasks:
-    return tasks[task], None
-  base, _, attack = task.rpartition(".")
-  if base in tasks:
-    return tasks[base], attack
-  return catalog.get_clean_task(task), None  # raises KeyError naming the datasets
-
-
 def load_examples(
   task: str,
   split: str | None = None,
@@ -49,7 +38,8 @@ def load_examples(
   report: SkipReport | None = None,
   seed: int = PERTURB_SEED,
 ) -> Iterator[dict]:
-  """Yield the unified examples of ``task`` (clean or perturbed).
+  """Yield the unified examples of ``task`` (any registered task: clean, perturbed,
+  derived, synthetic or Muppet).
 
   ``split=None`` reads every split whose files are present (train, validation, test
   order). ``strict`` (default) raises DataError naming file, record id and field at the
@@ -59,51 +49,52 @@ def load_examples(
   relations; docs/DATA.md) are counted in ``report.quirks`` and printed: pass ``report=``
   to show them next to the scores.
   """
-  if task.startswith("muppet."):
-    yield from _load_muppet(task, split, resolve_data_dir(data_dir), strict, report)
-    return
-  clean, attack = parse_task_name(task)
-  data_dir = resolve_data_dir(data_dir)
-  if split is None:
-    splits = clean.present_splits(data_dir)
-    if not splits:
-      expected = sorted({p for paths in clean.files.values() for p in paths})
-      raise FileNotFoundError(
-        f"task {task}: no split present under {data_dir}; expected "
-        f"{', '.join(os.path.join(data_dir, p) for p in expected)}; get them from "
-        f"{clean.source} (or run launch/prepare_data.py)"
-      )
-  else:
-    if split not in clean.files:
-      raise ValueError(f"task {task} has no split {split!r}; it has {sorted(clean.files)}")
-    splits = [split]
-  for s in splits:
-    catalog.files_for(clean, data_dir, s)
-  report = report if report is not None else SkipReport()
-  examples = _read_clean(clean, splits, data_dir, strict, report)
-  if attack is not None:
-    from mrc_jax import perturb  # imported here: clean tasks must not depend on it
+  from mrc_jax.data import tasks  # the registry is built on first use (it imports seqio)
 
-    examples = _renamed(perturb.perturb_examples(examples, attack, clean.lang, seed), task)
-  yield from examples
+  return tasks.get(task).examples(split, data_dir, strict=strict, report=report, seed=seed)
 
 
-def _load_muppet(task, split, data_dir, strict, report) -> Iterator[dict]:
-  from mrc_jax.data import muppet  # TFDS / Hugging Face backed; see muppet.py
+def file_reader(clean: catalog.CleanTask):
+  """The registry's reader (``tasks.Reader``) of a file-backed task: split checks, a
+  FileNotFoundError naming every missing file and where it comes from, then the records."""
 
-  for s in [split] if split else list(muppet.get_dataset(task).splits):
-    yield from muppet.load_muppet_examples(task, s, data_dir, strict=strict, report=report)
+  def read(split, data_dir, strict, report, seed) -> Iterator[dict]:
+    del seed  # clean: nothing is perturbed
+    data_dir = resolve_data_dir(data_dir)
+    if split is None:
+      splits = clean.present_splits(data_dir)
+      if not splits:
+        expected = sorted({p for paths in clean.files.values() for p in paths})
+        raise FileNotFoundError(
+          f"task {clean.name}: no split present under {data_dir}; expected "
+          f"{', '.join(os.path.join(data_dir, p) for p in expected)}; get them from "
+          f"{clean.source} (or run launch/prepare_data.py)"
+        )
+    else:
+      if split not in clean.files:
+        raise ValueError(f"task {clean.name} has no split {split!r}; it has {sorted(clean.files)}")
+      splits = [split]
+    for s in splits:
+      catalog.files_for(clean, data_dir, s)
+    mark = report.mark()
+    for s in splits:
+      yield from clean.read_split(data_dir, s, strict, report)
+    read = report.since(mark)  # this read's share: a report may be shared by several reads
+    if not strict or read.quirks:
+      read.print_summary(f"{clean.name} ({', '.join(splits)})")
+
+  return read
 
 
-def _read_clean(clean, splits, data_dir, strict, report) -> Iterator[dict]:
-  mark = report.mark()
-  for s in splits:
-    yield from clean.read_split(data_dir, s, strict, report)
-  read = report.since(mark)  # this read's share: a report may be shared by several reads
-  if not strict or read.quirks:
-    read.print_summary(f"{clean.name} ({', '.join(splits)})")
+def muppet_reader(task: str):
+  """The registry's reader of a Muppet dataset (TFDS / Hugging Face backed; muppet.py)."""
 
+  def read(split, data_dir, strict, report, seed) -> Iterator[dict]:
+    del seed
+    from mrc_jax.data import muppet  # imported when read: the loaders pull in TFDS
 
-def _renamed(examples, task: str) -> Iterator[dict]:
-  for example in examples:
-    yield {**example, "task": task}
+    data_dir = resolve_data_dir(data_dir)
+    for s in [split] if split else list(muppet.get_dataset(task).splits):
+      yield from muppet.load_muppet_examples(task, s, data_dir, strict=strict, report=report)
+
+  return read

@@ -1,19 +1,19 @@
-"""How tasks are mixed: a config choice between natural proportions, temperature sampling
-with a per-task cap, and epoch mode.
+"""How a mixture's tasks are drawn: natural proportions, temperature sampling with a
+per-task cap, or epoch mode (the mixture's ``MixingConfig``, set when it is registered).
 
 * ``natural``: rate = number of training examples (Muppet: no up/down-sampling).
 * ``temperature``: rate = min(n * scale, maximum) ** (1 / temperature), exactly
   ``seqio.mixing_rate_num_examples``.
 * ``epoch``: natural rates, but the mixture keeps drawing until *every* task is exhausted
   (seqio's default sampler stops when the first task runs out), so each example of each
-  task is seen once per epoch.
+  task is seen once per epoch. The trainer draws an epoch as a seeded permutation of every
+  example slot of every task (``input_pipeline.MixtureSampler``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Mapping
 
 import tensorflow as tf
 
@@ -41,17 +41,21 @@ class MixingConfig:
     return f"temperature_t{self.temperature:g}_max{self.maximum}_scale{self.scale:g}"
 
 
-def mixing_rates(sizes: Mapping[str, int], config: MixingConfig) -> dict[str, float]:
-  """Per-task sampling rate from per-task training-set sizes."""
-  if config.mode in ("natural", "epoch"):
-    return {task: float(n) for task, n in sizes.items()}
-  rates = {}
-  for task, n in sizes.items():
-    n = n * config.scale
-    if config.maximum is not None:
-      n = min(n, config.maximum)
-    rates[task] = float(n) ** (1.0 / config.temperature)
-  return rates
+def mixing_rate(task, *, size: float | None, mixing: MixingConfig) -> float:
+  """A seqio mixture rate: ``size`` (else the task's number of train examples) under
+  ``mixing``. Temperature mode is ``seqio.mixing_rate_num_examples``' formula."""
+  n = size if size is not None else task.num_input_examples("train")
+  if n is None:
+    raise ValueError(
+      f"task {task.name!r} has no number of train examples (an endless built-in task): "
+      "give its mixture entry a size"
+    )
+  if mixing.mode != "temperature":
+    return float(n)
+  n = n * mixing.scale
+  if mixing.maximum is not None:
+    n = min(n, mixing.maximum)
+  return float(n) ** (1.0 / mixing.temperature)
 
 
 def sample_fn(config: MixingConfig):

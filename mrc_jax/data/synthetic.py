@@ -29,8 +29,6 @@ import os
 from typing import Iterator
 
 import numpy as np
-import seqio
-import tensorflow as tf
 import tokenizers
 from tokenizers import models as tok_models
 from tokenizers import normalizers, pre_tokenizers, processors
@@ -38,6 +36,7 @@ from tokenizers import normalizers, pre_tokenizers, processors
 LANGS = ("en", "de", "ru", "zh", "ar", "hi")
 KINDS = ("mc", "lookup", "pair", "span")
 CHOICE_KINDS = ("mc", "lookup")
+EXAMPLE_KIND = {"mc": "choice", "lookup": "choice", "pair": "classification", "span": "span"}
 TASK_PREFIX = {
   "mc": "synthetic",
   "lookup": "synthetic_lookup",
@@ -154,26 +153,6 @@ def task_name(kind: str, lang: str) -> str:
   return f"{TASK_PREFIX[kind]}.{lang}"
 
 
-def parse_task_name(name: str) -> tuple[str, str]:
-  """Inverse of :func:`task_name`: ``'synthetic_pair.ru' -> ('pair', 'ru')``."""
-  prefix, _, lang = name.partition(".")
-  kinds = {p: k for k, p in TASK_PREFIX.items()}
-  if prefix not in kinds or lang not in LEXICON:
-    raise ValueError(
-      f"not a synthetic task name: {name!r} (expected one of "
-      f"{sorted(TASK_PREFIX.values())} + '.' + one of {LANGS})"
-    )
-  return kinds[prefix], lang
-
-
-def is_synthetic(name: str) -> bool:
-  try:
-    parse_task_name(name)
-    return True
-  except ValueError:
-    return False
-
-
 def _passage(rng: np.random.Generator, lex: dict) -> tuple[list[str], dict]:
   """Picks 1-4 people with distinct values per attribute; returns shuffled fact sentences."""
   num_people = int(rng.integers(MIN_PEOPLE, MAX_PEOPLE + 1))
@@ -287,6 +266,17 @@ def examples(kind: str, lang: str, split: str, seed: int = 0, start: int = 0) ->
     yield make_example(kind, lang, split, index, seed)
 
 
+def read(kind: str, lang: str, split, data_dir, strict, report, seed) -> Iterator[dict]:
+  """A task reader (``tasks.Reader``) of the built-in data: generator seed 0, no files."""
+  del data_dir, strict, report, seed  # procedural: nothing to read or skip, nothing perturbed
+  for one in [split] if split else SPLITS[1:]:  # every finite split; train never ends
+    yield from examples(kind, lang, one)
+
+
+def example_at(kind: str, lang: str, split: str, index: int, seed: int) -> dict:
+  return make_example(kind, lang, split, index, seed)
+
+
 def num_classes(kind: str) -> int:
   """Output classes of a kind's head (span heads count positions; not fixed here)."""
   return NUM_CHOICES if kind in CHOICE_KINDS else {"pair": len(PAIR_LABELS)}[kind]
@@ -340,59 +330,3 @@ def save_tokenizer(directory: str) -> str:
   path = os.path.join(directory, "tokenizer.json")
   tokenizer().save(path)
   return path
-
-
-# --- seqio registration ----------------------------------------------------------------
-
-
-def _tf_features(example: dict) -> dict:
-  """Unified example -> flat tf-friendly dict (answers become parallel lists)."""
-  answers = example.get("answers", [])
-  return dict(
-    id=example["id"],
-    task=example["task"],
-    lang=example["lang"],
-    context=example["context"],
-    question=example["question"],
-    options=example.get("options", []),
-    label=example.get("label", -1),
-    answers=dict(text=[a["text"] for a in answers], start=[a["start"] for a in answers]),
-  )
-
-
-_TF_SIGNATURE = dict(
-  id=tf.TensorSpec([], tf.string),
-  task=tf.TensorSpec([], tf.string),
-  lang=tf.TensorSpec([], tf.string),
-  context=tf.TensorSpec([], tf.string),
-  question=tf.TensorSpec([], tf.string),
-  options=tf.TensorSpec([None], tf.string),
-  label=tf.TensorSpec([], tf.int32),
-  answers=dict(text=tf.TensorSpec([None], tf.string), start=tf.TensorSpec([None], tf.int32)),
-)
-
-
-def _dataset_fn(kind: str, lang: str):
-  def dataset_fn(split: str, shuffle_files: bool = False, seed: int | None = None):
-    del shuffle_files  # Procedural: no files; order is fixed by the seed.
-    gen = lambda: (_tf_features(e) for e in examples(kind, lang, split, seed=seed or 0))
-    return tf.data.Dataset.from_generator(gen, output_signature=_TF_SIGNATURE)
-
-  return dataset_fn
-
-
-def register_tasks() -> None:
-  """Registers ``synthetic{,_lookup,_pair,_span}.LANG`` seqio tasks (idempotent)."""
-  for kind, lang in itertools.product(KINDS, LANGS):
-    name = task_name(kind, lang)
-    if name in seqio.TaskRegistry.names():
-      continue
-    seqio.TaskRegistry.add(
-      name,
-      source=seqio.FunctionDataSource(_dataset_fn(kind, lang), splits=SPLITS),
-      preprocessors=[],
-      output_features={},
-    )
-
-
-register_tasks()

@@ -166,8 +166,8 @@ def head_predict(head_name: str) -> Callable:
 class EvalCell:
   """One (task, language, attack) to evaluate, with its batches and head.
 
-  Span scoring (`span_style`, `no_answer`) defaults to the catalog entry of the dataset
-  named by `task` (`span_scoring`).
+  Span scoring (`span_style`, `no_answer`) is the registered task's (`tasks.TaskInfo`);
+  unset, SQuAD v1.1's script without unanswerable questions.
   """
 
   task: str
@@ -178,21 +178,6 @@ class EvalCell:
   batches: Iterable[tuple[Mapping[str, np.ndarray], Mapping]]
   span_style: str | None = None
   no_answer: bool | None = None
-
-
-def span_scoring(dataset: str) -> tuple[str, bool]:
-  """(span_style, no_answer) of a dataset's span tasks in the catalog; ("squad_v1",
-  False) for a dataset it does not hold (built-in synthetic tasks)."""
-  from mrc_jax.data import catalog  # Imported late: only span cells need it.
-
-  found = {
-    (task.span_style, task.no_answer)
-    for task in catalog.clean_tasks().values()
-    if task.dataset == dataset and task.kind == "span"
-  }
-  if len(found) > 1:
-    raise ValueError(f"dataset {dataset}: its span tasks disagree on scoring {sorted(found)}")
-  return found.pop() if found else (metrics.SQUAD_V1, False)
 
 
 @dataclasses.dataclass
@@ -369,9 +354,8 @@ class _SpanCollector:
 
   def finish(self, totals: dict) -> CellResult:
     cell = self.cell
-    style, no_answer = span_scoring(cell.task)
-    style = cell.span_style or style
-    no_answer = no_answer if cell.no_answer is None else cell.no_answer
+    style = cell.span_style or metrics.SQUAD_V1
+    no_answer = bool(cell.no_answer)
     ids = list(self.best)
     predicted = [self.best[i][1] for i in ids]
     na_probs = None

@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping
 
-from mrc_jax.data import features, synthetic
+from mrc_jax.data import features, tasks
 from mrc_jax.data.schema import example_kind
 from mrc_jax.data.vocab import load_tokenizer
 from mrc_jax.eval.evaluator import EvalCell
@@ -78,7 +78,8 @@ def entry_settings(config, name: str, entry: Mapping) -> dict:
 
 
 def split_task_name(task: str) -> tuple[str, str]:
-  """`xquad.de` -> (`xquad`, `de`); `belebele.deu_Latn` -> (`belebele`, `deu_Latn`)."""
+  """`xquad.de` -> (`xquad`, `de`); `belebele.deu_Latn` -> (`belebele`, `deu_Latn`);
+  `race.high` -> (`race`, `high`): the report's dataset and language columns."""
   dataset, dot, lang = task.partition(".")
   if not dot or not lang:
     raise ValueError(f"task {task!r} is not named DATASET.LANG")
@@ -86,15 +87,8 @@ def split_task_name(task: str) -> tuple[str, str]:
 
 
 def clean_examples(task: str, split: str, limit: int, data_dir: str | None) -> list[dict]:
-  """The first `limit` (0 = all) examples of a clean task's split."""
-  if synthetic.is_synthetic(task):
-    if not limit:
-      limit = synthetic.EVAL_SPLIT_SIZE
-    kind, lang = synthetic.parse_task_name(task)
-    return list(itertools.islice(synthetic.examples(kind, lang, split), limit))
-  from mrc_jax.data import load_examples  # Imported late: real files only.
-
-  examples = load_examples(task, split, data_dir)
+  """The first `limit` (0 = all) examples of a registered task's split."""
+  examples = tasks.get(task).examples(split, data_dir)
   return list(itertools.islice(examples, limit) if limit else examples)
 
 
@@ -138,6 +132,7 @@ def eval_cells(config, spec: RunSpec, data_dir: str | None = None) -> Iterator[E
     settings = entry_settings(config, name, entry)
     max_length = settings["max_length"]
     for task in settings["tasks"]:
+      info = tasks.info(task)
       dataset, lang = split_task_name(task)
       examples = clean_examples(task, settings["split"], settings["num_examples"], data_dir)
       if not examples:
@@ -174,4 +169,13 @@ def eval_cells(config, spec: RunSpec, data_dir: str | None = None) -> Iterator[E
           window_stride=settings["window_stride"],
           options_first=options_first,
         )
-        yield EvalCell(dataset, lang, attack, head_spec.kind, head_spec.name, batches)
+        yield EvalCell(
+          dataset,
+          lang,
+          attack,
+          head_spec.kind,
+          head_spec.name,
+          batches,
+          span_style=info.span_style,
+          no_answer=info.no_answer,
+        )

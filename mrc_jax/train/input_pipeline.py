@@ -20,12 +20,13 @@ from typing import Callable, Sequence
 import numpy as np
 from absl import logging
 
-from mrc_jax.data import features, synthetic, vocab
+from mrc_jax.data import features, tasks, vocab
 from mrc_jax.models.multitask import HeadSpec
 
 BATCHING = ("heterogeneous", "homogeneous", "sequential")
-# Third entry of the subset generator's seed: keeps it apart from the epoch shuffles.
-_SUBSET_STREAM = 1
+# Third entry of the subset and epoch-order generators' seeds: keeps them apart from the
+# per-task epoch shuffles.
+_SUBSET_STREAM, _EPOCH_STREAM = 1, 2
 
 
 def subset_indices(num_examples: int, fraction: float, seed: int, task: str) -> np.ndarray:
@@ -44,11 +45,13 @@ def subset_indices(num_examples: int, fraction: float, seed: int, task: str) -> 
 
 
 class ExampleSource:
-  """Random access to a task's examples; the train split repeats in reshuffled epochs.
+  """Random access to a registered task's examples; the train split repeats in reshuffled
+  epochs.
 
   ``ordered=True`` keeps the file order (evaluation reads each example once).
   ``fraction < 1`` keeps only the :func:`subset_indices` subset (the sample-efficiency
-  ablation's ``data.train_fraction``); epochs then run over that subset.
+  ablation's ``data.train_fraction``); epochs then run over that subset. Procedural tasks
+  (the built-in synthetic ones) make example i on demand.
   """
 
   def __init__(
@@ -61,13 +64,11 @@ class ExampleSource:
     fraction: float = 1.0,
   ):
     self.task, self.split, self.seed, self.ordered = task, split, seed, ordered
-    if synthetic.is_synthetic(task):
-      self._kind, self._lang = synthetic.parse_task_name(task)
+    self._task = tasks.get(task)
+    if self._task.procedural:
       self._examples = None
     else:
-      from mrc_jax.data import load_examples  # Imported late: reads real files only.
-
-      self._examples = list(load_examples(task, split, data_dir))
+      self._examples = list(self._task.examples(split, data_dir))
       if not self._examples:
         raise ValueError(f"task {task!r} split {split!r} has no examples")
     if fraction != 1.0:
@@ -90,14 +91,14 @@ class ExampleSource:
 
   @property
   def num_examples(self) -> int | None:
-    """Examples in one epoch; None for the endless synthetic train split."""
+    """Examples in one epoch; None for an endless (procedural train) split."""
     if self._examples is None:
-      return None if self.split == "train" else synthetic.EVAL_SPLIT_SIZE
+      return self._task.num_input_examples(self.split)
     return len(self._examples)
 
   def __getitem__(self, index: int) -> dict:
     if self._examples is None:
-      return synthetic.make_example(self._kind, self._lang, self.split, index, self.seed)
+      return self._task.example_at(self.split, index, self.seed)
     n = len(self._examples)
     if self.ordered:
       return self._examples[index]
@@ -107,9 +108,21 @@ class ExampleSource:
 
 
 class MixtureSampler:
-  """The task index of every slot of a step, a pure function of (seed, step)."""
+  """The task index of every slot of a step, a pure function of (seed, step).
 
-  def __init__(self, rates: Sequence[float], batching: str, seed: int, total_steps: int):
+  ``epoch_sizes`` (the mixture's epoch mode, heterogeneous batching only): slots are drawn
+  without replacement, each epoch a seeded permutation of every example of every task, so
+  each example is seen once per epoch; otherwise each slot draws its task by rate.
+  """
+
+  def __init__(
+    self,
+    rates: Sequence[float],
+    batching: str,
+    seed: int,
+    total_steps: int,
+    epoch_sizes: Sequence[int] | None = None,
+  ):
     if batching not in BATCHING:
       raise ValueError(f"batching {batching!r} is not one of {BATCHING}")
     rates = np.asarray(rates, np.float64)
@@ -119,9 +132,27 @@ class MixtureSampler:
     self.batching, self.seed = batching, seed
     # Sequential: task k owns steps [bounds[k], bounds[k + 1]).
     self.bounds = np.round(np.concatenate([[0], np.cumsum(self.probs)]) * total_steps)
+    self._epoch_tasks = None
+    if epoch_sizes is not None:
+      if batching != "heterogeneous":
+        raise ValueError(f"epoch mixing draws slots one by one; batching {batching!r} cannot")
+      if any(not n for n in epoch_sizes):
+        raise ValueError(f"epoch mixing needs finite tasks, got sizes {list(epoch_sizes)}")
+      self._epoch_tasks = np.repeat(np.arange(len(epoch_sizes)), epoch_sizes)  # [N]
+      self._epoch, self._order = -1, None
+
+  def _epoch_order(self, epoch: int) -> np.ndarray:
+    if epoch != self._epoch:  # one permutation per epoch, kept while the epoch lasts
+      rng = np.random.default_rng([self.seed, epoch, _EPOCH_STREAM])
+      self._epoch, self._order = epoch, self._epoch_tasks[rng.permutation(len(self._epoch_tasks))]
+    return self._order
 
   def tasks_of_step(self, step: int, num_slots: int) -> np.ndarray:
     """``[num_slots]`` task indices for the global batch of ``step``."""
+    if self._epoch_tasks is not None:
+      slots = np.arange(step * num_slots, (step + 1) * num_slots)
+      epochs, offsets = np.divmod(slots, len(self._epoch_tasks))
+      return np.array([self._epoch_order(int(e))[o] for e, o in zip(epochs, offsets)])
     rng = np.random.default_rng([self.seed, step])
     if self.batching == "heterogeneous":
       return rng.choice(len(self.probs), size=num_slots, p=self.probs)

@@ -10,17 +10,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import optax
+import seqio
 from absl import logging
 from flax import nnx
 
 from mrc_jax.data import synthetic
-from mrc_jax.models import hf
+from mrc_jax.data import tasks as tasks_lib
+from mrc_jax.models import head_kinds, hf
 from mrc_jax.models import init_from as init_from_lib
 from mrc_jax.models.encoder import EncoderConfig
 from mrc_jax.models.multitask import HeadSpec, MultiTaskModel
@@ -61,77 +64,61 @@ def initialize_distributed() -> None:
 # --- Tasks and heads -------------------------------------------------------------------
 
 
-def expand_tasks(data) -> list[str]:
-  """``data.tasks`` plus the encoder tasks of ``data.mixture`` (a Muppet mixture name)."""
-  tasks = list(data.tasks)
-  if data.get("mixture"):
-    from mrc_jax.data import muppet  # Imported late: the blend table matters only here.
+def run_plan(data) -> tasks_lib.Plan:
+  """What the run draws: ``data.mixture`` (a registered mixture or task) at its rates.
 
-    chosen = muppet.encoder_datasets(muppet.mixture_datasets(data.mixture))
-    tasks += [d.task for d in chosen if d.task not in tasks]
-  if not tasks:
-    raise ValueError("config.data names no tasks (data.tasks or data.mixture)")
-  return tasks
-
-
-# Shared heads, as Muppet shares them: one multiple-choice head, one span head.
-_SHARED = {
-  "choice": HeadSpec("multiple_choice", "multiple_choice"),
-  "span": HeadSpec("span", "span"),
-}
+  Tasks that need a decoder (Muppet's summarization) are left out of an encoder's run,
+  with a log line, and the others keep their rates.
+  """
+  if not data.get("mixture"):
+    raise ValueError(
+      "config.data.mixture names no task or mixture; registered mixtures: "
+      f"{sorted(seqio.MixtureRegistry.names())}"
+    )
+  plan = tasks_lib.plan(data.mixture)
+  keep = [i for i, t in enumerate(plan.tasks) if tasks_lib.info(t).kind != "summarization"]
+  left_out = sorted(set(plan.tasks) - {plan.tasks[i] for i in keep})
+  if left_out:
+    logging.info("%s: left out (they need a decoder): %s", data.mixture, left_out)
+  if not keep:
+    raise ValueError(f"mixture {data.mixture!r} has no task an encoder can train")
+  return tasks_lib.Plan(
+    tuple(plan.tasks[i] for i in keep), tuple(plan.rates[i] for i in keep), plan.mixing
+  )
 
 
 def resolve_heads(tasks: Sequence[str], pooling: str = "first") -> tuple[list[HeadSpec], list[int]]:
-  """The head table and each task's head id.
+  """The head table and each task's head id, from the registered tasks' heads.
 
   Multiple-choice tasks share one 'multiple_choice' head and span tasks one 'span' head;
-  every classification or regression dataset has its own head (the synthetic
-  sentence-pair task shares one head across its languages). ``pooling`` (``'first'`` or
-  ``'mean'``) is what every head but the span head reads.
+  every classification or regression dataset has its own head. ``pooling`` (``'first'``
+  or ``'mean'``) is what every head but the span head reads.
   """
-  specs: dict[str, HeadSpec] = {}
-  head_of_task = []
-  for task in tasks:
-    spec = _head_of(task)
-    if spec.kind != "span":
-      spec = dataclasses.replace(spec, pooling=pooling)
-    if spec.name in specs and specs[spec.name] != spec:
-      raise ValueError(f"task {task!r} needs head {spec} but {specs[spec.name]} is taken")
-    specs.setdefault(spec.name, spec)
-    head_of_task.append(list(specs).index(spec.name))
-  return list(specs.values()), head_of_task
-
-
-def _head_of(task: str) -> HeadSpec:
-  if synthetic.is_synthetic(task):
-    kind, _ = synthetic.parse_task_name(task)
-    if kind == "pair":
-      return HeadSpec(
-        synthetic.TASK_PREFIX["pair"], "classification", synthetic.num_classes("pair")
+  infos, head_of_task = tasks_lib.head_table(tasks)
+  specs = []
+  for task in infos:
+    kind = head_kinds.for_example_kind(task.kind).name
+    specs.append(
+      HeadSpec(
+        task.head,
+        kind,
+        int(task.num_classes) if kind == "classification" else 0,
+        "first" if kind == "span" else pooling,
       )
-    return _SHARED["choice" if kind in synthetic.CHOICE_KINDS else "span"]
-  if task.startswith("muppet."):
-    from mrc_jax.data import muppet
+    )
+  return specs, head_of_task
 
-    dataset = muppet.get_dataset(task[len("muppet.") :])
-    if dataset.needs_decoder:
-      raise ValueError(f"task {task!r} is a summarization task; it needs a decoder")
-    if dataset.kind in _SHARED:
-      return _SHARED[dataset.kind]
-    if dataset.kind == "regression":
-      return HeadSpec(dataset.head, "regression")
-    return HeadSpec(dataset.head, "classification", int(dataset.num_classes))
-  from mrc_jax.data import load  # Imported late: the catalog matters only for real data.
 
-  clean, _ = load.parse_task_name(task)
-  if clean.kind in _SHARED:
-    return _SHARED[clean.kind]
-  if clean.kind == "classification" and clean.num_classes:
-    # One head per classification dataset, shared by its languages (Muppet's per-task heads).
-    return HeadSpec(clean.dataset, "classification", int(clean.num_classes))
-  raise ValueError(
-    f"task {task!r} (kind {clean.kind!r}) has no head rule; train it through its Muppet blend entry"
-  )
+def task_weights(patterns, tasks: Sequence[str]) -> tuple[float, ...] | None:
+  """``loss.task_weights``: (regex, weight) pairs; the first match on a task name sets
+  that task's loss weight (others 1). A pattern matching no task is an error."""
+  patterns = [(re.compile(p), float(w)) for p, w in patterns]
+  if not patterns:
+    return None
+  unused = [p.pattern for p, _ in patterns if not any(p.search(t) for t in tasks)]
+  if unused:
+    raise ValueError(f"loss.task_weights patterns {unused} match none of the tasks {list(tasks)}")
+  return tuple(next((w for p, w in patterns if p.search(t)), 1.0) for t in tasks)
 
 
 # --- Model and initial weights ---------------------------------------------------------
@@ -252,9 +239,10 @@ class Setup:
 
 
 def make_setup(
-  config, mesh, head_specs: Sequence[HeadSpec], enc_cfg: EncoderConfig, num_tasks: int
+  config, mesh, head_specs: Sequence[HeadSpec], enc_cfg: EncoderConfig, tasks: Sequence[str]
 ) -> Setup:
-  """Builds the model template, shardings, optimizer and train step of ``config``."""
+  """Builds the model template, shardings, optimizer and train step of ``config`` over the
+  run's ``tasks`` (their order is the step's task ids)."""
   rules = [tuple(r) for r in config.axis_rules]
   optimizer, schedule = make_optimizer(config)
   seed = int(config.seed)
@@ -294,10 +282,10 @@ def make_setup(
     optimizer,
     schedule,
     head_specs,
-    num_tasks=num_tasks,
+    num_tasks=len(tasks),
     seed=seed,
     scale_loss=config.loss.scale_by_log_classes,
-    task_weights=tuple(config.loss.get("task_weights", ())) or None,
+    task_weights=task_weights(config.loss.get("task_weights", ()), tasks),
     r3f_weight=config.r3f.weight,
     r3f_noise=config.r3f.noise,
     r3f_eps=config.r3f.eps,
@@ -326,7 +314,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
 
   # --- Mesh and the run specification ----------------------------------------------------
   mesh = partitioning.make_mesh(config.mesh)
-  tasks = expand_tasks(config.data)
+  plan = run_plan(config.data)
+  tasks = list(plan.tasks)
   head_specs, head_of_task = resolve_heads(tasks, config.get("head_pooling", "first"))
   enc_cfg = _encoder_config(config)
   tokenizer_dir = _tokenizer_dir(config, workdir)
@@ -348,10 +337,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   )
 
   # --- Input ---------------------------------------------------------------------------
-  input_ = _train_input(config, tasks, head_of_task, head_specs, tokenizer_dir)
+  input_ = _train_input(config, plan, head_of_task, head_specs, tokenizer_dir)
 
   # --- Model and optimizer ---------------------------------------------------------------
-  setup = make_setup(config, mesh, head_specs, enc_cfg, len(tasks))
+  setup = make_setup(config, mesh, head_specs, enc_cfg, tasks)
 
   manager = ckpt_lib.CheckpointManager(
     os.path.join(workdir, "checkpoints"), keep=config.keep_checkpoints
@@ -435,7 +424,7 @@ def _opt_state_shardings(optimizer, abstract_opt_state, param_sh, replicated):
 
 
 def _train_input(
-  config, tasks, head_of_task, head_specs, tokenizer_dir
+  config, plan: tasks_lib.Plan, head_of_task, head_specs, tokenizer_dir
 ) -> input_pipeline.TrainInput:
   data = config.data
   # data.train_fraction: the sample-efficiency ablation's fixed subset of every task.
@@ -444,25 +433,23 @@ def _train_input(
     input_pipeline.ExampleSource(
       t, "train", int(config.seed), data.data_dir or None, fraction=fraction
     )
-    for t in tasks
+    for t in plan.tasks
   ]
-  rates = (
-    list(data.rates) if data.rates else [s.num_examples or 1 for s in sources]
-  )  # natural proportions; endless tasks equal
+  epoch_sizes = [s.num_examples for s in sources] if plan.mixing.mode == "epoch" else None
   sampler = input_pipeline.MixtureSampler(
-    rates, data.batching, int(config.seed), int(config.total_steps)
+    plan.rates, data.batching, int(config.seed), int(config.total_steps), epoch_sizes
   )
   accum = int(config.optimizer.accum_steps)
   convert = input_pipeline.config_converter(
     config,
     tokenizer_dir,
-    tasks,
+    plan.tasks,
     head_of_task,
     head_specs,
     num_examples=config.batch_size // accum // jax.process_count(),
   )
   return input_pipeline.TrainInput(
-    tasks,
+    plan.tasks,
     sources,
     sampler,
     int(config.batch_size),

@@ -9,6 +9,7 @@ import pathlib
 import pytest
 
 import configs
+from mrc_jax.data import tasks
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs"
@@ -17,6 +18,11 @@ CONFIGS = REPO / "configs"
 def load(relative: str):
   """A config module of configs/ (the package's own loader)."""
   return configs.load(str(CONFIGS / relative))
+
+
+def plan(config) -> tasks.Plan:
+  """What a training config draws: its registered mixture's tasks and rates."""
+  return tasks.plan(config.data.mixture)
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +72,12 @@ def test_finetune_race_builds_with_the_advrace_recipe(model, adv, hw, tmp_path):
   assert config.data.max_length == 512
   assert config.init_from == str(tmp_path / load("common.py").MODELS[model]["hf_id"])
   # 5 epochs over the fine-tuning data's (approximate) size at batch 32.
-  examples = sum(config.data.rates)
+  examples = sum(plan(config).rates)
   assert config.total_steps == round(5 * examples / 32)
   assert config.batch_size % config.optimizer.accum_steps == 0
-  assert config.data.tasks[0] == ("race.all" if adv == "none" else "advrace.train_mix")
+  assert plan(config).tasks[0] == ("race.all" if adv == "none" else "advrace.train_mix")
   if adv == "advrace_multilingual":
-    assert config.data.tasks[1:] == (
+    assert plan(config).tasks[1:] == (
       "race.all.homoglyph",
       "race.all.typo_keyboard",
       "race.all.distractor_passage",
@@ -90,7 +96,7 @@ def test_finetune_race_options(tmp_path):
     half.total_steps == round(5 * 87_866 * 0.5 / 32) == pytest.approx(full.total_steps / 2, abs=1)
   )
   squad = module.get_config(f"span=squad,init={tmp_path}/pft,ckpt_dir={tmp_path}")
-  assert squad.data.tasks[-1] == "squad.en" and squad.init_from == f"{tmp_path}/pft"
+  assert plan(squad).tasks[-1] == "squad.en" and squad.init_from == f"{tmp_path}/pft"
   local = module.get_config("runlocal")
   assert local.total_steps == 4 and local.batch_size == 4
   with pytest.raises(ValueError, match="adv='adversarial'"):
@@ -115,10 +121,10 @@ def test_prefinetune_muppet_builds(model, tasks, batching, hw):
     f"model={model},tasks={tasks},batching={batching},hw={hw}"
   )
   expected = 48 if tasks == "all" else int(tasks)
-  assert len(config.data.tasks) == len(config.data.rates)
-  assert len(config.data.tasks) >= min(expected, 46 if tasks == "all" else expected)
-  assert all(task.startswith("muppet.") for task in config.data.tasks)
-  assert all(rate > 0 for rate in config.data.rates)
+  drawn = plan(config)
+  assert len(drawn.tasks) >= min(expected, 46 if tasks == "all" else expected)
+  assert all(task.startswith("muppet.") for task in drawn.tasks)
+  assert all(rate > 0 for rate in drawn.rates)
   assert config.data.batching == batching
   assert config.loss.scale_by_log_classes and config.r3f.weight > 0
   assert config.optimizer.learning_rate == 3e-5 and config.batch_size == 256
@@ -128,12 +134,12 @@ def test_prefinetune_mixtures_are_nested():
   module = load("prefinetune_muppet.py")
   previous = set()
   for n in module.TASK_COUNTS:
-    tasks = set(module.get_config(f"tasks={n}").data.tasks)
+    tasks = set(plan(module.get_config(f"tasks={n}")).tasks)
     assert len(tasks) == n and previous <= tasks
     previous = tasks
-  everything = set(module.get_config("tasks=all").data.tasks)
+  everything = set(plan(module.get_config("tasks=all")).tasks)
   assert previous <= everything
-  multilingual = set(module.get_config("tasks=all,multilingual").data.tasks)
+  multilingual = set(plan(module.get_config("tasks=all,multilingual")).tasks)
   assert everything < multilingual
   with pytest.raises(ValueError, match="tasks=all"):
     module.get_config("tasks=10,multilingual")
@@ -170,10 +176,14 @@ def test_quickstart_stages_build(stage, tmp_path):
   assert "SYNTHETIC" in config.data_label
   assert config.data.options_first
   if stage == "prefinetune":
-    kinds = [task.split(".")[0] for task in config.data.tasks]
+    from mrc_jax.train import trainer
+
+    drawn = plan(config)
+    kinds = [task.split(".")[0] for task in drawn.tasks]
     assert set(kinds) == {"synthetic", "synthetic_lookup", "synthetic_pair", "synthetic_span"}
     # The fine-tuning task's kind is up-weighted in the blend, in rate and in loss.
-    for values in (config.data.rates, config.loss.task_weights):
+    weights = trainer.task_weights(config.loss.task_weights, drawn.tasks)
+    for values in (drawn.rates, weights):
       assert len(values) == len(kinds)
       target = {v for k, v in zip(kinds, values) if k == "synthetic_lookup"}
       others = {v for k, v in zip(kinds, values) if k != "synthetic_lookup"}
@@ -181,13 +191,14 @@ def test_quickstart_stages_build(stage, tmp_path):
   elif stage == "finetune_adv":
     assert config.init_from == str(tmp_path / "prefinetune" / "export" / "hf" / "multiple_choice")
     languages = ("en", "de", "ru", "zh", "ar", "hi")
-    assert config.data.tasks[:6] == tuple(f"synthetic_lookup.{lang}" for lang in languages)
-    assert config.data.tasks[6:] == (
+    drawn = plan(config)
+    assert drawn.tasks[:6] == tuple(f"synthetic_lookup.{lang}" for lang in languages)
+    assert drawn.tasks[6:] == (
       "synthetic_lookup.en.charswap",
       "synthetic_lookup.en.addsent",
       "synthetic_lookup.en.distractor_extraction",
     )
-    assert config.data.rates == (1.0,) * 6 + (0.25,) * 3
+    assert drawn.rates == (1.0,) * 6 + (0.25,) * 3
   elif stage == "eval":
     entry = config.evals.robustness
     langs = {task.split(".")[1] for task in entry.tasks}
@@ -195,33 +206,31 @@ def test_quickstart_stages_build(stage, tmp_path):
     assert len(entry.attacks) >= 3
 
 
-def test_adversarial_synthetic_tasks_load_perturbed_examples(tmp_path):
-  names = load("synthetic_adversarial.py").register("de", ("charswap",), size=12)
-  from mrc_jax.data import load_examples, synthetic
+def test_adversarial_synthetic_tasks_load_perturbed_examples():
+  from mrc_jax.data import load_examples, synthetic, synthetic_adversarial
 
-  examples = list(load_examples(names[0], "train", str(tmp_path)))
-  clean = [synthetic.make_example("mc", "de", "train", i, seed=1) for i in range(12)]
-  assert len(examples) == 12
+  examples = list(load_examples("synthetic.de.charswap", "train"))
+  size = synthetic_adversarial.POOL_SIZE
+  clean = [synthetic.make_example("mc", "de", "train", i, seed=1) for i in range(size)]
+  assert len(examples) == size
   assert all(e["task"] == "synthetic.de.charswap" for e in examples)
   assert [e["label"] for e in examples] == [c["label"] for c in clean]
-  assert sum(e["question"] != c["question"] for e, c in zip(examples, clean)) >= 10
+  assert sum(e["question"] != c["question"] for e, c in zip(examples, clean)) >= 0.8 * size
   assert all(e["meta"]["perturbation"] for e in examples)
 
 
-def test_adversarial_lookup_tasks_perturb_lookup_examples(tmp_path):
-  module = load("synthetic_adversarial.py")
-  names = module.register("ru", ("distractor_extraction",), size=8, kind="lookup")
-  assert names == ("synthetic_lookup.ru.distractor_extraction",)
+def test_adversarial_lookup_tasks_perturb_lookup_examples():
   from mrc_jax.data import load_examples, synthetic
 
-  examples = list(load_examples(names[0], "train", str(tmp_path)))
-  clean = [synthetic.make_example("lookup", "ru", "train", i, seed=1) for i in range(8)]
+  examples = list(load_examples("synthetic_lookup.ru.distractor_extraction", "train"))[:50]
+  clean = [synthetic.make_example("lookup", "ru", "train", i, seed=1) for i in range(50)]
   assert [e["context"] for e in examples] == [c["context"] for c in clean]
   # Lookup distractors are never in the passage; extracted ones are.
   assert all(sum(o in c["context"] for o in c["options"]) == 1 for c in clean)
   assert any(sum(o in e["context"] for o in e["options"]) > 1 for e in examples)
-  with pytest.raises(ValueError, match="multiple-choice kind"):
-    module.register("ru", ("charswap",), size=8, kind="span")
+  # Pools exist for the multiple-choice kinds only.
+  with pytest.raises(KeyError, match="unknown task"):
+    tasks.get("synthetic_span.ru.charswap")
 
 
 @pytest.mark.parametrize("name", sorted(load("common.py").HARDWARE))
@@ -260,8 +269,8 @@ def test_minilm_xquad_stages_build(stage, tmp_path):
     )
     assert len(entry.attacks) >= 3
   else:
-    assert config.data.tasks[0] == "xquad_articles_0_36.en"
-    assert len(config.data.tasks) == (3 if stage == "finetune_adv" else 1)
+    assert plan(config).tasks[0] == "xquad_articles_0_36.en"
+    assert len(plan(config).tasks) == (3 if stage == "finetune_adv" else 1)
 
 
 @pytest.mark.integration
@@ -273,9 +282,11 @@ def test_xquad_article_split_keeps_evaluation_questions_unseen():
     pytest.skip("MRC_JAX_DATA_DIR is not set")
   from mrc_jax.data import load_examples
 
-  articles = load("xquad_articles.py")
-  (train_task,) = articles.register(0, 36, ("en",))
-  eval_en, eval_zh = articles.register(36, 48, ("en", "zh"))
+  train_task, eval_en, eval_zh = (
+    "xquad_articles_0_36.en",
+    "xquad_articles_36_48.en",
+    "xquad_articles_36_48.zh",
+  )
   train = list(load_examples(train_task, "train", data_dir))
   held_en = list(load_examples(eval_en, "test", data_dir))
   held_zh = list(load_examples(eval_zh, "test", data_dir))
@@ -304,3 +315,22 @@ def test_minilm_xquad_trains_on_real_contexts(tmp_path):
   records = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]
   losses = [r["loss"] for r in records if "loss" in r]
   assert len(losses) == 3 and all(math.isfinite(loss) for loss in losses)
+
+
+def test_the_number_of_tasks_ablation_differs_only_in_the_mixture_name():
+  module = load("prefinetune_muppet.py")
+  flat = lambda c: dict(_leaves(c.to_dict()))  # noqa: E731
+  base = flat(module.get_config("tasks=all"))
+  for n in module.TASK_COUNTS:
+    other = flat(module.get_config(f"tasks={n}"))
+    differ = {k for k in base.keys() | other.keys() if base.get(k) != other.get(k)}
+    assert differ == {"data.mixture"}, n
+    assert other["data.mixture"] == f"muppet_{n}tasks"
+
+
+def _leaves(tree, prefix=""):
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      yield from _leaves(value, f"{prefix}{key}.")
+    else:
+      yield f"{prefix}{key}", value

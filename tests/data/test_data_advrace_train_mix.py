@@ -132,7 +132,7 @@ def test_train_mix_names_its_files_in_combine_py_layout(tmp_path):
   assert os.path.join(str(tmp_path), "race/RACE/train/high/") in str(error.value)
   from mrc_jax.data import catalog
 
-  assert catalog.get_clean_task("advrace.train_mix").files["train"][2:] == (
+  assert catalog.file_tasks()["advrace.train_mix"].files["train"][2:] == (
     "advrace/AddSent/finalAddSent/train_dis.json",
     "advrace/charSwap/charSwap_train/train_dis.json",
     "advrace/final_distractor_datasets/extractive_old/train_dis.json",

@@ -226,7 +226,7 @@ def test_dream_c3_mctest_are_their_whole_pinned_releases():
   # Every file the readers need is in the download.
   listed = {f.path for name in expected for f in download.DATASETS[name]}
   for task in ("dream.en", "c3.zh", "mctest.en"):
-    assert {p for ps in catalog.get_clean_task(task).files.values() for p in ps} <= listed, task
+    assert {p for ps in catalog.file_tasks()[task].files.values() for p in ps} <= listed, task
 
 
 def _mirror_of(remotes, source_dir, mirror):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mrc_jax.data import DataError, SkipReport, muppet
-from mrc_jax.data.mixing import MixingConfig, mixing_rates
+from mrc_jax.data.mixing import MixingConfig, mixing_rate
 from mrc_jax.data.sources.records import decode_record
 
 
@@ -56,21 +56,30 @@ def test_encoder_only_blend_logs_the_summarization_sets(caplog):
 
 
 def test_mixing_modes():
-  sizes = {"a": 1000, "b": 10, "c": 400_000}
-  assert mixing_rates(sizes, MixingConfig()) == {"a": 1000.0, "b": 10.0, "c": 400000.0}
-  rates = mixing_rates(sizes, MixingConfig("temperature", temperature=2.0, maximum=65536))
-  assert rates == pytest.approx({"a": 1000**0.5, "b": 10**0.5, "c": 65536**0.5})
+  import types
+
+  task = types.SimpleNamespace(name="t", num_input_examples=lambda split: 400_000)
+  assert mixing_rate(task, size=None, mixing=MixingConfig()) == 400_000.0
+  assert mixing_rate(task, size=10, mixing=MixingConfig("epoch")) == 10.0
+  capped = MixingConfig("temperature", temperature=2.0, maximum=65536)
+  assert mixing_rate(task, size=None, mixing=capped) == pytest.approx(65536**0.5)
+  assert mixing_rate(task, size=1000, mixing=capped) == pytest.approx(1000**0.5)
+  endless = types.SimpleNamespace(name="e", num_input_examples=lambda split: None)
+  with pytest.raises(ValueError, match="give its mixture entry a size"):
+    mixing_rate(endless, size=None, mixing=MixingConfig())
   with pytest.raises(ValueError, match="not one of"):
     MixingConfig("uniform")
 
 
 def test_temperature_rates_equal_seqio_mixing_rate_num_examples():
   import seqio
-  import mrc_jax.data.tasks  # noqa: F401  (registers the Muppet tasks)
 
-  task = seqio.get_mixture_or_task("muppet.mnli")
+  from mrc_jax.data import tasks
+
   config = MixingConfig("temperature", temperature=3.0, maximum=100_000, scale=2.0)
-  ours = mixing_rates({"muppet.mnli": muppet.get_dataset("mnli").train_size}, config)["muppet.mnli"]
+  name = tasks.register_mixture("test_mnli_temperature", ["muppet.mnli"], config)
+  task = seqio.get_mixture_or_task("muppet.mnli")
+  ours = seqio.get_mixture_or_task(name).get_rate(task)
   assert ours == pytest.approx(
     seqio.mixing_rate_num_examples(task, maximum=100_000, scale=2.0, temperature=3.0)
   )

@@ -220,7 +220,7 @@ def test_dream_dialogue_turns_and_answer_text_label(fixture_data_dir):
   )
   assert examples[2]["options"][examples[2]["label"]] == "Saw a film."
   assert examples[0]["meta"] == {"split": "validation", "item_id": "14-349"}
-  assert catalog.get_clean_task("dream.en").num_choices == 3 and all(
+  assert catalog.file_tasks()["dream.en"].num_choices == 3 and all(
     len(e["options"]) == 3 for e in examples
   )
   (test,) = load("dream.en", fixture_data_dir, "test")
@@ -238,7 +238,7 @@ def test_c3_reads_both_subsets_with_their_own_ids_and_option_counts(fixture_data
     "男：听说你们公司要派你去南方工作?",
     "女：是呀，虽说那边环境好，可我还是觉得在家里最好。",
   ]
-  assert catalog.get_clean_task("c3.zh").num_choices is None
+  assert catalog.file_tasks()["c3.zh"].num_choices is None
 
 
 def test_mctest_unescapes_stories_and_strips_question_types(fixture_data_dir):

@@ -88,12 +88,11 @@ def test_metric_functions_reference_the_eval_metrics():
 
 def fixture_mixture(config):
   sizes = {"xquad.de": 3, "belebele.deu_Latn": 2, "race.high": 3}
-  return tasks.register_mixture("fixture_mix", list(sizes), config, sizes)
+  return tasks.register_mixture(f"fixture_mix_{config.mode}", list(sizes.items()), config)
 
 
 def test_epoch_mode_uses_every_example_once(fixture_tasks, tokenizer):
   name = fixture_mixture(MixingConfig("epoch"))
-  assert name == "fixture_mix.epoch"
   batches = list(
     tasks.seqio_batches(
       name,
@@ -136,8 +135,10 @@ def test_real_mixture_yields_batches_of_the_converter_shapes(real_data_dir, toke
   tasks.set_data_dir(real_data_dir)
   try:
     sizes = {"xquad.de": 1190, "xquad.zh": 1190, "xcopa.it": 500, "xcopa.zh": 500}
-    name = tasks.register_mixture("real_mix", list(sizes), MixingConfig("epoch"), sizes)
-    index, heads, _ = tasks.run_tables(sizes)
+    name = tasks.register_mixture("real_mix", list(sizes.items()), MixingConfig("epoch"))
+    names = sorted(sizes)  # a seqio mixture's task order
+    index = {t: i for i, t in enumerate(names)}
+    heads = dict(zip(names, tasks.head_table(names)[1]))
     seen = collections.Counter()
     for batch, meta in tasks.seqio_batches(
       name,
@@ -164,12 +165,37 @@ def test_real_mixture_yields_batches_of_the_converter_shapes(real_data_dir, toke
     tasks.set_data_dir(None)
 
 
-def test_derived_tasks_join_clean_tasks_but_not_the_file_catalog():
-  base = catalog.get_clean_task("xcopa.it")
-  derived = dataclasses.replace(base, name="xcopa_derived_for_test.it")
-  catalog.register_derived(derived)
-  catalog.register_derived(derived)  # same name again: a no-op
-  assert catalog.get_clean_task("xcopa_derived_for_test.it") is derived
-  assert "xcopa_derived_for_test.it" not in catalog.file_tasks()
-  with pytest.raises(ValueError, match="xcopa.it"):
-    catalog.register_derived(base)
+def test_derived_tasks_are_registered_with_their_info_but_not_in_the_file_catalog():
+  qnli = tasks.info("xquad_qnli_0_36.de")
+  assert (qnli.kind, qnli.head, qnli.num_classes) == ("classification", "xquad_qnli_0_36", 2)
+  assert tasks.info("xquad_mc_36_48.de").num_choices == 4
+  assert tasks.info("xquad_articles_0_36.en.charswap").clean == "xquad_articles_0_36.en"
+  assert "xquad_qnli_0_36.de" not in catalog.file_tasks()
+  assert tasks.info("synthetic_pair.en").head == "synthetic_pair"
+  assert tasks.info("muppet.openbookqa").head == "multiple_choice"
+
+
+def test_an_unknown_task_names_the_closest_registered_ones():
+  with pytest.raises(KeyError, match="xquad.de"):
+    tasks.get("xqaud.de")
+  with pytest.raises(KeyError, match="unknown task"):
+    load_examples("no_such_dataset.en")
+
+
+def test_tasks_sharing_a_head_must_agree_on_its_classes():
+  assert tasks.head_table(["synthetic.en", "race.high", "synthetic_span.de"])[1] == [0, 0, 1]
+  clean = catalog.CleanTask(
+    name="clash_for_test.en",
+    dataset="clash_for_test",
+    lang="en",
+    kind="classification",
+    files={"train": ()},
+    source="test",
+    read_split=lambda *args: iter(()),
+    num_classes=3,
+  )
+  other = dataclasses.replace(clean, name="clash_for_test.de", lang="de", num_classes=2)
+  for task in (clean, other):
+    tasks.register_task(task.name, tasks.file_task_info(task), lambda *args: iter(()))
+  with pytest.raises(ValueError, match="cannot share head 'clash_for_test'"):
+    tasks.head_table(["clash_for_test.en", "clash_for_test.de"])

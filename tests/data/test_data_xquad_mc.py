@@ -89,7 +89,7 @@ def test_every_language_gets_the_same_distractor_ids_and_labels(data_dir):
       assert distractors == [answers[lang][i] for i in example["meta"]["distractor_ids"]]
       assert len({xquad_mc.normalise(o) for o in example["options"]}) == 4
     assert g["context"].endswith("(paragraph 0.0)" if qid.startswith("a") else "(paragraph 0.1)")
-  assert catalog.get_clean_task("xquad_mc.de").files == {
+  assert catalog.file_tasks()["xquad_mc.de"].files == {
     "test": ("xquad/xquad.en.json", "xquad/xquad.de.json")
   }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from configs import smoke
+from mrc_jax.data import tasks
 from mrc_jax.models.encoder import EncoderConfig
 from mrc_jax.models.multitask import HeadSpec
 
@@ -15,6 +16,13 @@ HEADS = [
   HeadSpec("span", "span"),
   HeadSpec("score", "regression"),
 ]
+# The task of each task id of mixed_batch (one per head above).
+TASKS = ("pair.en", "choice.en", "span.en", "score.en")
+
+
+def mixture_of(*names: str) -> str:
+  """A registered mixture of the given tasks at equal rates (named after them)."""
+  return tasks.register_mixture("test_" + "+".join(names), [(n, 1.0) for n in names])
 
 
 def tiny_config(**overrides):

@@ -203,23 +203,22 @@ def test_skip_overlong_leaves_out_an_example_whose_option_alone_is_too_long(tmp_
   assert batch["input_ids"].shape == (2 * synthetic.NUM_CHOICES, 48)
 
 
-def test_a_catalog_classification_dataset_gets_one_head_across_its_languages():
-  from mrc_jax.data import catalog
+def test_a_classification_dataset_gets_one_head_across_its_languages():
+  from mrc_jax.data import catalog, tasks
   from mrc_jax.train import trainer
 
   for lang in ("en", "de"):
-    catalog.register_derived(
-      catalog.CleanTask(
-        name=f"pairs_for_heads.{lang}",
-        dataset="pairs_for_heads",
-        lang=lang,
-        kind="classification",
-        files={"train": ()},
-        source="test",
-        read_split=lambda *args: iter(()),
-        num_classes=3,
-      )
+    clean = catalog.CleanTask(
+      name=f"pairs_for_heads.{lang}",
+      dataset="pairs_for_heads",
+      lang=lang,
+      kind="classification",
+      files={"train": ()},
+      source="test",
+      read_split=lambda *args: iter(()),
+      num_classes=3,
     )
+    tasks.register_task(clean.name, tasks.file_task_info(clean), lambda *args: iter(()))
   specs, head_of_task = trainer.resolve_heads(["pairs_for_heads.en", "pairs_for_heads.de"])
   assert specs == [HeadSpec("pairs_for_heads", "classification", 3)]
   assert head_of_task == [0, 0]

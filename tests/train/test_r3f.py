@@ -54,7 +54,7 @@ def test_bfloat16_step_with_r3f_runs_with_a_positive_finite_divergence():
   config = helpers.tiny_config(**{"model.dtype": "bfloat16", "r3f.weight": 1.0, "r3f.eps": 1e-5})
   mesh = partitioning.make_mesh(config.mesh)
   setup = trainer.make_setup(
-    config, mesh, helpers.HEADS, helpers.encoder_config(config), num_tasks=4
+    config, mesh, helpers.HEADS, helpers.encoder_config(config), helpers.TASKS
   )
   batch = helpers.stack([helpers.mixed_batch(3)])
   with jax.set_mesh(setup.mesh):

@@ -13,7 +13,7 @@ from tests.train import helpers
 def _setup(config, devices=None):
   mesh = partitioning.make_mesh(config.mesh, devices=devices)
   return trainer.make_setup(
-    config, mesh, helpers.HEADS, helpers.encoder_config(config), num_tasks=4
+    config, mesh, helpers.HEADS, helpers.encoder_config(config), helpers.TASKS
   )
 
 
@@ -61,13 +61,14 @@ def test_heterogeneous_loss_is_hand_computed_scaled_mean():
 def test_task_weights_multiply_each_tasks_scaled_loss():
   batch = helpers.stack([helpers.mixed_batch(0, examples=6)])  # tasks 0-3, one example each
   results = {}
-  for weights in ((), (2.0, 0.5, 3.0, 0.25)):
+  patterns = (("^pair", 2.0), ("^choice", 0.5), ("^span", 3.0), ("^score", 0.25))
+  for weights in ((), patterns):
     config = helpers.tiny_config(**{"loss.task_weights": weights})
     setup = _setup(config)
     with jax.set_mesh(setup.mesh):
       _, metrics = setup.jit_step({k: v.ndim for k, v in batch.items()})(setup.fresh_state(), batch)
     results[weights] = jax.device_get(metrics)
-  plain, weighted = results[()], results[(2.0, 0.5, 3.0, 0.25)]
+  plain, weighted = results[()], results[patterns]
   n = helpers.mixed_batch(0, examples=6)["num_classes"][:4].astype(np.float64)
   scale = np.append(1 / np.log(n[:3]), 1.0)  # the regression example is not scaled
   task_loss = np.asarray(plain["task_loss"], np.float64)
@@ -77,8 +78,10 @@ def test_task_weights_multiply_each_tasks_scaled_loss():
   )
   # Reported per-task losses stay unweighted.
   np.testing.assert_allclose(weighted["task_loss"], plain["task_loss"], rtol=1e-6)
-  with pytest.raises(ValueError, match="task_weights has 3 entries for 4 tasks"):
-    _setup(helpers.tiny_config(**{"loss.task_weights": (1.0, 1.0, 1.0)}))
+  with pytest.raises(ValueError, match=r"patterns \['\^nope'\] match none of the tasks"):
+    _setup(helpers.tiny_config(**{"loss.task_weights": (("^nope", 1.0),)}))
+  # The first match decides: "^s" (span, score) before "^score".
+  assert trainer.task_weights((("^s", 3.0), ("^score", 9.0)), helpers.TASKS) == (1.0, 1.0, 3.0, 3.0)
 
 
 def _learnable_batch(rng, rows=16, length=10):

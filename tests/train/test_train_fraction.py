@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from configs import common
-from mrc_jax.data import load_examples
+from mrc_jax.data import load_examples, tasks
 from mrc_jax.train import input_pipeline, trainer
 from tests.train import helpers
 
@@ -29,11 +29,14 @@ def _ids(task, data_dir, fraction, seed):
 
 def _input(data_dir, fraction, seed=12):
   config = helpers.tiny_config(seed=seed, batch_size=16)
-  config.data.update(tasks=TASKS, data_dir=data_dir, train_fraction=fraction, max_length=128)
+  mixture = tasks.register_mixture("test_exams_hu_it", TASKS)
+  config.data.update(
+    mixture=mixture, data_dir=data_dir, train_fraction=fraction, max_length=128
+  )
   config.tokenizer = common.minilm_dir()
-  tasks = trainer.expand_tasks(config.data)
-  head_specs, head_of_task = trainer.resolve_heads(tasks)
-  return trainer._train_input(config, tasks, head_of_task, head_specs, config.tokenizer)
+  plan = trainer.run_plan(config.data)
+  head_specs, head_of_task = trainer.resolve_heads(plan.tasks)
+  return trainer._train_input(config, plan, head_of_task, head_specs, config.tokenizer)
 
 
 @pytest.mark.integration
@@ -51,8 +54,8 @@ def test_trainer_input_draws_only_from_the_seeded_subset(data_dir):
   for task in TASKS:
     subset = _ids(task, data_dir, 0.1, 12)
     assert drawn[task] == subset  # every draw inside the subset, and all of it seen
-  # Natural proportions follow the subset sizes.
-  np.testing.assert_allclose(input_.sampler.probs, [173 / 274, 101 / 274])
+  # The mixture's natural rates: each task's whole train split.
+  np.testing.assert_allclose(input_.sampler.probs, [1731 / 2741, 1010 / 2741])
 
 
 @pytest.mark.integration

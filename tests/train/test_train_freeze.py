@@ -30,7 +30,7 @@ def _config(**overrides):
 def _setup(config):
   mesh = partitioning.make_mesh(config.mesh)
   return trainer.make_setup(
-    config, mesh, helpers.HEADS, helpers.encoder_config(config), num_tasks=4
+    config, mesh, helpers.HEADS, helpers.encoder_config(config), helpers.TASKS
   )
 
 
@@ -166,7 +166,7 @@ def test_resume_with_freeze_is_bitwise_and_export_keeps_the_frozen_table(tmp_pat
     c = helpers.tiny_config(
       total_steps=4, checkpoint_every_steps=2, log_every_steps=2, **{"optimizer.freeze": (WORD,)}
     )
-    c.data.tasks = ("synthetic.en", "synthetic_pair.zh", "synthetic_span.ar")
+    c.data.mixture = helpers.mixture_of("synthetic.en", "synthetic_pair.zh", "synthetic_span.ar")
     c.data.max_length = 64
     return c
 
@@ -189,13 +189,13 @@ def test_resume_with_freeze_is_bitwise_and_export_keeps_the_frozen_table(tmp_pat
 
   # The exported table is the frozen one: the run's fresh initialisation, untouched.
   c = config()
-  tasks = trainer.expand_tasks(c.data)
+  tasks = trainer.run_plan(c.data).tasks
   setup = trainer.make_setup(
     c,
     partitioning.make_mesh(c.mesh),
     trainer.resolve_heads(tasks)[0],
     trainer._encoder_config(c),
-    len(tasks),
+    tasks,
   )
   with jax.set_mesh(setup.mesh):
     initial = jax.device_get(setup.fresh_state().params)["encoder"]["embeddings"]["word"]
