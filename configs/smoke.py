@@ -119,7 +119,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   )
 
   config.evals = ml_collections.ConfigDict()
-  # Periodic accuracy during training (type "accuracy"; other entries are for launch/eval.py).
+  # Every entry names a registered evaluator (mrc_jax.eval.evaluators); launch/eval.py runs
+  # them all on the restored checkpoint. Accuracy runs every eval_every_steps in training.
   config.evals.validation = ml_collections.ConfigDict(
     dict(
       type="accuracy",
@@ -128,7 +129,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       num_examples=16,
     )
   )
-  # Robustness report (launch/eval.py): two languages, clean and under two attacks.
+  # The robustness report: two languages, clean and under two attacks (in training only
+  # with every_steps > 0: its attacked cells are expensive).
   config.evals.robustness = ml_collections.ConfigDict(
     dict(
       type="robustness",

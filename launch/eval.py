@@ -1,11 +1,13 @@
-r"""Evaluates the latest checkpoint of a training workdir and writes the robustness report.
+r"""Evaluates the latest checkpoint of a training workdir: the robustness report and scalars.
 
   python launch/eval.py --config=configs/smoke.py --workdir=/tmp/smoke
 
-writes /tmp/smoke/report/robustness.{json,csv,md,png}, predictions.jsonl and TensorBoard
-scalars under report/tensorboard. Every `config.evals` entry of type "robustness" is
-evaluated clean and under each attack ("accuracy" entries ran during training; any other
-type is an error). Compare mode,
+runs every `config.evals` entry on the checkpoint with the evaluators training runs
+(mrc_jax.eval.evaluators): "robustness" entries clean and under each attack, into
+/tmp/smoke/report/robustness.{json,csv,md,png} and predictions.jsonl; the other entries
+("accuracy") into report/scalars.{json,md}; TensorBoard scalars of both under
+report/tensorboard. An entry of missing or unknown type, or with a field its type does not
+read, is an error before the checkpoint is read. Compare mode,
 
   python launch/eval.py --config=configs/smoke.py --workdir=/tmp/a --compare=/tmp/b
 

@@ -5,8 +5,9 @@
   results      per-example results of a cell and the predictions JSONL
   bootstrap    seeded, vectorised bootstrap intervals; paired tests (McNemar, bootstrap)
   robustness   drop, relative robustness, flip rate, gap to English, aggregates, comparison
-  report       robustness.{json,csv,md,png}, TensorBoard scalars, compare mode
+  report       robustness.{json,csv,md,png}, scalars.{json,md}, TensorBoard scalars, compare mode
   restore      the model of a training workdir at a checkpoint step
+  evaluators   the `config.evals` registry: accuracy and robustness, in training and eval.py
   inputs       cells of `config.evals` robustness entries
   run          the work of launch/eval.py
 

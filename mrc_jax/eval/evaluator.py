@@ -194,7 +194,8 @@ class Evaluator:
 
   `predict_factory(head_name)` gives the `predict(model, batch)` of a head; the default
   reads that head's output of a `MultiTaskModel`, which needs only `DEVICE_KEYS` of the
-  batch on the device.
+  batch on the device. Batches go to `batch_sharding` (default: the default device); in
+  training, replicated over the mesh the parameters are sharded on.
   """
 
   def __init__(
@@ -204,8 +205,10 @@ class Evaluator:
     predict_factory: Callable[[str], Callable] = head_predict,
     device_keys: tuple[str, ...] | None = DEVICE_KEYS,
     null_score_threshold: float = DEFAULT_NULL_SCORE_THRESHOLD,
+    batch_sharding: jax.sharding.Sharding | None = None,
   ):
     self.graphdef, self.state = nnx.split(model)
+    self.batch_sharding = batch_sharding
     self.max_answer_length = max_answer_length
     self.null_score_threshold = null_score_threshold
     self.predict_factory = predict_factory
@@ -216,6 +219,11 @@ class Evaluator:
   @property
   def num_compilations(self) -> int:
     return sum(step.num_compilations for step in self._steps.values())
+
+  def load(self, model: nnx.Module) -> None:
+    """Evaluates `model` from now on: new weights of the same architecture, so the
+    compiled steps are kept (periodic evaluation during training)."""
+    _, self.state = nnx.split(model)
 
   def _step(self, head: str, kind: str) -> CompileCache:
     if (head, kind) not in self._steps:
@@ -249,7 +257,7 @@ class Evaluator:
       )
       if is_span:
         device_batch["span_valid"] = span_valid_mask(batch, meta)
-      device_batch = jax.device_put(device_batch)
+      device_batch = jax.device_put(device_batch, self.batch_sharding)
       decoded, totals = step(self.state, device_batch, totals)
       if pending is not None:
         collector.add(jax.device_get(pending[0]), *pending[1:])

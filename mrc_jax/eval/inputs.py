@@ -1,7 +1,7 @@
 """Evaluation cells from `config.evals`: each task clean and under each attack, batched.
 
 A robustness entry is a `config.evals` entry of type "robustness"
-(`mrc_jax.train.evaluation.EVAL_TYPES`):
+(`mrc_jax.eval.evaluators.robustness`):
 
     config.evals.robustness = dict(
         type="robustness",
@@ -13,9 +13,9 @@ A robustness entry is a `config.evals` entry of type "robustness"
                                                   # cell's number of examples)
         max_length=128,                           # row length (default config.data.max_length)
         perturb_seed=0,                           # default: load_examples' seed
-        attack_params={"codeswitch": {"lexicon": "de-en.txt"}})  # per-attack parameters
+        attack_params={"codeswitch": {"lexicon": "de-en.txt"}},  # per-attack parameters
+        every_steps=0)                            # > 0: also every so many training steps
 
-Entries of type "accuracy" ran during training; an entry of any other type is an error.
 Each task gives a clean cell and one cell per attack over the same examples (the
 attacked copy keeps every id, so results pair by id). The report names a cell's task by
 its dataset (`synthetic`, `xquad`) and its language by the rest of the task name (`en`,
@@ -36,20 +36,7 @@ from mrc_jax.data.vocab import load_tokenizer
 from mrc_jax.eval.evaluator import EvalCell
 from mrc_jax.eval.results import CLEAN
 from mrc_jax.models import head_kinds
-from mrc_jax.train import evaluation
 from mrc_jax.train.run_spec import RunSpec
-
-
-def robustness_entries(config) -> dict[str, Mapping]:
-  """The robustness entries, once every entry's type and fields check."""
-  entries = evaluation.eval_entries(config, "robustness")
-  if not entries:
-    raise ValueError(
-      "config.evals has no robustness entry (e.g. config.evals.robustness = "
-      "dict(type='robustness', tasks=(...), attacks=('charswap',), "
-      "split='test'))"
-    )
-  return entries
 
 
 def entry_settings(config, name: str, entry: Mapping) -> dict:
@@ -119,63 +106,72 @@ def choice_slots(examples: list[dict]) -> int:
   return max(len(example["options"]) for example in examples)
 
 
-def eval_cells(config, spec: RunSpec, data_dir: str | None = None) -> Iterator[EvalCell]:
-  """Every (task, attack) cell of every robustness entry; batches are built lazily."""
-  entries = robustness_entries(config)
+def check_distinct(entries: Mapping[str, Mapping]) -> None:
+  """Each (task, attack) cell belongs to one robustness entry: the report holds it once."""
+  owner = {}
+  for name, entry in entries.items():
+    for task in entry.tasks:
+      for attack in (CLEAN, *entry.attacks):
+        key = (*split_task_name(task), attack)
+        if key in owner:
+          raise ValueError(
+            f"config.evals.{name}: ({task}, {attack}) is evaluated by another entry too "
+            f"(config.evals.{owner[key]})"
+          )
+        owner[key] = name
+
+
+def entry_cells(
+  config, name: str, entry: Mapping, spec: RunSpec, data_dir: str | None = None
+) -> Iterator[EvalCell]:
+  """Every (task, attack) cell of one robustness entry; batches are built lazily."""
   tokenizer = load_tokenizer(spec.tokenizer_dir)
   data_dir = data_dir or config.data.get("data_dir") or None
   # The multiple-choice layout the model was trained with (features.make_batches);
   # workdirs from before the option have none and used the default layout.
   options_first = spec.options_first
-  seen = set()
-  for name, entry in entries.items():
-    settings = entry_settings(config, name, entry)
-    max_length = settings["max_length"]
-    for task in settings["tasks"]:
-      info = tasks.info(task)
-      dataset, lang = split_task_name(task)
-      examples = clean_examples(task, settings["split"], settings["num_examples"], data_dir)
-      if not examples:
-        raise ValueError(f"config.evals.{name}: task {task!r} has no examples")
-      # A cell smaller than a batch would pay for the padding slots' rows.
-      batch_size = min(int(entry.get("batch_size", config.batch_size)), len(examples))
-      kind = example_kind(examples[0])
-      head = _head_of(task, kind, spec, name)
-      head_spec = spec.heads[head]
-      for attack in (CLEAN, *settings["attacks"]):
-        if (dataset, lang, attack) in seen:
-          raise ValueError(
-            f"config.evals.{name}: ({task}, {attack}) is evaluated by another entry too"
-          )
-        seen.add((dataset, lang, attack))
-        cell_examples = (
-          examples
-          if attack == CLEAN
-          else attacked_examples(
-            examples, attack, settings["perturb_seed"], **settings["attack_params"].get(attack, {})
-          )
+  settings = entry_settings(config, name, entry)
+  max_length = settings["max_length"]
+  for task in settings["tasks"]:
+    info = tasks.info(task)
+    dataset, lang = split_task_name(task)
+    examples = clean_examples(task, settings["split"], settings["num_examples"], data_dir)
+    if not examples:
+      raise ValueError(f"config.evals.{name}: task {task!r} has no examples")
+    # A cell smaller than a batch would pay for the padding slots' rows.
+    batch_size = min(int(entry.get("batch_size", config.batch_size)), len(examples))
+    kind = example_kind(examples[0])
+    head = _head_of(task, kind, spec, name)
+    head_spec = spec.heads[head]
+    for attack in (CLEAN, *settings["attacks"]):
+      cell_examples = (
+        examples
+        if attack == CLEAN
+        else attacked_examples(
+          examples, attack, settings["perturb_seed"], **settings["attack_params"].get(attack, {})
         )
-        max_choices = choice_slots(cell_examples) if kind == "choice" else 1
-        batches = features.make_batches(
-          cell_examples,
-          tokenizer,
-          task_index={task: 0},
-          head_index={task: head},
-          num_classes={task: head_spec.num_labels} if kind == "classification" else None,
-          examples_per_batch=batch_size,
-          rows_per_batch=batch_size * (max_choices if kind == "choice" else 1),
-          lengths=(max_length,),
-          max_choices=max_choices,
-          window_stride=settings["window_stride"],
-          options_first=options_first,
-        )
-        yield EvalCell(
-          dataset,
-          lang,
-          attack,
-          head_spec.kind,
-          head_spec.name,
-          batches,
-          span_style=info.span_style,
-          no_answer=info.no_answer,
-        )
+      )
+      max_choices = choice_slots(cell_examples) if kind == "choice" else 1
+      batches = features.make_batches(
+        cell_examples,
+        tokenizer,
+        task_index={task: 0},
+        head_index={task: head},
+        num_classes={task: head_spec.num_labels} if kind == "classification" else None,
+        examples_per_batch=batch_size,
+        rows_per_batch=batch_size * (max_choices if kind == "choice" else 1),
+        lengths=(max_length,),
+        max_choices=max_choices,
+        window_stride=settings["window_stride"],
+        options_first=options_first,
+      )
+      yield EvalCell(
+        dataset,
+        lang,
+        attack,
+        head_spec.kind,
+        head_spec.name,
+        batches,
+        span_style=info.span_style,
+        no_answer=info.no_answer,
+      )

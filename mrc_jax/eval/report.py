@@ -403,6 +403,28 @@ def write_tensorboard(logdir: pathlib.Path, rows: Sequence[dict], step: int) -> 
   writer.close()
 
 
+def write_scalars(
+  out_dir: str | pathlib.Path, scalars: dict[str, float], step: int
+) -> dict[str, pathlib.Path]:
+  """The scalars of the non-robustness evaluators (`eval/NAME/TASK/accuracy`, ...) as
+  scalars.json, a scalars.md table, and TensorBoard scalars under tensorboard/."""
+  from clu import metric_writers  # Imported here: pulls in TensorFlow's summary writer.
+
+  out_dir = pathlib.Path(out_dir)
+  paths = {"scalars_json": out_dir / "scalars.json", "scalars_md": out_dir / "scalars.md"}
+  paths["scalars_json"].write_text(
+    json.dumps({"checkpoint_step": step, "scalars": scalars}, indent=2, sort_keys=True)
+  )
+  lines = [f"# Evaluation scalars (step {step})", "", "| scalar | value |", "|---|---|"]
+  lines += [f"| {name} | {value:.4f} |" for name, value in sorted(scalars.items())]
+  paths["scalars_md"].write_text("\n".join(lines) + "\n")
+  writer = metric_writers.create_default_writer(str(out_dir / "tensorboard"), just_logging=False)
+  writer.write_scalars(step, scalars)
+  writer.flush()
+  writer.close()
+  return paths
+
+
 def write_report(
   out_dir: str | pathlib.Path,
   rows: Sequence[dict],

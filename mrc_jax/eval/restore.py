@@ -29,3 +29,11 @@ def load_model(
   state.replace_by_pure_dict(params)
   nnx.update(model, state)
   return model, spec, step
+
+
+def load_evaluable(workdir: str, step: int | None = None):
+  """(model_of, params, run spec, checkpoint step): ``model_of(params)`` is the workdir's
+  model with ``params``, as evaluators build it (:class:`mrc_jax.eval.evaluators.EvalContext`)."""
+  model, spec, step = load_model(workdir, step)
+  graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+  return (lambda p: nnx.merge(graphdef, p, rest)), params, spec, step

@@ -1,9 +1,11 @@
 """Evaluate a training workdir (or compare two) and write the report: the launch/eval.py work.
 
-Thin wiring: the checkpoint comes from `restore`, the cells from `inputs`, predictions
-from `evaluator`, statistics from `robustness` and files from `report`. Saved predictions
-carry the settings of the evaluation that made them (`evaluation_settings`) and their
-fingerprint; compare mode reuses them only when the fingerprint matches.
+Every `config.evals` entry runs on the restored checkpoint through the evaluators training
+runs (`evaluators`; the model of `restore`): the cells of the robustness entries make the
+robustness report (statistics from `robustness`, files from `report`), the scalars of the
+other entries (accuracy) go to report/scalars.{json,md} and report/tensorboard. Saved
+predictions carry the settings of the evaluation that made them (`evaluation_settings`)
+and their fingerprint; compare mode reuses them only when the fingerprint matches.
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ import json
 import os
 import pathlib
 import time
+from typing import Any
 
 import jax
 from absl import logging
 
-from mrc_jax.eval import evaluator as evaluator_lib
-from mrc_jax.eval import inputs, report, restore, results, robustness
-from mrc_jax.train import run_spec
+from mrc_jax.eval import evaluators, inputs, report, restore, results, robustness
+from mrc_jax.eval.evaluators import robustness as robustness_evaluator
+from mrc_jax.train import partitioning, run_spec
 
 REPORT_DIR = "report"
 PREDICTIONS = "predictions.jsonl"
+ROBUSTNESS = robustness_evaluator.TYPE  # the entry type whose cells make the report
 
 
 @dataclasses.dataclass
@@ -38,13 +42,20 @@ def run_name(workdir: str) -> str:
   return pathlib.Path(workdir).resolve().name
 
 
-def _max_answer_length(config) -> int:
-  return int(config.get("max_answer_length", evaluator_lib.DEFAULT_MAX_ANSWER_LENGTH))
-
-
-def _null_score_threshold(config) -> float:
-  """SQuAD v2.0's no-answer threshold (``config.null_score_threshold``)."""
-  return float(config.get("null_score_threshold", evaluator_lib.DEFAULT_NULL_SCORE_THRESHOLD))
+def robustness_entries(config) -> dict[str, Any]:
+  """The fields of every robustness entry, once every entry checks; none is an error."""
+  found = {
+    name: entry.fields
+    for name, entry in evaluators.entries(config).items()
+    if entry.type == ROBUSTNESS
+  }
+  if not found:
+    raise ValueError(
+      "config.evals has no robustness entry (e.g. config.evals.robustness = "
+      "dict(type='robustness', tasks=(...), attacks=('charswap',), "
+      "split='test'))"
+    )
+  return found
 
 
 def evaluation_settings(config, workdir: str, step: int) -> dict:
@@ -55,10 +66,10 @@ def evaluation_settings(config, workdir: str, step: int) -> dict:
   return {
     "entries": [
       inputs.entry_settings(config, name, entry)
-      for name, entry in inputs.robustness_entries(config).items()
+      for name, entry in robustness_entries(config).items()
     ],
-    "max_answer_length": _max_answer_length(config),
-    "null_score_threshold": _null_score_threshold(config),
+    "max_answer_length": robustness_evaluator.max_answer_length(config),
+    "null_score_threshold": robustness_evaluator.null_score_threshold(config),
     "options_first": spec.options_first,
     "checkpoint_step": int(step),
   }
@@ -68,32 +79,54 @@ def fingerprint(settings: dict) -> str:
   return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+@dataclasses.dataclass
+class Restored:
+  """A workdir's checkpoint and the evaluators of every `config.evals` entry."""
+
+  evals: dict  # name -> (registry.Entry, evaluator)
+  params: Any
+  step: int
+
+
+def restore_evals(config, workdir: str, options: ReportOptions) -> Restored:
+  entries = evaluators.entries(config)  # a bad entry fails before the checkpoint is read
+  if not entries:
+    raise ValueError("config.evals has no entry: nothing to evaluate")
+  inputs.check_distinct({n: e.fields for n, e in entries.items() if e.type == ROBUSTNESS})
+  model_of, params, spec, step = restore.load_evaluable(workdir, options.step)
+  context = evaluators.EvalContext(
+    config,
+    spec,
+    model_of,
+    # One device: the restored parameters live on the first.
+    mesh=partitioning.make_mesh((("data", 1),), jax.devices()[:1]),
+    data_dir=options.data_dir or config.data.get("data_dir") or None,
+  )
+  return Restored(evaluators.build(entries, context), params, step)
+
+
 def predict_workdir(
-  config, workdir: str, options: ReportOptions
+  config, workdir: str, options: ReportOptions, restored: Restored | None = None
 ) -> tuple[list[results.CellResult], dict]:
   """Per-example results of every robustness cell, and facts about the loop."""
-  inputs.robustness_entries(config)  # a bad entry fails before the checkpoint is read
-  model, spec, step = restore.load_model(workdir, options.step)
-  settings = evaluation_settings(config, workdir, step)
-  cells = inputs.eval_cells(config, spec, options.data_dir)
-  evaluator = evaluator_lib.Evaluator(
-    model,
-    max_answer_length=_max_answer_length(config),
-    null_score_threshold=_null_score_threshold(config),
-  )
+  robustness_entries(config)  # none is an error before the checkpoint is read
+  restored = restored or restore_evals(config, workdir, options)
+  settings = evaluation_settings(config, workdir, restored.step)
+  chosen = [ev for entry, ev in restored.evals.values() if entry.type == ROBUSTNESS]
   begin = time.perf_counter()
-  cell_results = evaluator.evaluate(cells)
+  cell_results = [cell for ev in chosen for cell in ev.cells(restored.params)]
   seconds = time.perf_counter() - begin
-  stats = evaluator.stats
+  examples = sum(len(cell.ids) for cell in cell_results)
+  compilations = chosen[0].loop.num_compilations
   info = {
     "runs": [run_name(workdir)],
     "workdir": os.path.abspath(workdir),
-    "checkpoint_step": step,
-    "compilations": stats.compilations,
+    "checkpoint_step": restored.step,
+    "compilations": compilations,
     "cells": len(cell_results),
-    "examples": stats.examples,
+    "examples": examples,
     "eval_seconds": round(seconds, 3),
-    "examples_per_second": round(stats.examples / max(seconds, 1e-9), 1),
+    "examples_per_second": round(examples / max(seconds, 1e-9), 1),
     "device": str(jax.devices()[0].device_kind),
     "evaluation": settings,
     "eval_fingerprint": fingerprint(settings),
@@ -101,18 +134,34 @@ def predict_workdir(
   logging.info(
     "evaluated %d cells, %d examples in %.1fs with %d compilations",
     len(cell_results),
-    stats.examples,
+    examples,
     seconds,
-    stats.compilations,
+    compilations,
   )
   return cell_results, info
 
 
 def evaluate_workdir(config, workdir: str, options: ReportOptions) -> dict[str, pathlib.Path]:
-  """Writes WORKDIR/report/robustness.{json,csv,md,png}, predictions.jsonl, tensorboard/."""
-  cell_results, info = predict_workdir(config, workdir, options)
+  """Writes into WORKDIR/report/ the robustness entries' robustness.{json,csv,md,png},
+  predictions.jsonl and tensorboard/, and the other entries' scalars.{json,md}."""
+  restored = restore_evals(config, workdir, options)
   out_dir = pathlib.Path(workdir) / REPORT_DIR
   out_dir.mkdir(parents=True, exist_ok=True)
+  paths = {}
+  scalars = {}
+  for entry, ev in restored.evals.values():
+    if entry.type != ROBUSTNESS:
+      scalars.update(ev(restored.params))
+  if scalars:
+    paths.update(report.write_scalars(out_dir, scalars, step=restored.step))
+  if any(entry.type == ROBUSTNESS for entry, _ in restored.evals.values()):
+    paths.update(_write_robustness(config, workdir, options, restored, out_dir))
+  logging.info("wrote %s", ", ".join(str(p) for p in paths.values()))
+  return paths
+
+
+def _write_robustness(config, workdir, options, restored, out_dir) -> dict[str, pathlib.Path]:
+  cell_results, info = predict_workdir(config, workdir, options, restored)
   results.write_predictions(
     cell_results,
     out_dir / PREDICTIONS,
@@ -129,7 +178,6 @@ def evaluate_workdir(config, workdir: str, options: ReportOptions) -> dict[str, 
   )
   paths = report.write_report(out_dir, rows, info, step=info["checkpoint_step"])
   paths["predictions"] = out_dir / PREDICTIONS
-  logging.info("wrote %s", ", ".join(str(p) for p in paths.values()))
   return paths
 
 
@@ -170,6 +218,7 @@ def compare_workdirs(
   config, workdir_a: str, workdir_b: str, options: ReportOptions
 ) -> dict[str, pathlib.Path]:
   """Both runs' reports, then WORKDIR_A/report/compare/comparison.{json,csv,md,png}."""
+  robustness_entries(config)
   cells_a = _cells_of(config, workdir_a, options)
   cells_b = _cells_of(config, workdir_b, options)
   name_a, name_b = run_name(workdir_a), run_name(workdir_b)

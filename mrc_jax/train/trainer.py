@@ -23,12 +23,13 @@ from flax import nnx
 
 from mrc_jax.data import synthetic
 from mrc_jax.data import tasks as tasks_lib
+from mrc_jax.eval import evaluators
 from mrc_jax.models import head_kinds, hf
 from mrc_jax.models import init_from as init_from_lib
 from mrc_jax.models.encoder import EncoderConfig
 from mrc_jax.models.multitask import HeadSpec, MultiTaskModel
 from mrc_jax.train import checkpoint as ckpt_lib
-from mrc_jax.train import evaluation, input_pipeline
+from mrc_jax.train import input_pipeline
 from mrc_jax.train import metrics as metrics_lib
 from mrc_jax.train import partitioning
 from mrc_jax.train import run_spec
@@ -320,27 +321,41 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   enc_cfg = _encoder_config(config)
   tokenizer_dir = _tokenizer_dir(config, workdir)
   # The input layout travels with the model, as its tokenizer does.
-  run_spec.write(
-    workdir,
-    config,
-    run_spec.RunSpec(
-      encoder=enc_cfg,
-      heads=tuple(head_specs),
-      tasks=tuple(tasks),
-      head_of_task=tuple(head_of_task),
-      tokenizer_dir=tokenizer_dir,
-      options_first=bool(config.data.get("options_first", False)),
-      max_length=int(config.data.max_length),
-      max_choices=int(config.data.max_choices),
-      mesh=dict(mesh.shape),
-    ),
+  spec = run_spec.RunSpec(
+    encoder=enc_cfg,
+    heads=tuple(head_specs),
+    tasks=tuple(tasks),
+    head_of_task=tuple(head_of_task),
+    tokenizer_dir=tokenizer_dir,
+    options_first=bool(config.data.get("options_first", False)),
+    max_length=int(config.data.max_length),
+    max_choices=int(config.data.max_choices),
+    mesh=dict(mesh.shape),
   )
+  run_spec.write(workdir, config, spec)
 
   # --- Input ---------------------------------------------------------------------------
   input_ = _train_input(config, plan, head_of_task, head_specs, tokenizer_dir)
 
   # --- Model and optimizer ---------------------------------------------------------------
   setup = make_setup(config, mesh, head_specs, enc_cfg, tasks)
+
+  # --- Evals: every entry checked before a checkpoint is read ------------------------------
+  evals = evaluators.build(
+    evaluators.entries(config),
+    evaluators.EvalContext(
+      config,
+      spec,
+      # The one place evaluation rebuilds the model from parameters.
+      lambda params: nnx.merge(
+        setup.graphdef, params, fresh_rng_state(setup.rest, jax.random.key(0))
+      ),
+      mesh,
+      setup.rules,
+      config.data.data_dir or None,
+    ),
+    training=True,
+  )
 
   manager = ckpt_lib.CheckpointManager(
     os.path.join(workdir, "checkpoints"), keep=config.keep_checkpoints
@@ -350,21 +365,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
     state = _restore_or_init(config, setup, input_, manager)
 
     with jax.set_mesh(mesh):
-      # --- Evals -------------------------------------------------------------------------
-      evaluator = evaluation.PeriodicEvaluator(
-        config,
-        setup.graphdef,
-        setup.rest,
-        head_specs,
-        tasks,
-        head_of_task,
-        tokenizer_dir,
-        mesh,
-        setup.rules,
-      )
-
       # --- Loop --------------------------------------------------------------------------
-      state = _train_loop(config, workdir, setup, state, input_, manager, tasks, evaluator)
+      state = _train_loop(config, workdir, setup, state, input_, manager, tasks, evals)
   finally:
     # A failing run (e.g. NonFiniteError) still finishes its pending good checkpoints.
     manager.wait()
@@ -470,7 +472,7 @@ def _global_batch(local: dict, mesh, rules) -> dict:
   }
 
 
-def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, evaluator):
+def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, evals):
   """Runs steps up to ``config.total_steps``; logs, evaluates and checkpoints on schedule."""
   mesh, rules, enc_cfg = setup.mesh, setup.rules, setup.enc_cfg
   local, _ = next(input_)  # the batch of the current step, fetched here for its shapes
@@ -513,8 +515,9 @@ def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, ev
       writer.write_scalars(step, scalars)
       logging.info("%s", progress.line(step, scalars["loss"], rates))
       sums = None
-    if config.eval_every_steps and (step % config.eval_every_steps == 0 or last):
-      writer.write_scalars(step, evaluator(state.params))
+    eval_scalars = evaluators.due(evals, state.params, step, last)
+    if eval_scalars:
+      writer.write_scalars(step, eval_scalars)
     if step % config.checkpoint_every_steps == 0 or last:
       _check_finite(pending)
       manager.save(state, input_.position(), force=last)

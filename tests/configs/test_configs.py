@@ -48,6 +48,28 @@ def test_docstring_opens_with_the_exact_command(name):
 
 
 @pytest.mark.parametrize(
+  "name, arg",
+  [
+    ("smoke.py", ""),
+    ("finetune_race.py", "model=minilm,hw=runlocal,runlocal"),
+    ("prefinetune_muppet.py", ""),
+    ("quickstart.py", "stage=finetune_adv"),
+    ("quickstart.py", "stage=eval"),
+    ("eval_xlingual.py", ""),
+    ("minilm_xquad.py", "stage=eval,data_dir=/data"),
+  ],
+)
+def test_eval_entries_name_registered_evaluators_and_their_schedule(name, arg):
+  from mrc_jax.eval import evaluators
+
+  config = load(name).get_config(arg)
+  for entry in evaluators.entries(config).values():
+    # Accuracy every eval_every_steps in training; the robustness report only in launch/eval.py.
+    periodic = entry.type == "accuracy"
+    assert entry.every_steps == (config.eval_every_steps if periodic else 0)
+
+
+@pytest.mark.parametrize(
   "model,adv,hw",
   itertools.product(
     (

@@ -41,7 +41,7 @@ def test_unrunnable_attacks_are_refused_when_the_config_is_built(eval_xlingual, 
 
 
 def test_default_and_runnable_configs_build(eval_xlingual):
-  from mrc_jax.train import evaluation
+  from mrc_jax.eval import evaluators
 
   default = eval_xlingual.get_config("")
   assert sorted(default.evals) == ["belebele", "exams", "xcopa"]
@@ -52,8 +52,10 @@ def test_default_and_runnable_configs_build(eval_xlingual):
   )
   assert config.evals.xquad.attacks == ("charswap", "codeswitch")
   assert config.evals.xquad.attack_params.codeswitch.lexicon == str(LEXICON)
-  # The entries pass the trainer's field check of robustness entries.
-  assert sorted(evaluation.eval_entries(config, "robustness")) == ["xcopa", "xquad"]
+  # The entries pass the registry's field check of robustness entries.
+  entries = evaluators.entries(config)
+  assert sorted(entries) == ["xcopa", "xquad"]
+  assert {entry.type for entry in entries.values()} == {"robustness"}
 
 
 def test_entry_params_reach_the_attack(eval_xlingual):

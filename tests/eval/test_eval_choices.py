@@ -68,7 +68,8 @@ def test_cells_take_the_most_options_of_their_examples(tmp_path):
     head_of_task=(0,),
     tokenizer_dir=str(tmp_path / "tokenizer"),
   )
-  cells = list(inputs.eval_cells(exams_config(tmp_path / "data"), spec))
+  config = exams_config(tmp_path / "data")
+  cells = list(inputs.entry_cells(config, "robustness", config.evals.robustness, spec))
   assert [cell.attack for cell in cells] == ["clean", "charswap"]
   for cell in cells:
     ((batch, meta),) = list(cell.batches)

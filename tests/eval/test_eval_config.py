@@ -1,4 +1,5 @@
-"""`config.evals` entry types: every entry names one, and every entry a config declares runs."""
+"""`config.evals` entries: every entry names a registered evaluator, every entry a config
+declares runs, and the same evaluators run in training and launch/eval.py."""
 
 import importlib
 import json
@@ -8,8 +9,8 @@ import ml_collections
 import pytest
 from eval_helpers import eval_config
 
-from mrc_jax.eval import inputs, run
-from mrc_jax.train import evaluation, train_and_evaluate
+from mrc_jax.eval import evaluators, inputs, run
+from mrc_jax.train import train_and_evaluate
 from tests.train import helpers
 
 
@@ -27,17 +28,30 @@ def _config_with(**entries):
   ],
 )
 def test_unknown_or_missing_type_raises_at_build_time_naming_the_entry(
-  make_workdir, entry, problem
+  make_workdir, tmp_path, monkeypatch, entry, problem
 ):
   config = eval_config(["synthetic.en"], ("charswap",), num_examples=2)
   config.evals.race_dev = entry
   message = rf"config.evals.race_dev {problem}; known types: 'accuracy': .*'robustness': "
-  # The trainer's periodic evaluator checks the entries before it touches anything else.
   with pytest.raises(ValueError, match=message):
-    evaluation.PeriodicEvaluator(config, *[None] * 8)
-  # launch/eval.py: before the checkpoint is restored.
+    evaluators.entries(config)
+  # launch/eval.py and the trainer: before any checkpoint is read.
+  from mrc_jax.eval import restore
+  from mrc_jax.train import checkpoint
+
+  workdir = str(make_workdir("run", 0))
+
+  def no_restore(*args, **kwargs):
+    raise AssertionError("a checkpoint was read")
+
+  monkeypatch.setattr(restore, "load_model", no_restore)
+  monkeypatch.setattr(checkpoint.CheckpointManager, "__init__", no_restore)
   with pytest.raises(ValueError, match=message):
-    run.evaluate_workdir(config, str(make_workdir("run", 0)), run.ReportOptions())
+    run.evaluate_workdir(config, workdir, run.ReportOptions())
+  training = helpers.tiny_config()
+  training.evals.race_dev = entry
+  with pytest.raises(ValueError, match=message):
+    train_and_evaluate(training, str(tmp_path / "train"))
 
 
 def test_fields_a_type_does_not_read_are_errors():
@@ -47,10 +61,22 @@ def test_fields_a_type_does_not_read_are_errors():
     match=r"config.evals.dev \(type 'accuracy'\): missing "
     r"fields \[\], unknown fields \['num_exampels'\]",
   ):
-    evaluation.eval_entries(config, "accuracy")
+    evaluators.entries(config)
   config = _config_with(report=dict(type="robustness", tasks=("synthetic.en",)))
   with pytest.raises(ValueError, match=r"missing fields \['attacks'\]"):
-    inputs.robustness_entries(config)
+    evaluators.entries(config)
+
+
+def test_every_steps_defaults_by_type_and_any_entry_may_set_it():
+  config = _config_with(
+    dev=dict(type="accuracy", tasks=("synthetic.en",)),
+    report=dict(type="robustness", tasks=("synthetic.en",), attacks=()),
+    often=dict(type="robustness", tasks=("synthetic.de",), attacks=(), every_steps=5),
+    never=dict(type="accuracy", tasks=("synthetic.de",), every_steps=0),
+  )
+  config.eval_every_steps = 100
+  schedule = {name: entry.every_steps for name, entry in evaluators.entries(config).items()}
+  assert schedule == {"dev": 100, "report": 0, "often": 5, "never": 0}
 
 
 def _load_config(name):
@@ -71,11 +97,7 @@ def _load_config(name):
 )
 def test_every_config_entry_has_the_evaluator_that_runs_it(name, arg, types):
   config = _load_config(name).get_config(arg)
-  found = {
-    entry_name: eval_type
-    for eval_type in evaluation.EVAL_TYPES
-    for entry_name in evaluation.eval_entries(config, eval_type)
-  }
+  found = {name: entry.type for name, entry in evaluators.entries(config).items()}
   assert found == types
 
 
@@ -138,6 +160,33 @@ def test_a_robustness_entry_may_set_its_own_row_length():
   config.evals.short = dict(
     type="robustness", tasks=("synthetic.de",), attacks=(), num_examples=4, max_length=64
   )
-  entries = inputs.robustness_entries(config)
+  entries = config.evals
   assert inputs.entry_settings(config, "short", entries["short"])["max_length"] == 64
   assert inputs.entry_settings(config, "robustness", entries["robustness"])["max_length"] == 96
+
+
+@pytest.mark.slow
+def test_robustness_entry_with_every_steps_logs_its_cells_during_training(tmp_path):
+  """The launch/eval.py evaluator, every step of a tiny run: per-cell scalars, no report."""
+  config = helpers.tiny_config(total_steps=2, checkpoint_every_steps=2)
+  config.data.tasks = ("synthetic.en", "synthetic_span.en")
+  config.data.max_length = 64
+  config.export.enabled = False
+  config.evals = ml_collections.ConfigDict()
+  config.evals.robust = dict(
+    type="robustness",
+    tasks=("synthetic.en", "synthetic_span.en"),
+    attacks=("charswap",),
+    num_examples=4,
+    batch_size=4,
+    every_steps=1,
+  )
+  train_and_evaluate(config, str(tmp_path))
+  records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+  evals = [r for r in records if any(k.startswith("eval/") for k in r)]
+  assert [r["step"] for r in evals] == [1, 2]
+  for record in evals:
+    for attack in ("clean", "charswap"):
+      assert 0.0 <= record[f"eval/robust/synthetic.en/{attack}/accuracy"] <= 1.0
+      assert 0.0 <= record[f"eval/robust/synthetic_span.en/{attack}/f1"] <= 1.0
+  assert not (tmp_path / "report").exists()

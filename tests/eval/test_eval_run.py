@@ -60,6 +60,15 @@ def test_workdir_report_and_comparison(make_workdir):
   with Image.open(paths["png"]) as image:
     assert image.size[0] > 100
   assert list(paths["tensorboard"].glob("events.out.tfevents.*"))
+  # The accuracy entry runs the evaluator training runs, on the restored checkpoint.
+  scalars = json.loads(paths["scalars_json"].read_text())
+  assert scalars["checkpoint_step"] == 5
+  assert set(scalars["scalars"]) == {
+    "eval/validation/synthetic.en/accuracy",
+    "eval/validation/synthetic.en/loss",
+  }
+  assert 0.0 <= scalars["scalars"]["eval/validation/synthetic.en/accuracy"] <= 1.0
+  assert "eval/validation/synthetic.en/loss" in paths["scalars_md"].read_text()
 
   predictions_mtime = paths["predictions"].stat().st_mtime_ns
   compare = run.compare_workdirs(small_config(), str(workdir_a), str(workdir_b), options)
@@ -83,11 +92,19 @@ def test_workdir_report_and_comparison(make_workdir):
   assert "accuracy_drop_diff" in compare["md"].read_text()
 
 
-def test_config_without_robustness_entry_is_an_error(make_workdir):
+def test_accuracy_entries_alone_write_their_scalars(make_workdir):
+  workdir = make_workdir("run", 0)
   config = small_config()
   del config.evals["robustness"]
+  paths = run.evaluate_workdir(config, str(workdir), run.ReportOptions())
+  assert set(paths) == {"scalars_json", "scalars_md"}
+  assert not (workdir / "report" / "robustness.json").exists()
+  # Compare mode needs the robustness cells.
   with pytest.raises(ValueError, match="no robustness entry"):
-    run.evaluate_workdir(config, str(make_workdir("run", 0)), run.ReportOptions())
+    run.compare_workdirs(config, str(workdir), str(workdir), run.ReportOptions())
+  del config.evals["validation"]
+  with pytest.raises(ValueError, match="config.evals has no entry"):
+    run.evaluate_workdir(config, str(workdir), run.ReportOptions())
 
 
 @pytest.mark.slow
@@ -101,6 +118,9 @@ def test_launch_eval_command_line(make_workdir, tmp_path):
     f"--config={REPO / 'configs' / 'smoke.py'}",
     f"--workdir={workdir}",
     "--config.evals.robustness.num_examples=8",
+    # The workdir's model has the choice and span heads only (no sentence-pair head).
+    "--config.evals.validation.tasks=('synthetic.en','synthetic_span.de')",
+    "--config.evals.validation.num_examples=8",
     "--num_resamples=50",
   ]
   completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
@@ -114,6 +134,9 @@ def test_launch_eval_command_line(make_workdir, tmp_path):
     assert (report_dir / name).stat().st_size > 0
   rates = np.array([row["value"] for row in payload["rows"] if row["metric"] == "accuracy"])
   assert ((0 <= rates) & (rates <= 100)).all()
+  scalars = json.loads((report_dir / "scalars.json").read_text())["scalars"]
+  assert 0.0 <= scalars["eval/validation/synthetic.en/accuracy"] <= 1.0
+  assert "eval/validation/synthetic_span.de/loss" in scalars
 
 
 @pytest.mark.parametrize("options_first", (False, True))
@@ -130,7 +153,8 @@ def test_eval_cells_use_the_layout_the_model_was_trained_with(tmp_path, options_
     tokenizer_dir=str(tmp_path),
     options_first=options_first,
   )
-  (cell,) = inputs.eval_cells(eval_config(["synthetic.en"], (), num_examples=2), spec)
+  config = eval_config(["synthetic.en"], (), num_examples=2)
+  (cell,) = inputs.entry_cells(config, "robustness", config.evals.robustness, spec)
   batch, meta = next(iter(cell.batches))
   example = synthetic.make_example("mc", "en", "test", 0)
   assert meta[0]["id"] == example["id"]
