@@ -24,7 +24,7 @@ from mrc_jax.data.schema import example_kind
 from mrc_jax.models import head_kinds
 from mrc_jax.models.multitask import HeadSpec
 from mrc_jax.train import input_pipeline, partitioning
-from mrc_jax.train.step import example_losses, fresh_rng_state
+from mrc_jax.train.step import example_losses
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,14 +83,14 @@ def eval_entries(config, eval_type: str) -> dict[str, Mapping]:
   return entries
 
 
-def make_eval_sums(graphdef, rest, head_specs: Sequence[HeadSpec]):
+def make_eval_sums(graphdef, head_specs: Sequence[HeadSpec]):
   """``eval_sums(params, batch) -> {correct, loss, count}`` summed over real examples."""
   from flax import nnx
 
   head_specs = tuple(head_specs)
 
   def eval_sums(params, batch):
-    model = nnx.merge(graphdef, params, fresh_rng_state(rest, jax.random.key(0)))
+    model = nnx.merge(graphdef, params)
     loss, correct = example_losses(model(batch, deterministic=True), batch, head_specs)
     mask = batch["example_mask"]
     return dict(correct=jnp.sum(correct * mask), loss=jnp.sum(loss * mask), count=jnp.sum(mask))
@@ -101,9 +101,7 @@ def make_eval_sums(graphdef, rest, head_specs: Sequence[HeadSpec]):
 class PeriodicEvaluator:
   """Runs every ``type="accuracy"`` entry of ``config.evals`` on the current parameters."""
 
-  def __init__(
-    self, config, graphdef, rest, head_specs, tasks, head_of_task, tokenizer_dir, mesh, rules
-  ):
+  def __init__(self, config, graphdef, head_specs, tasks, head_of_task, tokenizer_dir, mesh, rules):
     self.entries = eval_entries(config, "accuracy")
     self.config = config
     self.mesh, self.rules = mesh, rules
@@ -122,7 +120,7 @@ class PeriodicEvaluator:
     self._converter_args = (tokenizer_dir, tasks, head_of_task, head_specs, self.local_examples)
     self._converters = {}  # max_choices -> convert
     self._sources = {}  # (task, split, limit) -> (source, examples to read, max_choices)
-    self._sums = jax.jit(make_eval_sums(graphdef, rest, head_specs))
+    self._sums = jax.jit(make_eval_sums(graphdef, head_specs))
 
   def _head_of_kind(self, name, entry, task, head_specs, trained) -> int:
     source, _, _ = self._source(

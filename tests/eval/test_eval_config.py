@@ -34,7 +34,7 @@ def test_unknown_or_missing_type_raises_at_build_time_naming_the_entry(
   message = rf"config.evals.race_dev {problem}; known types: 'accuracy': .*'robustness': "
   # The trainer's periodic evaluator checks the entries before it touches anything else.
   with pytest.raises(ValueError, match=message):
-    evaluation.PeriodicEvaluator(config, *[None] * 8)
+    evaluation.PeriodicEvaluator(config, *[None] * 7)
   # launch/eval.py: before the checkpoint is restored.
   with pytest.raises(ValueError, match=message):
     run.evaluate_workdir(config, str(make_workdir("run", 0)), run.ReportOptions())
