@@ -55,7 +55,7 @@ import transformers  # noqa: E402
 from flax import nnx, traverse_util  # noqa: E402
 
 from mrc_jax.models import hf  # noqa: E402
-from mrc_jax.models.encoder import Encoder, EncoderConfig  # noqa: E402
+from mrc_jax.models.encoder import Encoder, EncoderConfig, dropout_keys  # noqa: E402
 from mrc_jax.models.heads import MultipleChoiceHead  # noqa: E402
 from mrc_jax.train.optimizer import Freeze  # noqa: E402
 
@@ -95,22 +95,23 @@ class MultipleChoiceModel(nnx.Module):
     self.encoder = encoder or Encoder(config, rngs=rngs)
     self.head = MultipleChoiceHead(config, rngs=rngs)
 
-  def __call__(self, ids, mask, deterministic):
+  def __call__(self, ids, mask, deterministic=True, *, dropout_key=None):
     b, c, t = ids.shape
+    encoder_key, head_key = dropout_keys(deterministic, dropout_key, 2)
     hidden = self.encoder(
-      ids.reshape(b * c, t), mask.reshape(b * c, t), deterministic=deterministic
+      ids.reshape(b * c, t), mask.reshape(b * c, t), deterministic, dropout_key=encoder_key
     )  # [batch * choices, length, hidden]
     pooled = self.encoder.pool(hidden[:, 0]).reshape(b, c, -1)
-    return self.head(pooled, deterministic=deterministic)  # [batch, choices]
+    return self.head(pooled, deterministic, dropout_key=head_key)  # [batch, choices]
 
 
 def jax_model(shape):
   unroll = FLAGS.scan_unroll or shape["num_layers"]
   if FLAGS.checkpoint:
     encoder, config, _ = hf.load_hf_model(FLAGS.checkpoint, with_pooler=True, scan_unroll=unroll)
-    return MultipleChoiceModel(config, nnx.Rngs(params=0, dropout=1), encoder)
+    return MultipleChoiceModel(config, nnx.Rngs(params=0), encoder)
   config = EncoderConfig(model_type="bert", scan_unroll=unroll, **shape)
-  return MultipleChoiceModel(config, nnx.Rngs(params=0, dropout=1))
+  return MultipleChoiceModel(config, nnx.Rngs(params=0))
 
 
 def jax_steps(shape, ids, mask, labels, freeze=(), mode="split"):
@@ -120,7 +121,7 @@ def jax_steps(shape, ids, mask, labels, freeze=(), mode="split"):
   trainable; "stop_gradient" differentiates all of them, the frozen ones through
   ``stop_gradient``, and gives those ``set_to_zero`` updates.
   """
-  graphdef, params, rest = nnx.split(jax_model(shape), nnx.Param, ...)
+  graphdef, params = nnx.split(jax_model(shape), nnx.Param)
   params = params.to_pure_dict()
   split = Freeze(freeze, params)
   tx = optax.adamw(LEARNING_RATE)
@@ -133,39 +134,38 @@ def jax_steps(shape, ids, mask, labels, freeze=(), mode="split"):
   else:
     trainable, frozen = split.split(params)
 
-  def loss_and_rest(trainable, frozen, rest, deterministic):
+  def loss(trainable, frozen, deterministic, dropout_key=None):
     if mode == "stop_gradient":
       train, held = split.split(trainable)
       params = split.merge(train, jax.lax.stop_gradient(held))
     else:
       params = split.merge(trainable, frozen)
-    model = nnx.merge(graphdef, params, rest, copy=True)
-    scores = model(ids, mask, deterministic)
-    loss = optax.softmax_cross_entropy_with_integer_labels(scores, labels).mean()
-    return loss, nnx.state(model, nnx.Not(nnx.Param))
+    scores = nnx.merge(graphdef, params)(ids, mask, deterministic, dropout_key=dropout_key)
+    return optax.softmax_cross_entropy_with_integer_labels(scores, labels).mean()
 
-  def train_step(trainable, frozen, rest, opt_state):
-    (loss, rest), grads = jax.value_and_grad(loss_and_rest, has_aux=True)(
-      trainable, frozen, rest, False
-    )
+  def train_step(trainable, frozen, step, opt_state):
+    # A fresh dropout key per step, as the trainer's (seed, step) key.
+    key = jax.random.fold_in(jax.random.key(1), step)
+    value, grads = jax.value_and_grad(loss)(trainable, frozen, False, key)
     updates, opt_state = tx.update(grads, opt_state, trainable)
-    return optax.apply_updates(trainable, updates), rest, opt_state, loss
+    return optax.apply_updates(trainable, updates), step + 1, opt_state, value
 
-  def grad_step(trainable, frozen, rest):
-    return jax.grad(lambda p: loss_and_rest(p, frozen, rest, True)[0])(trainable)
+  def grad_step(trainable, frozen):
+    return jax.grad(loss)(trainable, frozen, True)
 
-  train = jax.jit(train_step, donate_argnums=(0, 2, 3))
+  train = jax.jit(train_step, donate_argnums=(0, 3))
   grad = jax.jit(grad_step)
-  state = {"params": trainable, "frozen": frozen, "rest": rest, "opt": tx.init(trainable)}
+  step = jnp.zeros((), jnp.int32)
+  state = {"params": trainable, "frozen": frozen, "step": step, "opt": tx.init(trainable)}
 
   def run_train():
-    state["params"], state["rest"], state["opt"], loss = train(
-      state["params"], state["frozen"], state["rest"], state["opt"]
+    state["params"], state["step"], state["opt"], value = train(
+      state["params"], state["frozen"], state["step"], state["opt"]
     )
-    loss.block_until_ready()
+    value.block_until_ready()
 
   def run_grad():
-    jax.block_until_ready(grad(state["params"], state["frozen"], state["rest"]))
+    jax.block_until_ready(grad(state["params"], state["frozen"]))
 
   return run_train, run_grad
 

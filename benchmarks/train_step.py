@@ -64,26 +64,30 @@ def reference_step(ids: np.ndarray, labels: np.ndarray):
       self.encoder = Encoder(config, rngs=rngs)
       self.head = MultipleChoiceHead(config, rngs=rngs)
 
-  model = MultipleChoiceModel(nnx.Rngs(params=0, dropout=1))
-  graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+  model = MultipleChoiceModel(nnx.Rngs(params=0))
+  graphdef, params = nnx.split(model, nnx.Param)
   tx = optax.adamw(1e-5)
   rows = ids.reshape(ROWS, -1)
 
-  def loss_fn(params, rest):
-    m = nnx.merge(graphdef, params, rest, copy=True)
-    hidden = m.encoder(rows, jnp.ones_like(rows), deterministic=False)  # [rows, length, hidden]
+  def loss_fn(params, key):
+    m = nnx.merge(graphdef, params)
+    encoder_key, head_key = jax.random.split(key)
+    hidden = m.encoder(
+      rows, jnp.ones_like(rows), deterministic=False, dropout_key=encoder_key
+    )  # [rows, length, hidden]
     pooled = m.encoder.pool(hidden[:, 0]).reshape(EXAMPLES, CHOICES, -1)
-    scores = m.head(pooled, deterministic=False)  # [examples, choices]
-    loss = optax.softmax_cross_entropy_with_integer_labels(scores, labels).mean()
-    return loss, nnx.state(m, nnx.Not(nnx.Param))
+    scores = m.head(pooled, deterministic=False, dropout_key=head_key)  # [examples, choices]
+    return optax.softmax_cross_entropy_with_integer_labels(scores, labels).mean()
 
   @jax.jit
-  def step(params, rest, opt_state):
-    (loss, rest), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, rest)
+  def step(params, count, opt_state):
+    # A fresh dropout key per step, as the trainer's (seed, step) key.
+    key = jax.random.fold_in(jax.random.key(1), count)
+    loss, grads = jax.value_and_grad(loss_fn)(params, key)
     updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), rest, opt_state, loss
+    return optax.apply_updates(params, updates), count + 1, opt_state, loss
 
-  state = [params, rest, tx.init(params)]
+  state = [params, jnp.zeros((), jnp.int32), tx.init(params)]
 
   def run():
     *new, loss = step(*state)

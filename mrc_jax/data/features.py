@@ -66,28 +66,48 @@ class _Slot:
     return max(len(ids) for ids, _ in self.sequences)
 
 
+# Every array of a model batch (docs/ARCHITECTURE.md): its axes (R rows, L row length,
+# E example slots, C choice slots) and dtype.
+BATCH_ARRAYS = {
+  "input_ids": ("RL", np.int32),
+  "token_type_ids": ("RL", np.int32),
+  "segment_ids": ("RL", np.int32),
+  "positions": ("RL", np.int32),
+  "example_mask": ("E", np.float32),
+  "task_id": ("E", np.int32),
+  "head_id": ("E", np.int32),
+  "num_classes": ("E", np.int32),
+  "pool_row": ("EC", np.int32),
+  "pool_pos": ("EC", np.int32),
+  "choice_mask": ("EC", np.float32),
+  "label": ("E", np.int32),
+  "span_start": ("E", np.int32),
+  "span_end": ("E", np.int32),
+  "target": ("E", np.float32),
+}
+
+
+def batch_shapes(
+  rows: int, length: int, examples: int, choices: int
+) -> dict[str, tuple[tuple[int, ...], type]]:
+  """``{key: (shape, dtype)}`` of every batch of this layout, known before any example."""
+  sizes = {"R": rows, "L": length, "E": examples, "C": choices}
+  return {
+    key: (tuple(sizes[axis] for axis in axes), dtype) for key, (axes, dtype) in BATCH_ARRAYS.items()
+  }
+
+
 class _OpenBatch:
   """Arrays of one batch being filled (one per bucket)."""
 
   def __init__(self, rows: int, length: int, examples: int, choices: int, pad_id: int):
     self.rows, self.length, self.examples = rows, length, examples
     self.arrays = {
-      "input_ids": np.full((rows, length), pad_id, np.int32),  # [R, L]
-      "token_type_ids": np.zeros((rows, length), np.int32),  # [R, L]
-      "segment_ids": np.zeros((rows, length), np.int32),  # [R, L]
-      "positions": np.zeros((rows, length), np.int32),  # [R, L]
-      "example_mask": np.zeros((examples,), np.float32),  # [E]
-      "task_id": np.zeros((examples,), np.int32),  # [E]
-      "head_id": np.zeros((examples,), np.int32),  # [E]
-      "num_classes": np.full((examples,), PADDING_NUM_CLASSES, np.int32),  # [E]
-      "pool_row": np.zeros((examples, choices), np.int32),  # [E, C]
-      "pool_pos": np.zeros((examples, choices), np.int32),  # [E, C]
-      "choice_mask": np.zeros((examples, choices), np.float32),  # [E, C]
-      "label": np.zeros((examples,), np.int32),  # [E]
-      "span_start": np.zeros((examples,), np.int32),  # [E]
-      "span_end": np.zeros((examples,), np.int32),  # [E]
-      "target": np.zeros((examples,), np.float32),  # [E]
+      key: np.zeros(shape, dtype)
+      for key, (shape, dtype) in batch_shapes(rows, length, examples, choices).items()
     }
+    self.arrays["input_ids"][:] = pad_id
+    self.arrays["num_classes"][:] = PADDING_NUM_CLASSES
     self.fill = [0] * rows  # tokens used per row
     self.segments = [0] * rows  # sequences packed per row
     self.meta: list[dict] = []

@@ -270,6 +270,19 @@ def dropout(x: jax.Array, rate: float, seed: jax.Array) -> jax.Array:
   return jnp.where(keep, x * scale, jnp.zeros((), x.dtype))
 
 
+def check_dropout_key(deterministic: bool, dropout_key: jax.Array | None) -> None:
+  if not deterministic and dropout_key is None:
+    raise ValueError("deterministic=False needs a dropout_key")
+
+
+def dropout_keys(deterministic: bool, dropout_key: jax.Array | None, num: int) -> tuple:
+  """`num` independent keys from `dropout_key` (one per dropout site), Nones when deterministic."""
+  check_dropout_key(deterministic, dropout_key)
+  if deterministic:
+    return (None,) * num
+  return tuple(jax.random.split(dropout_key, num))
+
+
 class Embeddings(nnx.Module):
   """Word + position + token-type embeddings, then layer norm."""
 
@@ -419,7 +432,6 @@ class Encoder(nnx.Module):
       e = config.hidden_size
       self.pooler_kernel = _param(rngs, normal_init(config), (e, e), ("embed", "mlp"), pdt)
       self.pooler_bias = _param(rngs, _zeros, (e,), ("mlp",), pdt)
-    self.dropout_rngs = rngs["dropout"].fork()
 
   def _positions(self, input_ids, segment_ids, positions):
     c = self.config
@@ -441,6 +453,7 @@ class Encoder(nnx.Module):
     token_type_ids: jax.Array | None = None,
     deterministic: bool = True,
     *,
+    dropout_key: jax.Array | None = None,
     segment_ids: jax.Array | None = None,
     positions: jax.Array | None = None,
     embedding_noise: jax.Array | None = None,
@@ -450,7 +463,9 @@ class Encoder(nnx.Module):
     `attention_mask` is 1 for real tokens and 0 for padding. With `segment_ids`
     (0 = padding, k > 0 = the k-th sequence packed into the row) a token attends only
     inside its own segment, and positions restart at 0 per segment unless `positions`
-    is given. Dropout draws from this module's 'dropout' rng stream. `embedding_noise`
+    is given. With `deterministic=False` dropout masks are a function of `dropout_key`
+    alone (the module holds no rng state), so a caller that derives it from (seed, step)
+    gets the same masks on resume. `embedding_noise`
     `[batch, length, hidden]` is added to the embedded inputs in the computation dtype,
     before the embedding layer norm (R3F's perturbation, one draw per token position);
     the token embeddings of such a pass are constants to the gradient.
@@ -458,6 +473,7 @@ class Encoder(nnx.Module):
     c = self.config
     dt = DTYPES[c.dtype]
     emb = self.embeddings
+    check_dropout_key(deterministic, dropout_key)
     if token_type_ids is None:
       token_type_ids = jnp.zeros_like(input_ids)
     pos = self._positions(input_ids, segment_ids, positions)
@@ -488,7 +504,7 @@ class Encoder(nnx.Module):
       x, _ = jax.lax.scan(body, x, params, unroll=c.scan_unroll)
     else:
       # [layers + 1, 3, 2]: row 0 seeds the embedding dropout, row i + 1 layer i.
-      seeds = jax.random.bits(self.dropout_rngs(), (c.num_layers + 1, 3, 2), jnp.uint32)
+      seeds = jax.random.bits(dropout_key, (c.num_layers + 1, 3, 2), jnp.uint32)
       x = dropout(x, c.hidden_dropout, seeds[0, 0])
       body = lambda h, ps: (transformer_layer(c, ps[0], h, allowed, ps[1]), None)
       x, _ = jax.lax.scan(body, x, (params, seeds[1:]), unroll=c.scan_unroll)

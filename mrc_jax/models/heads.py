@@ -18,6 +18,9 @@ sentence encoders (E5, sentence-transformers), whose first-token state no object
   RoBERTa / XLM-R multiple choice: pooled -> dropout -> linear(1).
   Question answering (all): tokens -> linear(hidden, 2), no dropout.
 Regression is sequence classification with one output, as in Hugging Face.
+
+Heads hold no rng state: with `deterministic=False` their dropout masks come from the
+`dropout_key` argument.
 """
 
 from __future__ import annotations
@@ -26,7 +29,15 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from mrc_jax.models.encoder import DTYPES, EncoderConfig, _param, _zeros, normal_init
+from mrc_jax.models.encoder import (
+  DTYPES,
+  EncoderConfig,
+  _param,
+  _zeros,
+  check_dropout_key,
+  dropout_keys,
+  normal_init,
+)
 
 
 class Dense(nnx.Module):
@@ -79,8 +90,7 @@ class SequenceClassificationHead(nnx.Module):
   ):
     self.num_labels = num_labels
     self.pooling = _check_pooling(pooling)
-    rate = _classifier_dropout(config, dropout_rate)
-    self.dropout = nnx.Dropout(rate, rngs=rngs)
+    self.dropout = nnx.Dropout(_classifier_dropout(config, dropout_rate))
     e = config.hidden_size
     if config.model_type == "bert":
       self.input_kind = "pooled"
@@ -92,10 +102,13 @@ class SequenceClassificationHead(nnx.Module):
       self.input_kind = "mean"
     self.out = Dense(config, e, num_labels, ("embed", None), rngs=rngs)
 
-  def __call__(self, features: jax.Array, deterministic: bool = True) -> jax.Array:
-    x = self.dropout(features, deterministic=deterministic)
+  def __call__(
+    self, features: jax.Array, deterministic: bool = True, *, dropout_key: jax.Array | None = None
+  ) -> jax.Array:
+    first, second = dropout_keys(deterministic, dropout_key, 2)
+    x = self.dropout(features, deterministic=deterministic, rngs=first)
     if self.dense is not None:
-      x = self.dropout(jnp.tanh(self.dense(x)), deterministic=deterministic)
+      x = self.dropout(jnp.tanh(self.dense(x)), deterministic=deterministic, rngs=second)
     return self.out(x)
 
 
@@ -112,8 +125,10 @@ class RegressionHead(SequenceClassificationHead):
   ):
     super().__init__(config, 1, dropout_rate=dropout_rate, pooling=pooling, rngs=rngs)
 
-  def __call__(self, features: jax.Array, deterministic: bool = True) -> jax.Array:
-    return super().__call__(features, deterministic)[..., 0]
+  def __call__(
+    self, features: jax.Array, deterministic: bool = True, *, dropout_key: jax.Array | None = None
+  ) -> jax.Array:
+    return super().__call__(features, deterministic, dropout_key=dropout_key)[..., 0]
 
 
 class MultipleChoiceHead(nnx.Module):
@@ -129,11 +144,15 @@ class MultipleChoiceHead(nnx.Module):
   ):
     self.pooling = _check_pooling(pooling)
     self.input_kind = "pooled" if pooling == "first" else "mean"
-    self.dropout = nnx.Dropout(_classifier_dropout(config, dropout_rate), rngs=rngs)
+    self.dropout = nnx.Dropout(_classifier_dropout(config, dropout_rate))
     self.out = Dense(config, config.hidden_size, 1, ("embed", None), rngs=rngs)
 
-  def __call__(self, features: jax.Array, deterministic: bool = True) -> jax.Array:
-    return self.out(self.dropout(features, deterministic=deterministic))[..., 0]
+  def __call__(
+    self, features: jax.Array, deterministic: bool = True, *, dropout_key: jax.Array | None = None
+  ) -> jax.Array:
+    check_dropout_key(deterministic, dropout_key)
+    x = self.dropout(features, deterministic=deterministic, rngs=dropout_key)
+    return self.out(x)[..., 0]
 
 
 class SpanHead(nnx.Module):
@@ -145,8 +164,8 @@ class SpanHead(nnx.Module):
     self.out = Dense(config, config.hidden_size, 2, ("embed", None), rngs=rngs)
 
   def __call__(
-    self, features: jax.Array, deterministic: bool = True
+    self, features: jax.Array, deterministic: bool = True, *, dropout_key: jax.Array | None = None
   ) -> tuple[jax.Array, jax.Array]:
-    del deterministic  # Hugging Face's span head has no dropout.
+    del deterministic, dropout_key  # Hugging Face's span head has no dropout.
     logits = self.out(features)  # [batch, length, 2]
     return logits[..., 0], logits[..., 1]

@@ -265,7 +265,7 @@ def load_hf_model(
     )
     with_pooler = w.has("pooler.dense.weight") or pooled_head
   config = EncoderConfig.from_hf_config(hf_config, with_pooler=with_pooler, **config_overrides)
-  rngs = nnx.Rngs(params=seed, dropout=seed)
+  rngs = nnx.Rngs(params=seed)
   encoder = Encoder(config, rngs=rngs)
   _load_encoder_weights(encoder, w)
   heads = {}
@@ -431,7 +431,7 @@ def restore_orbax(
   with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as checkpointer:
     spec = checkpointer.restore(path, args=ocp.args.Composite(spec=ocp.args.JsonRestore()))["spec"]
     config = EncoderConfig(**spec["encoder_config"])
-    rngs = nnx.Rngs(params=seed, dropout=seed)
+    rngs = nnx.Rngs(params=seed)
     model = EncoderWithHeads(
       Encoder(config, rngs=rngs),
       {

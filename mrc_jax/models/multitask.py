@@ -4,6 +4,10 @@ A head table (ordered list of :class:`HeadSpec`) names the heads; a batch's ``he
 indexes into it. Every head runs on every example slot of the batch (heads are small
 next to the encoder) and the loss selects each example's own head with a mask, so a batch
 mixing any tasks is one compiled shape and one step.
+
+The model holds parameters only: dropout masks come from the ``dropout_key`` argument of
+a training call, so ``nnx.split(model, nnx.Param)`` is the whole model and a pure step
+derives the key from (seed, step, micro-batch).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from flax import nnx
 
 from mrc_jax.models import head_kinds
 from mrc_jax.models import heads as heads_lib
-from mrc_jax.models.encoder import Encoder, EncoderConfig
+from mrc_jax.models.encoder import Encoder, EncoderConfig, dropout_keys
 
 HEAD_KINDS = tuple(head_kinds.KINDS)
 
@@ -75,7 +79,9 @@ class MultiTaskModel(nnx.Module):
     self.encoder = encoder if encoder is not None else Encoder(config, rngs=rngs)
     self.heads = nnx.Dict({s.name: make_head(config, s, rngs=rngs) for s in head_specs})
 
-  def encode(self, batch: dict, deterministic: bool) -> jax.Array:
+  def encode(
+    self, batch: dict, deterministic: bool = True, *, dropout_key: jax.Array | None = None
+  ) -> jax.Array:
     """Token rows -> hidden states ``[rows, length, hidden]``."""
     segment_ids = batch["segment_ids"]
     return self.encoder(
@@ -83,19 +89,25 @@ class MultiTaskModel(nnx.Module):
       (segment_ids > 0).astype(jnp.int32),
       batch["token_type_ids"],
       deterministic,
+      dropout_key=dropout_key,
       segment_ids=segment_ids,
       positions=batch["positions"],
       embedding_noise=batch.get("embedding_noise"),
     )
 
-  def __call__(self, batch: dict, deterministic: bool = True) -> dict:
+  def __call__(
+    self, batch: dict, deterministic: bool = True, *, dropout_key: jax.Array | None = None
+  ) -> dict:
     """Outputs of every head on every example slot, keyed by head name.
 
     classification ``[E, num_labels]`` logits; multiple_choice ``[E, C]`` scores;
     span ``(start, end)`` each ``[E, L]`` over the row of choice slot 0 (positions
     outside that example's segment set to a large negative); regression ``[E]``.
+    ``deterministic=False`` applies dropout with masks drawn from ``dropout_key`` only:
+    the same key gives the same masks (R3F's two passes, a resumed step).
     """
-    hidden = self.encode(batch, deterministic)  # [R, L, H]
+    encoder_key, *head_keys = dropout_keys(deterministic, dropout_key, 1 + len(self.head_names))
+    hidden = self.encode(batch, deterministic, dropout_key=encoder_key)  # [R, L, H]
     first = hidden[batch["pool_row"], batch["pool_pos"]]  # [E, C, H]
     kinds = {head_kind(h) for h in self.heads.values()}
     input_kinds = {h.input_kind for h in self.heads.values()}
@@ -111,18 +123,18 @@ class MultiTaskModel(nnx.Module):
       own = segment == segment[jnp.arange(row.shape[0]), batch["pool_pos"][:, 0]][:, None]
 
     outputs = {}
-    for name in self.head_names:
+    for name, key in zip(self.head_names, head_keys):
       head = self.heads[name]
       if head.input_kind == "tokens":
-        start, end = head(tokens, deterministic)
+        start, end = head(tokens, deterministic, dropout_key=key)
         neg = jnp.finfo(start.dtype).min
         outputs[name] = (jnp.where(own, start, neg), jnp.where(own, end, neg))
         continue
       pooled = features[head.input_kind]  # [E, C, H]
       if head_kind(head) == "multiple_choice":
-        outputs[name] = head(pooled, deterministic)  # [E, C]
+        outputs[name] = head(pooled, deterministic, dropout_key=key)  # [E, C]
       else:
-        outputs[name] = head(pooled[:, 0], deterministic)  # [E, K] or [E]
+        outputs[name] = head(pooled[:, 0], deterministic, dropout_key=key)  # [E, K] or [E]
     return outputs
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import zlib
 from typing import Callable, Sequence
 
+import jax
 import numpy as np
 from absl import logging
 
@@ -233,6 +234,14 @@ class TrainInput:
     return stacked, metas
 
 
+def _slots_and_rows(
+  num_examples: int, max_choices: int, rows_per_batch: int, slots_per_batch: int
+) -> tuple[int, int]:
+  """Example slots and rows of one micro-batch (:func:`make_converter`'s defaults)."""
+  slots = slots_per_batch or num_examples
+  return slots, rows_per_batch or slots * max_choices
+
+
 def make_converter(
   tokenizer_dir: str,
   tasks: Sequence[str],
@@ -260,6 +269,7 @@ def make_converter(
   by id (otherwise it is an error).
   """
   tokenizer = vocab.load_tokenizer(tokenizer_dir)
+  slots, rows = _slots_and_rows(num_examples, max_choices, rows_per_batch, slots_per_batch)
   heads = list(head_specs)
   num_classes = {
     t: heads[h].num_labels for t, h in zip(tasks, head_of_task) if heads[h].kind == "classification"
@@ -268,8 +278,8 @@ def make_converter(
     task_index={t: i for i, t in enumerate(tasks)},
     head_index=dict(zip(tasks, head_of_task)),
     num_classes=num_classes,
-    examples_per_batch=slots_per_batch or num_examples,
-    rows_per_batch=rows_per_batch or (slots_per_batch or num_examples) * max_choices,
+    examples_per_batch=slots,
+    rows_per_batch=rows,
     lengths=(max_length,),
     max_choices=max_choices,
     options_first=options_first,
@@ -281,13 +291,44 @@ def make_converter(
     if len(batches) != 1:
       raise ValueError(
         f"{len(examples)} examples of tasks {sorted({e['task'] for e in examples})} "
-        f"need {len(batches)} batches of {slots_per_batch or num_examples} slots x "
+        f"need {len(batches)} batches of {slots} slots x "
         f"{max_length} tokens; raise data.max_length, data.slots_per_batch or "
         "data.rows_per_batch"
       )
     return batches[0]
 
   return convert
+
+
+def batch_spec(
+  *,
+  num_examples: int,
+  max_length: int,
+  max_choices: int,
+  rows_per_batch: int = 0,
+  slots_per_batch: int = 0,
+  accum: int | None = None,
+) -> dict[str, jax.ShapeDtypeStruct]:
+  """Shapes and dtypes of :func:`make_converter`'s micro-batch with the same layout.
+
+  Known before any data is read, so the step compiles (and its FLOPs are counted) before
+  the first batch. With ``accum``, the ``[accum, ...]`` stack :class:`TrainInput` yields.
+  """
+  slots, rows = _slots_and_rows(num_examples, max_choices, rows_per_batch, slots_per_batch)
+  shapes = features.batch_shapes(rows, max_length, slots, max_choices)
+  lead = () if accum is None else (accum,)
+  return {key: jax.ShapeDtypeStruct(lead + shape, dtype) for key, (shape, dtype) in shapes.items()}
+
+
+def _layout(config) -> dict:
+  """The fields of ``config.data`` that fix a micro-batch's shapes."""
+  data = config.data
+  return dict(
+    max_length=data.max_length,
+    max_choices=data.max_choices,
+    rows_per_batch=data.rows_per_batch,
+    slots_per_batch=data.get("slots_per_batch", 0),
+  )
 
 
 def config_converter(
@@ -307,10 +348,14 @@ def config_converter(
     head_of_task,
     head_specs,
     num_examples=num_examples,
-    max_length=data.max_length,
-    max_choices=data.max_choices,
-    rows_per_batch=data.rows_per_batch,
-    slots_per_batch=data.get("slots_per_batch", 0),
     options_first=data.get("options_first", False),
     skip_overlong=data.get("skip_overlong", False),
+    **_layout(config),
   )
+
+
+def config_batch_spec(
+  config, num_examples: int, accum: int | None = None
+) -> dict[str, jax.ShapeDtypeStruct]:
+  """:func:`batch_spec` of :func:`config_converter`'s batches."""
+  return batch_spec(num_examples=num_examples, accum=accum, **_layout(config))

@@ -92,28 +92,8 @@ def embedding_noise(key: jax.Array, shape: tuple, dtype, noise: str, eps: float)
 # --- The step --------------------------------------------------------------------------
 
 
-def fresh_rng_state(rest: Any, key: jax.Array) -> Any:
-  """Rebuilds every rng stream in ``rest`` from ``key`` (dropout keyed by step, not history).
-
-  ``rest`` may be abstract (shapes and dtypes only): only its structure is used.
-  """
-  leaves, treedef = jax.tree.flatten(rest)
-  new = []
-  for i, leaf in enumerate(leaves):
-    if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
-      new.append(jax.random.fold_in(key, i))
-    else:
-      new.append(jnp.zeros(leaf.shape, leaf.dtype))
-  return jax.tree.unflatten(treedef, new)
-
-
-def l2_norm(tree) -> jax.Array:
-  return optax.global_norm(tree)
-
-
 def make_train_step(
   graphdef: nnx.GraphDef,
-  rest: Any,
   optimizer: optax.GradientTransformation,
   schedule: optax.Schedule,
   head_specs: Sequence[HeadSpec],
@@ -129,11 +109,12 @@ def make_train_step(
 ) -> Callable[[TrainState, dict], tuple[TrainState, dict]]:
   """Builds ``train_step(state, batch) -> (state, metrics)``.
 
-  ``rest`` is the model's non-parameter state (rng streams), rebuilt every step from
-  ``(seed, step)`` so a resumed run draws the same dropout masks. ``metrics`` holds sums
-  and counts (the host divides): scaled loss sum, per-task unscaled loss / correct /
-  count ``[num_tasks]``, real tokens, the R3F divergence sum (0 without R3F), and the
-  l2 norms, learning rate and a finite flag.
+  ``graphdef`` and the parameters are the whole model (it holds no rng state): each
+  micro-batch's dropout key is ``fold_in(fold_in(key(seed), step), micro_index)``, so a
+  resumed run draws the same dropout masks. ``metrics`` holds sums and counts (the host
+  divides): scaled loss sum, per-task unscaled loss / correct / count ``[num_tasks]``,
+  real tokens, the R3F divergence sum (0 without R3F), and the l2 norms, learning rate
+  and a finite flag.
   ``task_weights`` ``[num_tasks]`` multiply each task's examples' losses on top of the
   1/log(n) scaling (None: all 1).
   ``freeze`` splits ``state.params`` into the trainable part, which alone is
@@ -152,25 +133,20 @@ def make_train_step(
   def micro_loss(trainable, frozen, micro, key, denominator):
     # The frozen part is closed over, not differentiated: no gradient is formed for it.
     params = freeze.merge(trainable, frozen)
-    model = nnx.merge(graphdef, params, fresh_rng_state(rest, key))
-    outputs = model(micro, deterministic=False)
+    model = nnx.merge(graphdef, params)
+    outputs = model(micro, deterministic=False, dropout_key=key)
     loss, correct = example_losses(outputs, micro, head_specs)
     mask = micro["example_mask"]
     scaled = loss * loss_scale(micro["num_classes"], scale_loss) * weights[micro["task_id"]]
     total = jnp.sum(scaled * mask) / denominator
     r3f_sum = jnp.zeros((), jnp.float32)
     if r3f_weight:
-      # Same dropout masks as the clean pass: the divergence measures the noise alone.
-      noisy_model = nnx.merge(graphdef, params, fresh_rng_state(rest, key))
-      shape = micro["input_ids"].shape + (noisy_model.config.hidden_size,)
+      shape = micro["input_ids"].shape + (model.config.hidden_size,)
       delta = embedding_noise(
-        jax.random.fold_in(key, 1 << 20),
-        shape,
-        DTYPES[noisy_model.config.dtype],
-        r3f_noise,
-        r3f_eps,
+        jax.random.fold_in(key, 1 << 20), shape, DTYPES[model.config.dtype], r3f_noise, r3f_eps
       )
-      noisy = noisy_model(dict(micro, embedding_noise=delta), deterministic=False)
+      # The clean pass's dropout key, so its masks: the divergence measures the noise alone.
+      noisy = model(dict(micro, embedding_noise=delta), deterministic=False, dropout_key=key)
       kl = example_symmetric_kl(outputs, noisy, micro, head_specs)
       r3f_sum = jnp.sum(kl * mask)
       total = total + r3f_weight * r3f_sum / denominator
@@ -218,12 +194,12 @@ def make_train_step(
     (grads, sums), _ = jax.lax.scan(body, (zeros_grads, zero_sums), (jnp.arange(accum), batch))
     updates, opt_state = optimizer.update(grads, state.opt_state, trainable)
     params = freeze.merge(optax.apply_updates(trainable, updates), frozen)
-    grad_norm = l2_norm(grads)
+    grad_norm = optax.global_norm(grads)
     metrics = dict(
       sums,
       l2_grads=grad_norm,
-      l2_params=l2_norm(params),
-      l2_updates=l2_norm(updates),
+      l2_params=optax.global_norm(params),
+      l2_updates=optax.global_norm(updates),
       learning_rate=schedule(state.step),
       finite=jnp.isfinite(sums["loss_sum"]) & jnp.isfinite(grad_norm),
     )

@@ -34,7 +34,7 @@ from mrc_jax.train import metrics as metrics_lib
 from mrc_jax.train import partitioning
 from mrc_jax.train import run_spec
 from mrc_jax.train.optimizer import Freeze, check_lr_mults, make_optimizer
-from mrc_jax.train.step import TrainState, fresh_rng_state, make_train_step, num_parameters
+from mrc_jax.train.step import TrainState, make_train_step, num_parameters
 
 
 class NonFiniteError(FloatingPointError):
@@ -199,8 +199,7 @@ class Setup:
   rules: list
   head_specs: list[HeadSpec]
   enc_cfg: EncoderConfig
-  graphdef: Any
-  rest: Any  # rng-stream template; the step rebuilds its values from (seed, step)
+  graphdef: Any  # with the parameters, the whole model (dropout keys are step arguments)
   abstract_state: TrainState
   state_sh: TrainState
   train_step: Any  # pure (state, batch) -> (state, metrics)
@@ -249,9 +248,9 @@ def make_setup(
   seed = int(config.seed)
 
   def fresh_model():
-    return MultiTaskModel(enc_cfg, head_specs, rngs=nnx.Rngs(params=seed, dropout=seed))
+    return MultiTaskModel(enc_cfg, head_specs, rngs=nnx.Rngs(params=seed))
 
-  graphdef, abstract_params, rest = nnx.split(nnx.eval_shape(fresh_model), nnx.Param, ...)
+  graphdef, abstract_params = nnx.split(nnx.eval_shape(fresh_model), nnx.Param)
   param_sh = partitioning.param_shardings(abstract_params, rules, mesh)
   abstract_params = abstract_params.to_pure_dict()
   freeze = Freeze(config.optimizer.get("freeze", ()), abstract_params)
@@ -279,7 +278,6 @@ def make_setup(
   )
   train_step = make_train_step(
     graphdef,
-    rest,
     optimizer,
     schedule,
     head_specs,
@@ -298,7 +296,6 @@ def make_setup(
     head_specs=list(head_specs),
     enc_cfg=enc_cfg,
     graphdef=graphdef,
-    rest=rest,
     abstract_state=abstract_state,
     state_sh=state_sh,
     train_step=train_step,
@@ -347,9 +344,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
       config,
       spec,
       # The one place evaluation rebuilds the model from parameters.
-      lambda params: nnx.merge(
-        setup.graphdef, params, fresh_rng_state(setup.rest, jax.random.key(0))
-      ),
+      lambda params: nnx.merge(setup.graphdef, params),
       mesh,
       setup.rules,
       config.data.data_dir or None,
@@ -475,12 +470,14 @@ def _global_batch(local: dict, mesh, rules) -> dict:
 def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, evals):
   """Runs steps up to ``config.total_steps``; logs, evaluates and checkpoints on schedule."""
   mesh, rules, enc_cfg = setup.mesh, setup.rules, setup.enc_cfg
-  local, _ = next(input_)  # the batch of the current step, fetched here for its shapes
-  step_fn = setup.jit_step({k: v.ndim for k, v in local.items()})
-  rows, length = local["input_ids"].shape[1:]
-  flops = metrics_lib.encoder_train_flops(
-    enc_cfg, rows * jax.process_count() * config.optimizer.accum_steps, length
+  accum = int(config.optimizer.accum_steps)
+  # This host's [accum, ...] batch, known from the layout before any batch is read.
+  spec = input_pipeline.config_batch_spec(
+    config, num_examples=config.batch_size // accum // jax.process_count(), accum=accum
   )
+  step_fn = setup.jit_step({k: s.ndim for k, s in spec.items()})
+  _, rows, length = spec["input_ids"].shape
+  flops = metrics_lib.encoder_train_flops(enc_cfg, rows * jax.process_count() * accum, length)
   flops *= 2 if config.r3f.weight else 1  # R3F runs a second forward + backward
   peak, peak_source = metrics_lib.peak_flops_per_device(config.peak_flops_per_device)
   logging.info("MFU reference: %.3g FLOP/s per device (%s)", peak, peak_source)
@@ -489,10 +486,8 @@ def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, ev
   progress = metrics_lib.Progress(config.total_steps, step, flops / mesh.size, peak)
   sums, pending = None, []
   while step < config.total_steps:
-    if local is None:
-      local, _ = next(input_)
+    local, _ = next(input_)
     state, metrics = step_fn(state, _global_batch(local, mesh, rules))
-    local = None
     step += 1
     pending.append((step, metrics["finite"]))
     sums = metrics if sums is None else jax.tree.map(jnp.add, sums, metrics)
@@ -533,10 +528,7 @@ def export_hf(config, workdir: str, setup: Setup, params: dict, tokenizer_dir: s
   """
   if jax.process_index() != 0:
     return []
-  # The merge needs concrete rng streams in place of the template's shapes.
-  model = nnx.merge(
-    setup.graphdef, jax.device_get(params), fresh_rng_state(setup.rest, jax.random.key(0))
-  )
+  model = nnx.merge(setup.graphdef, jax.device_get(params))
   wanted = list(config.export.heads) or [h.name for h in setup.head_specs]
   paths = hf.export_heads(
     model.encoder,

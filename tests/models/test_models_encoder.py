@@ -10,6 +10,9 @@ from flax import nnx
 
 from mrc_jax.models import hf
 from mrc_jax.models.encoder import Encoder, EncoderConfig, dropout, segment_positions
+from mrc_jax.models.heads import MultipleChoiceHead, SequenceClassificationHead
+from mrc_jax.models.multitask import MultiTaskModel
+from tests.train import helpers
 
 TINY = dict(
   vocab_size=101,
@@ -28,7 +31,7 @@ def random_encoder(model_type="roberta", **overrides):
     fields.update(pad_token_id=1, position_offset=2)
   fields.update(overrides)
   config = EncoderConfig(**fields)
-  return Encoder(config, rngs=nnx.Rngs(params=1, dropout=2)), config
+  return Encoder(config, rngs=nnx.Rngs(params=1)), config
 
 
 def test_segment_positions_restart_per_segment():
@@ -76,12 +79,13 @@ def test_bfloat16_close_to_float32():
 def test_unrolled_layers_equal_scanned(deterministic):
   """scan_unroll changes how XLA compiles the layer loop, never the numbers."""
   rolled, config = random_encoder("bert", num_layers=3, hidden_dropout=0.2, attention_dropout=0.2)
-  unrolled = Encoder(dataclasses.replace(config, scan_unroll=3), rngs=nnx.Rngs(params=1, dropout=2))
+  unrolled = Encoder(dataclasses.replace(config, scan_unroll=3), rngs=nnx.Rngs(params=1))
   ids = np.random.default_rng(0).integers(5, 101, (2, 9)).astype(np.int32)
   mask = np.ones_like(ids)
   mask[1, 6:] = 0
-  expected = np.asarray(rolled(ids, mask, deterministic=deterministic))
-  actual = np.asarray(unrolled(ids, mask, deterministic=deterministic))
+  key = jax.random.key(3)
+  expected = np.asarray(rolled(ids, mask, deterministic=deterministic, dropout_key=key))
+  actual = np.asarray(unrolled(ids, mask, deterministic=deterministic, dropout_key=key))
   np.testing.assert_allclose(actual, expected, atol=1e-6, rtol=0)
   assert not np.allclose(expected[0], expected[1], atol=1e-3)  # rows do differ
 
@@ -174,16 +178,58 @@ def test_dropout_mask_rate_scale_and_independence():
   assert abs((dropped[:, 1:] & dropped[:, :-1]).mean() - 0.01) < 0.002
 
 
-def test_training_mode_uses_dropout_stream():
+def test_dropout_masks_are_a_function_of_the_key_alone():
   encoder, _ = random_encoder("bert")
   ids = np.random.default_rng(0).integers(5, 101, (2, 8)).astype(np.int32)
   mask = np.ones_like(ids)
   clean = encoder(ids, mask)
-  np.testing.assert_array_equal(clean, encoder(ids, mask))
-  noisy_a = encoder(ids, mask, deterministic=False)
-  noisy_b = encoder(ids, mask, deterministic=False)
-  assert not np.allclose(noisy_a, clean, atol=1e-3)
-  assert not np.allclose(noisy_a, noisy_b, atol=1e-3)  # the stream advances per call
+  np.testing.assert_array_equal(clean, encoder(ids, mask, dropout_key=jax.random.key(1)))
+  train = lambda seed: encoder(ids, mask, deterministic=False, dropout_key=jax.random.key(seed))
+  noisy = train(1)
+  np.testing.assert_array_equal(noisy, train(1))
+  assert not np.allclose(noisy, clean, atol=1e-3)
+  assert not np.allclose(noisy, train(2), atol=1e-3)
+  with pytest.raises(ValueError, match="dropout_key"):
+    encoder(ids, mask, deterministic=False)
+
+
+def test_model_holds_parameters_only_and_its_dropout_follows_the_key():
+  """``nnx.split(model, nnx.Param)`` is the whole model; the same key gives the same
+  outputs (a resumed step, R3F's two passes), another key others, and deterministic
+  outputs are the evaluation outputs."""
+  config = EncoderConfig(**dict(TINY, model_type="roberta", pad_token_id=1, position_offset=2))
+  model = MultiTaskModel(config, helpers.HEADS, rngs=nnx.Rngs(0))
+  graphdef, params = nnx.split(model, nnx.Param)  # raises if any other state were left
+  batch = jax.tree.map(jnp.asarray, helpers.mixed_batch(0))
+
+  @jax.jit
+  def forward(params, key):
+    return nnx.merge(graphdef, params)(batch, deterministic=False, dropout_key=key)
+
+  first, again, other = (jax.device_get(forward(params, jax.random.key(k))) for k in (1, 1, 2))
+  clean = jax.device_get(model(batch))
+  merged = jax.device_get(nnx.merge(graphdef, params)(batch, deterministic=True))
+  for name in model.head_names:
+    for a, b, c, d, e in zip(
+      *(jax.tree.leaves(o[name]) for o in (first, again, other, clean, merged))
+    ):
+      np.testing.assert_array_equal(a, b, err_msg=name)
+      assert not np.allclose(a, c, atol=1e-4), name
+      assert not np.allclose(a, d, atol=1e-4), name
+      np.testing.assert_array_equal(d, e, err_msg=name)
+  with pytest.raises(ValueError, match="dropout_key"):
+    model(batch, deterministic=False)
+
+  # The heads' own dropout follows the key too (here the encoder has none).
+  features = jax.random.normal(jax.random.key(0), (3, 4, config.hidden_size))  # [E, C, H]
+  for head in (
+    SequenceClassificationHead(config, 3, dropout_rate=0.5, rngs=nnx.Rngs(0)),
+    MultipleChoiceHead(config, dropout_rate=0.5, rngs=nnx.Rngs(0)),
+  ):
+    run = lambda k: np.asarray(head(features, False, dropout_key=jax.random.key(k)))
+    np.testing.assert_array_equal(run(1), run(1))
+    assert not np.allclose(run(1), run(2), atol=1e-4)
+    assert not np.allclose(run(1), head(features), atol=1e-4)
 
 
 def test_parameters_carry_logical_axis_names():

@@ -22,7 +22,7 @@ def _init(path, tasks=("synthetic.en", "synthetic_span.en")):
   config.init_from = path
   enc_cfg = trainer._encoder_config(config)
   specs, _ = trainer.resolve_heads(tasks)
-  model = MultiTaskModel(enc_cfg, specs, rngs=nnx.Rngs(params=0, dropout=0))
+  model = MultiTaskModel(enc_cfg, specs, rngs=nnx.Rngs(params=0))
   fresh = nnx.state(model, nnx.Param).to_pure_dict()
   return enc_cfg, fresh, init_from.initial_params(init_from.from_hf(path), fresh, {})
 

@@ -177,6 +177,39 @@ def test_command_line_overrides_reach_the_config():
   assert len(contract) == 4
 
 
+@pytest.mark.parametrize("rows_per_batch, slots_per_batch", [(0, 0), (10, 8)])
+def test_batch_spec_is_what_the_input_yields(tmp_path, rows_per_batch, slots_per_batch):
+  """The trainer compiles its step from batch_spec before reading data: the spec must be
+  the keys, shapes and dtypes of real batches of choice, classification and span tasks."""
+  tokenizer_dir = str(tmp_path)
+  synthetic.save_tokenizer(tokenizer_dir)
+  heads = [
+    HeadSpec("multiple_choice", "multiple_choice"),
+    HeadSpec("pair", "classification", synthetic.num_classes("pair")),
+    HeadSpec("span", "span"),
+  ]
+  layout = dict(
+    num_examples=3,
+    max_length=96,
+    max_choices=synthetic.NUM_CHOICES,
+    rows_per_batch=rows_per_batch,
+    slots_per_batch=slots_per_batch,
+  )
+  convert = input_pipeline.make_converter(tokenizer_dir, TASKS, [0, 1, 2], heads, **layout)
+  sources = [input_pipeline.ExampleSource(t, "train", seed=3) for t in TASKS]
+  sampler = input_pipeline.MixtureSampler([1, 1, 1], "heterogeneous", seed=3, total_steps=4)
+  pipe = input_pipeline.TrainInput(TASKS, sources, sampler, 6, 2, convert)
+  spec = {k: (s.shape, s.dtype) for k, s in input_pipeline.batch_spec(accum=2, **layout).items()}
+  kinds = set()
+  for _ in range(4):
+    batch, metas = next(pipe)  # [accum=2, ...]
+    assert {k: (v.shape, v.dtype) for k, v in batch.items()} == spec
+    kinds |= {m["kind"] for micro in metas for m in micro}
+  assert kinds == {"choice", "classification", "span"}
+  micro = input_pipeline.batch_spec(**layout)
+  assert {k: s.shape for k, s in micro.items()} == {k: shape[1:] for k, (shape, _) in spec.items()}
+
+
 def test_skip_overlong_leaves_out_an_example_whose_option_alone_is_too_long(tmp_path):
   """data.skip_overlong: the example's slot stays empty and the rest of the batch is built;
   without it the same example is an error."""

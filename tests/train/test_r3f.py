@@ -16,7 +16,7 @@ ROWS, LENGTH = 4, 8
 
 def _bf16_encoder():
   config = helpers.encoder_config(helpers.tiny_config(**{"model.dtype": "bfloat16"}))
-  return config, Encoder(config, rngs=nnx.Rngs(params=0, dropout=0))
+  return config, Encoder(config, rngs=nnx.Rngs(params=0))
 
 
 def test_repeated_tokens_get_their_own_noise_in_bfloat16():
@@ -66,7 +66,7 @@ def test_bfloat16_step_with_r3f_runs_with_a_positive_finite_divergence():
 
 def test_noised_pass_sends_no_gradient_into_the_word_table():
   config = helpers.encoder_config(helpers.tiny_config())
-  encoder = Encoder(config, rngs=nnx.Rngs(params=0, dropout=0))
+  encoder = Encoder(config, rngs=nnx.Rngs(params=0))
   ids = jnp.asarray(np.random.default_rng(0).integers(5, helpers.VOCAB, (2, LENGTH)), jnp.int32)
   noise = embedding_noise(
     jax.random.key(0), (2, LENGTH, config.hidden_size), jnp.float32, "uniform", 1e-2

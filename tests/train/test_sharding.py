@@ -24,7 +24,14 @@ def compare_one_and_eight_devices() -> dict:
   assert len(devices) == 8, devices
   # Adam turns tiny gradients into steps of size lr whatever their precision, so a small
   # learning rate keeps reduction-order noise (1e-7 relative) far below the tolerance.
-  config = helpers.tiny_config(**{"optimizer.learning_rate": 1e-4})
+  # With dropout on: its masks are a function of the step's key, not of the sharding.
+  config = helpers.tiny_config(
+    **{
+      "optimizer.learning_rate": 1e-4,
+      "model.hidden_dropout": 0.1,
+      "model.attention_dropout": 0.1,
+    }
+  )
   batches = [
     helpers.stack([helpers.mixed_batch(10 * s + a, rows=8, examples=8) for a in range(2)])
     for s in range(3)

@@ -6,7 +6,6 @@ import pytest
 from flax import nnx
 
 from mrc_jax.train import partitioning, trainer
-from mrc_jax.train.step import fresh_rng_state
 from tests.train import helpers
 
 
@@ -31,9 +30,7 @@ def test_heterogeneous_loss_is_hand_computed_scaled_mean():
   batch = helpers.mixed_batch(0, examples=6)  # 4 real examples + 2 padding slots
   with jax.set_mesh(setup.mesh):
     state = setup.fresh_state()
-    model = nnx.merge(
-      setup.graphdef, jax.device_get(state.params), fresh_rng_state(setup.rest, jax.random.key(0))
-    )
+    model = nnx.merge(setup.graphdef, jax.device_get(state.params))
     out = jax.device_get(model({k: v for k, v in batch.items()}, deterministic=True))
     _, metrics = setup.jit_step({k: v.ndim + 1 for k, v in batch.items()})(
       state, helpers.stack([batch])

@@ -14,7 +14,7 @@ from flax import nnx
 from mrc_jax.models import hf
 from mrc_jax.train import partitioning, train_and_evaluate, trainer
 from mrc_jax.train.optimizer import Freeze, make_optimizer
-from mrc_jax.train.step import example_losses, fresh_rng_state, loss_scale
+from mrc_jax.train.step import example_losses, loss_scale
 from tests.train import helpers
 
 WORD = "encoder/embeddings/word$"
@@ -120,8 +120,8 @@ def test_freeze_nothing_is_the_plain_full_gradient_adamw_step():
   key = jax.random.fold_in(jax.random.fold_in(jax.random.key(config.seed), 0), 0)
 
   def loss(p, micro):
-    model = nnx.merge(setup.graphdef, p, fresh_rng_state(setup.rest, key))
-    per_example, _ = example_losses(model(micro, deterministic=False), micro, setup.head_specs)
+    outputs = nnx.merge(setup.graphdef, p)(micro, deterministic=False, dropout_key=key)
+    per_example, _ = example_losses(outputs, micro, setup.head_specs)
     scaled = per_example * loss_scale(micro["num_classes"], True)
     return jnp.sum(scaled * micro["example_mask"]) / jnp.sum(micro["example_mask"])
 
