@@ -35,5 +35,5 @@ def load_evaluable(workdir: str, step: int | None = None):
   """(model_of, params, run spec, checkpoint step): ``model_of(params)`` is the workdir's
   model with ``params``, as evaluators build it (:class:`mrc_jax.eval.evaluators.EvalContext`)."""
   model, spec, step = load_model(workdir, step)
-  graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-  return (lambda p: nnx.merge(graphdef, p, rest)), params, spec, step
+  graphdef, params = nnx.split(model, nnx.Param)  # the model holds parameters only
+  return (lambda p: nnx.merge(graphdef, p)), params, spec, step
