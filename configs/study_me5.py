@@ -224,7 +224,9 @@ def _evaluate(config, opts) -> None:
   # English (larger cells: its clean accuracy is the anchor) and the other languages.
   config.evals.xquad_mc_en = entry((derived.xquad_mc_heldout("en"),), opts.en_examples)
   config.evals.xquad_mc = entry(
-    tuple(derived.xquad_mc_heldout(lang) for lang in langs(tuple(l for l in XQUAD_LANGS if l != "en"))),
+    tuple(
+      derived.xquad_mc_heldout(lang) for lang in langs(tuple(l for l in XQUAD_LANGS if l != "en"))
+    ),
     opts.eval_examples,
   )
   config.evals.dream = dict(entry(("dream.en",), opts.en_examples), split="validation")

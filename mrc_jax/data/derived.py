@@ -161,7 +161,9 @@ def _xcopa_val(lang: str) -> catalog.CleanTask:
     for example in examples:
       yield {**example, "task": name}
 
-  return _derived(name, "xcopa_val", lang, "choice", f"xcopa.{lang}", "validation", convert, num_choices=2)
+  return _derived(
+    name, "xcopa_val", lang, "choice", f"xcopa.{lang}", "validation", convert, num_choices=2
+  )
 
 
 def derived_tasks() -> list[catalog.CleanTask]:

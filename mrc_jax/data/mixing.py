@@ -33,13 +33,6 @@ class MixingConfig:
     if self.temperature <= 0:
       raise ValueError(f"temperature must be > 0, got {self.temperature}")
 
-  @property
-  def suffix(self) -> str:
-    """Distinguishes registered mixtures of one blend under different mixing configs."""
-    if self.mode != "temperature":
-      return self.mode
-    return f"temperature_t{self.temperature:g}_max{self.maximum}_scale{self.scale:g}"
-
 
 def mixing_rate(task, *, size: float | None, mixing: MixingConfig) -> float:
   """A seqio mixture rate: ``size`` (else the task's number of train examples) under

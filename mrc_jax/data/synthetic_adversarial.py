@@ -33,7 +33,9 @@ def pool(kind: str, lang: str, attack: str, size: int = POOL_SIZE) -> list[dict]
   ]
 
 
-def read(kind: str, lang: str, attack: str, split, data_dir, strict, report, seed) -> Iterator[dict]:
+def read(
+  kind: str, lang: str, attack: str, split, data_dir, strict, report, seed
+) -> Iterator[dict]:
   """A task reader (``tasks.Reader``): the pool, under every split name."""
   del split, data_dir, strict, report, seed  # procedural: no files, nothing to skip
   yield from pool(kind, lang, attack)

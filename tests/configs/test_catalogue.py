@@ -150,8 +150,7 @@ def test_quickstart(data_dir, tmp_path):
   rows = study(
     data_dir,
     tmp_path,
-    "configs/quickstart.py:prefinetune_steps=2,finetune_steps=2,"
-    "batch=4,eval_examples=8,adv_pool=16",
+    "configs/quickstart.py:prefinetune_steps=2,finetune_steps=2,batch=4,eval_examples=8",
   )
   assert {r["run"] for r in rows} >= {"finetune_clean", "finetune_adv"}
 

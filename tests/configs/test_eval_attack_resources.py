@@ -89,9 +89,10 @@ def test_registry_says_what_an_attack_lacks():
 
 
 def test_adversarial_synthetic_tasks_refuse_unrunnable_attacks():
-  synthetic_adversarial = load("synthetic_adversarial.py")
+  from mrc_jax.data import load_examples
+
   with pytest.raises(perturb.PerturbationError, match="dg needs a seq2seq checkpoint"):
-    synthetic_adversarial.register("en", ("dg",), 8)
+    list(load_examples("synthetic.en.dg", "train"))
 
 
 def test_row_length_and_batch_size_arguments(eval_xlingual):

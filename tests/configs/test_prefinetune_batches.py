@@ -85,7 +85,7 @@ def tokenizer_dir():
 def test_heterogeneous_and_homogeneous_batches_fit(arg, tokenizer_dir):
   config = _module().get_config(arg)
   assert config.data.max_choices == 5  # commonsense_qa
-  tasks = trainer.expand_tasks(config.data)
+  tasks = trainer.run_plan(config.data).tasks
   head_specs, head_of_task = trainer.resolve_heads(tasks)
   examples = config.batch_size // config.optimizer.accum_steps
   convert = input_pipeline.config_converter(

@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from mrc_jax.data import tasks
+
 import configs
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -55,10 +57,10 @@ def test_sweep_expands_into_buildable_stages(sweep_lib, name, arg, num_runs, tmp
     kinds = [stage["kind"] for stage in run["stages"]]
     assert kinds[-1] == "eval" and kinds[-2] == "train"
     finetune = _build(run["stages"][-2], tmp_path)
-    assert finetune.data.tasks and finetune.total_steps > 0
+    assert tasks.plan(finetune.data.mixture).tasks and finetune.total_steps > 0
     if len(kinds) == 3:  # pre-finetuning first; fine-tuning starts from its workdir
       prefinetune = _build(run["stages"][0], tmp_path)
-      assert all(t.startswith("muppet.") for t in prefinetune.data.tasks)
+      assert all(t.startswith("muppet.") for t in tasks.plan(prefinetune.data.mixture).tasks)
       assert finetune.init_from == str(tmp_path / run["stages"][0]["workdir"])
     evaluation = _build(run["stages"][-1], tmp_path)
     assert all("attacks" in entry for entry in evaluation.evals.values())

@@ -110,7 +110,7 @@ def test_finetune_race_style_entry_runs_during_training(tmp_path):
     .evals.race_dev.to_dict()
   )
   config = helpers.tiny_config(total_steps=1, eval_every_steps=1, checkpoint_every_steps=1)
-  config.data.tasks = ("synthetic.en",)
+  config.data.mixture = "synthetic.en"
   config.data.max_length = 64
   config.export.enabled = False
   config.evals = ml_collections.ConfigDict()
@@ -138,7 +138,7 @@ def test_periodic_accuracy_on_more_options_than_training(tmp_path, monkeypatch):
 
   monkeypatch.setattr(input_pipeline.ExampleSource, "__getitem__", with_fifth_option)
   config = helpers.tiny_config(total_steps=1, eval_every_steps=1, checkpoint_every_steps=1)
-  config.data.tasks = ("synthetic.en",)
+  config.data.mixture = "synthetic.en"
   config.data.max_length = 64
   config.export.enabled = False
   config.evals = ml_collections.ConfigDict()
@@ -169,7 +169,7 @@ def test_a_robustness_entry_may_set_its_own_row_length():
 def test_robustness_entry_with_every_steps_logs_its_cells_during_training(tmp_path):
   """The launch/eval.py evaluator, every step of a tiny run: per-cell scalars, no report."""
   config = helpers.tiny_config(total_steps=2, checkpoint_every_steps=2)
-  config.data.tasks = ("synthetic.en", "synthetic_span.en")
+  config.data.mixture = helpers.mixture_of("synthetic.en", "synthetic_span.en")
   config.data.max_length = 64
   config.export.enabled = False
   config.evals = ml_collections.ConfigDict()

@@ -179,13 +179,16 @@ def test_span_windows_are_aggregated_per_id_and_mapped_to_characters():
   assert result.na_probs is None
 
 
-def test_span_scoring_comes_from_the_catalog():
-  assert evaluator_lib.span_scoring("xquad") == ("squad_v1", False)
-  assert evaluator_lib.span_scoring("tydiqa") == ("squad_v1", False)
-  assert evaluator_lib.span_scoring("squad") == ("squad_v1", False)
-  assert evaluator_lib.span_scoring("squad_v2") == ("squad_v1", True)
-  assert evaluator_lib.span_scoring("mlqa") == ("mlqa", False)
-  assert evaluator_lib.span_scoring("synthetic_span") == ("squad_v1", False)
+def test_span_scoring_comes_from_the_registered_task():
+  from mrc_jax.data import tasks
+
+  scoring = lambda name: (tasks.info(name).span_style, tasks.info(name).no_answer)  # noqa: E731
+  assert scoring("xquad.de") == ("squad_v1", False)
+  assert scoring("tydiqa.en") == ("squad_v1", False)
+  assert scoring("squad.en") == ("squad_v1", False)
+  assert scoring("squad_v2.en") == ("squad_v1", True)
+  assert scoring("mlqa.es") == scoring("mlqa.es.charswap") == ("mlqa", False)
+  assert scoring("synthetic_span.en") == ("squad_v1", False)
 
 
 def test_mlqa_cell_headline_is_mlqa_style():
@@ -206,7 +209,9 @@ def test_mlqa_cell_headline_is_mlqa_style():
     "end_logits": end,
   }
   meta = [{"id": "q", "token_offsets": offsets, "context": context, "answers": ["Paris"]}]
-  cell = evaluator_lib.EvalCell("mlqa", "es", "clean", "span", "qa", [(batch, meta)])
+  cell = evaluator_lib.EvalCell(
+    "mlqa", "es", "clean", "span", "qa", [(batch, meta)], span_style="mlqa"
+  )
   result = evaluator_lib.Evaluator(LogitsFromBatch(), device_keys=None).evaluate([cell])[0]
   assert result.predicted == ["«Paris»"]
   assert list(result.scores) == ["f1", "exact_match", "f1_squad_v1", "exact_match_squad_v1"]

@@ -96,7 +96,8 @@ def test_multilingual_e5_small_without_pooler_initialises(caplog):
 def test_training_starts_from_roberta_for_masked_lm(make_hf_checkpoint, tmp_path, caplog):
   path, _ = make_hf_checkpoint("roberta", "ForMaskedLM", vocab_size=260, max_position_embeddings=80)
   config = helpers.tiny_config(total_steps=1, checkpoint_every_steps=1, log_every_steps=1)
-  config.data.tasks = config.evals.validation.tasks = ("synthetic.en", "synthetic_span.en")
+  config.evals.validation.tasks = ("synthetic.en", "synthetic_span.en")
+  config.data.mixture = helpers.mixture_of(*config.evals.validation.tasks)
   config.data.max_length = 64
   config.export.enabled = False
   config.init_from = path

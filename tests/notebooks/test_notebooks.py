@@ -161,7 +161,7 @@ def test_prefinetune_finetune_notebook(tmp_path):
       "--config.batch_size=4",
       "--config.eval_every_steps=0",
     ],
-    FINETUNE_CONFIG="configs/quickstart.py:stage=finetune_adv,root={workdir},adv_pool=16",
+    FINETUNE_CONFIG="configs/quickstart.py:stage=finetune_adv,root={workdir}",
   )
   assert (tmp_path / "finetune" / "metrics.jsonl").read_text().strip()
   assert "synthetic_lookup.en.charswap" in outputs(notebook)
@@ -173,7 +173,7 @@ def test_quickstart_notebook(tmp_path):
     "01_quickstart.ipynb",
     REPO=str(REPO),
     WORKDIR=str(tmp_path),
-    CONFIG_ARGS="prefinetune_steps=2,finetune_steps=2,batch=4,eval_examples=8,adv_pool=16",
+    CONFIG_ARGS="prefinetune_steps=2,finetune_steps=2,batch=4,eval_examples=8",
   )
   report = json.loads((tmp_path / "report" / "robustness.json").read_text())
   assert {r["run"] for r in report["rows"]} >= {"finetune_clean", "finetune_adv"}

@@ -43,7 +43,9 @@ def compare_one_and_eight_devices() -> dict:
   ):
     config.mesh = axes
     mesh = partitioning.make_mesh(config.mesh, devices=devs)
-    setup = trainer.make_setup(config, mesh, helpers.HEADS, helpers.encoder_config(config), helpers.TASKS)
+    setup = trainer.make_setup(
+      config, mesh, helpers.HEADS, helpers.encoder_config(config), helpers.TASKS
+    )
     with jax.set_mesh(mesh):
       state = setup.fresh_state()
       step = setup.jit_step({k: v.ndim for k, v in batches[0].items()})

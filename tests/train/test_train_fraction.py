@@ -30,9 +30,7 @@ def _ids(task, data_dir, fraction, seed):
 def _input(data_dir, fraction, seed=12):
   config = helpers.tiny_config(seed=seed, batch_size=16)
   mixture = tasks.register_mixture("test_exams_hu_it", TASKS)
-  config.data.update(
-    mixture=mixture, data_dir=data_dir, train_fraction=fraction, max_length=128
-  )
+  config.data.update(mixture=mixture, data_dir=data_dir, train_fraction=fraction, max_length=128)
   config.tokenizer = common.minilm_dir()
   plan = trainer.run_plan(config.data)
   head_specs, head_of_task = trainer.resolve_heads(plan.tasks)
