@@ -21,6 +21,7 @@ their significance.
 from absl import app, flags
 from ml_collections import config_flags
 
+from mrc_jax import train
 from mrc_jax.eval import run
 
 FLAGS = flags.FLAGS
@@ -39,6 +40,9 @@ flags.DEFINE_integer("seed", 0, "Seed of the bootstrap resampling.")
 
 def main(argv):
   del argv
+  # One of several processes (pod slice, SLURM, JAX_COORDINATOR_ADDRESS): join the run; each
+  # evaluates on its own first device.
+  train.initialize_distributed()
   options = run.ReportOptions(
     step=FLAGS.step, data_dir=FLAGS.data_dir, num_resamples=FLAGS.num_resamples, seed=FLAGS.seed
   )

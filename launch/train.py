@@ -2,6 +2,11 @@ r"""Trains a config in a workdir; running the same command again resumes it.
 
     python launch/train.py --config=configs/smoke.py --workdir=/tmp/smoke \
         [--config.total_steps=100 --config.mesh="(('data',2),('fsdp',2),('tensor',2))"]
+
+One of several processes (README, "Launch recipes") when the environment says so:
+JAX_COORDINATOR_ADDRESS (host:port of process 0), JAX_NUM_PROCESSES and JAX_PROCESS_ID, or
+a TPU pod slice's, SLURM's or Open MPI's own variables; every process runs this same
+command and reads only its share of each batch.
 """
 
 import logging as std_logging

@@ -87,6 +87,18 @@ BATCH_ARRAYS = {
 }
 
 
+# The arrays whose values index the batch's rows. A host builds its rows alone, so these
+# count from its own first row until the global batch maps them (input_pipeline.global_batch);
+# every other index (positions, choices, classes, task and head ids) is the same everywhere.
+ROW_INDEX_ARRAYS = ("pool_row",)
+
+
+def to_global_rows(batch: Mapping[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+  """``batch`` with its row indices replaced by ``rows[index]``: ``rows`` ``[R]`` gives the
+  global row of each of the batch's own rows."""
+  return {k: rows[v].astype(v.dtype) if k in ROW_INDEX_ARRAYS else v for k, v in batch.items()}
+
+
 def batch_shapes(
   rows: int, length: int, examples: int, choices: int
 ) -> dict[str, tuple[tuple[int, ...], type]]:
@@ -95,6 +107,13 @@ def batch_shapes(
   return {
     key: (tuple(sizes[axis] for axis in axes), dtype) for key, (axes, dtype) in BATCH_ARRAYS.items()
   }
+
+
+def padding_batch(
+  rows: int, length: int, examples: int, choices: int, pad_id: int
+) -> dict[str, np.ndarray]:
+  """A batch of this layout with no example in it (every slot padding)."""
+  return _OpenBatch(rows, length, examples, choices, pad_id).arrays
 
 
 class _OpenBatch:

@@ -98,8 +98,8 @@ def restore_evals(config, workdir: str, options: ReportOptions) -> Restored:
     config,
     spec,
     model_of,
-    # One device: the restored parameters live on the first.
-    mesh=partitioning.make_mesh((("data", 1),), jax.devices()[:1]),
+    # One device: the restored parameters live on this process's first.
+    mesh=partitioning.make_mesh((("data", 1),), jax.local_devices()[:1]),
     data_dir=options.data_dir or config.data.get("data_dir") or None,
   )
   return Restored(evaluators.build(entries, context), params, step)

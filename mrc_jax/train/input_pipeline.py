@@ -23,6 +23,7 @@ from absl import logging
 
 from mrc_jax.data import features, tasks, vocab
 from mrc_jax.models.multitask import HeadSpec
+from mrc_jax.train import partitioning
 
 BATCHING = ("heterogeneous", "homogeneous", "sequential")
 # Third entry of the subset and epoch-order generators' seeds: keeps them apart from the
@@ -287,6 +288,8 @@ def make_converter(
   )
 
   def convert(examples: Sequence[dict]) -> tuple[dict, list]:
+    if not examples:  # a host past the end of an evaluation split still joins the step
+      return features.padding_batch(rows, max_length, slots, max_choices, tokenizer.pad_id), []
     batches = list(features.make_batches(examples, tokenizer, **kwargs))
     if len(batches) != 1:
       raise ValueError(
@@ -320,15 +323,45 @@ def batch_spec(
   return {key: jax.ShapeDtypeStruct(lead + shape, dtype) for key, (shape, dtype) in shapes.items()}
 
 
-def _layout(config) -> dict:
-  """The fields of ``config.data`` that fix a micro-batch's shapes."""
-  data = config.data
-  return dict(
-    max_length=data.max_length,
-    max_choices=data.max_choices,
-    rows_per_batch=data.rows_per_batch,
-    slots_per_batch=data.get("slots_per_batch", 0),
+def host_layout(config) -> dict:
+  """The fields of ``config.data`` that fix this host's micro-batch shapes.
+
+  ``data.rows_per_batch`` and ``data.slots_per_batch`` count the global micro-batch, as
+  ``batch_size`` does, so the global shapes do not depend on the number of hosts; each
+  host builds its ``1 / jax.process_count()`` share.
+  """
+  data, hosts = config.data, jax.process_count()
+  share = {}
+  for key in ("rows_per_batch", "slots_per_batch"):
+    value = int(data.get(key, 0))
+    if value % hosts:
+      raise ValueError(f"data.{key}={value} is not divisible by the {hosts} processes")
+    share[key] = value // hosts
+  return dict(max_length=data.max_length, max_choices=data.max_choices, **share)
+
+
+def global_batch(local: dict, mesh, rules, batch_axis: int = 0) -> dict:
+  """This host's numpy batch -> global arrays sharded on ``batch_axis`` over the mesh.
+
+  Hosts stack their rows and slots into the global batch, so the row indices of their
+  examples (``features.ROW_INDEX_ARRAYS``), which count this host's rows, become the
+  global indices of those rows.
+  """
+
+  def place(value):
+    sharding = partitioning.batch_sharding(mesh, rules, value.ndim, batch_axis)
+    return jax.make_array_from_process_local_data(sharding, value)
+
+  ids = place(local["input_ids"])  # [..., R, L], R over every host
+  # This host's rows lie in the global batch where its devices' shards do, in that order.
+  spans = sorted(
+    {s.index[batch_axis].indices(ids.shape[batch_axis]) for s in ids.addressable_shards}
   )
+  rows = np.concatenate([np.arange(start, stop) for start, stop, _ in spans])  # [R_local]
+  return {
+    k: ids if k == "input_ids" else place(v)
+    for k, v in features.to_global_rows(local, rows).items()
+  }
 
 
 def config_converter(
@@ -350,7 +383,7 @@ def config_converter(
     num_examples=num_examples,
     options_first=data.get("options_first", False),
     skip_overlong=data.get("skip_overlong", False),
-    **_layout(config),
+    **host_layout(config),
   )
 
 
@@ -358,4 +391,4 @@ def config_batch_spec(
   config, num_examples: int, accum: int | None = None
 ) -> dict[str, jax.ShapeDtypeStruct]:
   """:func:`batch_spec` of :func:`config_converter`'s batches."""
-  return batch_spec(num_examples=num_examples, accum=accum, **_layout(config))
+  return batch_spec(num_examples=num_examples, accum=accum, **host_layout(config))

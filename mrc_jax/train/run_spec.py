@@ -117,7 +117,8 @@ def latest_step(workdir: str) -> int | None:
 
 
 def load_params(workdir: str, step: int | None = None) -> tuple[dict[str, Any], int]:
-  """(parameters as a nested dict on the first device, step) of a workdir's checkpoint.
+  """(parameters as a nested dict on this process's first device, step) of a workdir's
+  checkpoint.
 
   Only the parameters are restored (no optimizer state); ``step=None`` takes the latest.
   """
@@ -130,7 +131,8 @@ def load_params(workdir: str, step: int | None = None) -> tuple[dict[str, Any], 
     if step is None:
       raise FileNotFoundError(f"{workdir}/checkpoints holds no checkpoint")
     skeleton = nnx.eval_shape(lambda: MultiTaskModel(spec.encoder, spec.heads, rngs=nnx.Rngs(0)))
-    device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    # This process's own first device: on several processes jax.devices()[0] is process 0's.
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
     target = jax.tree.map(
       lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
       nnx.state(skeleton, nnx.Param).to_pure_dict(),

@@ -20,6 +20,7 @@ import optax
 import seqio
 from absl import logging
 from flax import nnx
+from jax.experimental import multihost_utils
 
 from mrc_jax.data import synthetic
 from mrc_jax.data import tasks as tasks_lib
@@ -43,23 +44,31 @@ class NonFiniteError(FloatingPointError):
 
 # --- Distributed setup -----------------------------------------------------------------
 
-_MULTI_PROCESS_ENV = ("JAX_COORDINATOR_ADDRESS", "COORDINATOR_ADDRESS")
-
 
 def initialize_distributed() -> None:
-  """Calls ``jax.distributed.initialize()`` when this is one of several processes.
+  """Calls ``jax.distributed.initialize`` when this is one of several processes.
 
-  Pod slices and clusters (Cloud TPU, SLURM, Open MPI) are detected by JAX itself from
-  their environment; a coordinator address in the environment also counts.
+  ``JAX_COORDINATOR_ADDRESS`` (``host:port`` of process 0, which serves there),
+  ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID`` in the environment name the run; what they
+  leave unset JAX detects from a pod slice's or cluster's own environment (Cloud TPU,
+  SLURM, Open MPI), which alone also counts as several processes.
   """
+  env = os.environ
   several = (
-    any(os.environ.get(k) for k in _MULTI_PROCESS_ENV)
-    or "," in os.environ.get("TPU_WORKER_HOSTNAMES", "")
-    or int(os.environ.get("SLURM_NTASKS", "1")) > 1
-    or int(os.environ.get("OMPI_COMM_WORLD_SIZE", "1")) > 1
+    bool(env.get("JAX_COORDINATOR_ADDRESS"))
+    or "," in env.get("TPU_WORKER_HOSTNAMES", "")
+    or int(env.get("SLURM_NTASKS", "1")) > 1
+    or int(env.get("OMPI_COMM_WORLD_SIZE", "1")) > 1
   )
-  if several:
-    jax.distributed.initialize()
+  if not several:
+    return
+  # CPU processes exchange arrays through gloo (the default of recent JAX, set for older).
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  jax.distributed.initialize(
+    env.get("JAX_COORDINATOR_ADDRESS") or None,
+    int(env["JAX_NUM_PROCESSES"]) if env.get("JAX_NUM_PROCESSES") else None,
+    int(env["JAX_PROCESS_ID"]) if env.get("JAX_PROCESS_ID") else None,
+  )
 
 
 # --- Tasks and heads -------------------------------------------------------------------
@@ -177,6 +186,8 @@ def _tokenizer_dir(config, workdir: str) -> str:
     directory = os.path.join(workdir, "tokenizer")
     if jax.process_index() == 0:
       synthetic.save_tokenizer(directory)
+    if jax.process_count() > 1:  # the others read it only once it is written
+      multihost_utils.sync_global_devices("synthetic tokenizer written")
     return directory
   return config.tokenizer
 
@@ -459,12 +470,7 @@ def _train_input(
 
 def _global_batch(local: dict, mesh, rules) -> dict:
   """Host-local ``[accum, ...]`` numpy arrays -> global arrays sharded on the batch axis."""
-  return {
-    k: jax.make_array_from_process_local_data(
-      partitioning.batch_sharding(mesh, rules, v.ndim, batch_axis=1), v
-    )
-    for k, v in local.items()
-  }
+  return input_pipeline.global_batch(local, mesh, rules, batch_axis=1)
 
 
 def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, evals):
@@ -526,6 +532,9 @@ def export_hf(config, workdir: str, setup: Setup, params: dict, tokenizer_dir: s
   A Hugging Face directory holds a single task head, so ``export/hf/HEAD`` per head keeps
   every head loadable by transformers. ``config.export.heads`` limits the set.
   """
+  # Every process takes part in gathering parameters sharded across hosts; process 0 writes.
+  if jax.process_count() > 1:
+    params = multihost_utils.process_allgather(params, tiled=True)
   if jax.process_index() != 0:
     return []
   model = nnx.merge(setup.graphdef, jax.device_get(params))

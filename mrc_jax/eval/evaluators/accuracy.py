@@ -20,7 +20,7 @@ from mrc_jax.data.schema import example_kind
 from mrc_jax.eval.evaluators import registry
 from mrc_jax.models import head_kinds
 from mrc_jax.models.multitask import HeadSpec
-from mrc_jax.train import input_pipeline, partitioning
+from mrc_jax.train import input_pipeline
 from mrc_jax.train.step import example_losses
 
 
@@ -99,15 +99,16 @@ class AccuracyEvaluator:
   def _converter(self, max_choices: int):
     if max_choices not in self._converters:
       data = self.context.config.data
+      layout = input_pipeline.host_layout(self.context.config)  # this host's share
       # Room for the extra choices in the same proportion as the training layout's.
-      rows = int(data.get("rows_per_batch", 0))
+      rows = layout["rows_per_batch"]
       self._converters[max_choices] = input_pipeline.make_converter(
         *self._converter_args,
         num_examples=self.local_examples,
         max_length=int(data.max_length),
         max_choices=max_choices,
         rows_per_batch=math.ceil(rows * max_choices / int(data.max_choices)),
-        slots_per_batch=int(data.get("slots_per_batch", 0)),
+        slots_per_batch=layout["slots_per_batch"],
         options_first=self.context.spec.options_first,
         skip_overlong=bool(data.get("skip_overlong", False)),
       )
@@ -124,12 +125,7 @@ class AccuracyEvaluator:
         min(start + (jax.process_index() + 1) * self.local_examples, total),
       )
       batch, _ = convert([source[i] for i in mine])
-      yield {
-        k: jax.make_array_from_process_local_data(
-          partitioning.batch_sharding(mesh, rules, v.ndim), v
-        )
-        for k, v in batch.items()
-      }
+      yield input_pipeline.global_batch(batch, mesh, rules)
 
   def __call__(self, params) -> dict[str, float]:
     scalars = {}
