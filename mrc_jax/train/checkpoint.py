@@ -12,7 +12,8 @@ cut short). So once orbax has written every file of a step, and before it rename
 directory, ``MANIFEST`` records each file and its size: the manifest arrives with the
 step, never without it. Only steps whose files all match their manifest count as
 checkpoints (``latest_step``), and a resuming trainer (``resume_step``) says which ones it
-skipped and why. Sizes, not hashes: hashing would read every checkpoint whole at each save and restore.
+skipped and why. Sizes, not hashes: hashing would read every checkpoint whole at each save
+and restore.
 """
 
 from __future__ import annotations
