@@ -46,6 +46,10 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
 
   config.log_every_steps = 20
   config.keep_checkpoints = 3
+  # Several processes all-gather their SIGINT flags (and SIGTERM's without JAX's preemption
+  # service) every this many steps to stop at one step: a blocking collective, so not every
+  # step. One process reads its flag after every step.
+  config.preemption_sync_every_steps = 10
   config.init_head_map = ml_collections.ConfigDict()  # new head name -> source head name
   config.tokenizer = "synthetic"  # or a Hugging Face directory with its tokenizer files
   # What the classification and multiple-choice heads read: "first" (the Hugging Face task

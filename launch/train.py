@@ -7,9 +7,15 @@ One of several processes (README, "Launch recipes") when the environment says so
 JAX_COORDINATOR_ADDRESS (host:port of process 0), JAX_NUM_PROCESSES and JAX_PROCESS_ID, or
 a TPU pod slice's, SLURM's or Open MPI's own variables; every process runs this same
 command and reads only its share of each batch.
+
+SIGTERM or SIGINT (preemption, Ctrl-C) stops the run after its current step with a
+checkpoint at that step; the exit status is then 75 (``train.PREEMPTED_EXIT_CODE``,
+sysexits' EX_TEMPFAIL), so a scheduler can tell "rerun me" from a failure (1). A second
+signal stops it at once, unsaved. A workdir in use by another run is refused.
 """
 
 import logging as std_logging
+import sys
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -31,7 +37,11 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   logging.get_absl_handler().addFilter(_quiet_checkpoint_library)
   train.initialize_distributed()
-  train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  try:
+    train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  except train.Preempted as stopped:
+    logging.warning("exiting with status %d: %s", train.PREEMPTED_EXIT_CODE, stopped)
+    sys.exit(train.PREEMPTED_EXIT_CODE)
 
 
 if __name__ == "__main__":

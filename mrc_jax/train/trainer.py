@@ -30,16 +30,33 @@ from mrc_jax.models import init_from as init_from_lib
 from mrc_jax.models.encoder import EncoderConfig
 from mrc_jax.models.multitask import HeadSpec, MultiTaskModel
 from mrc_jax.train import checkpoint as ckpt_lib
-from mrc_jax.train import input_pipeline
+from mrc_jax.train import input_pipeline, preemption
 from mrc_jax.train import metrics as metrics_lib
 from mrc_jax.train import partitioning
 from mrc_jax.train import run_spec
+from mrc_jax.train.lock import WorkdirLock
 from mrc_jax.train.optimizer import Freeze, check_lr_mults, make_optimizer
 from mrc_jax.train.step import TrainState, make_train_step, num_parameters
 
 
 class NonFiniteError(FloatingPointError):
   """The loss or gradients became NaN or inf."""
+
+
+# The exit status of a run stopped by SIGTERM or SIGINT after saving a checkpoint:
+# sysexits' EX_TEMPFAIL, "try again later"; rerunning the command resumes the run.
+PREEMPTED_EXIT_CODE = 75
+
+
+class Preempted(Exception):
+  """The run stopped early on a signal, with a checkpoint at ``step``."""
+
+  def __init__(self, step: int, signal_name: str, checkpoint: str):
+    super().__init__(
+      f"stopped by {signal_name} after step {step}; checkpoint {checkpoint} written, "
+      "rerun the same command to resume"
+    )
+    self.step = step
 
 
 # --- Distributed setup -----------------------------------------------------------------
@@ -317,10 +334,22 @@ def make_setup(
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
-  """Trains ``config`` in ``workdir`` (resuming from its latest checkpoint if any)."""
+  """Trains ``config`` in ``workdir`` (resuming from its latest complete checkpoint if any).
+
+  Raises ``lock.WorkdirInUseError`` if another run holds the workdir, ``Preempted`` when
+  SIGTERM or SIGINT stopped it after a checkpoint, ``checkpoint.CheckpointWriteError``
+  when a checkpoint could not be written.
+  """
   workdir = os.path.abspath(workdir)
   os.makedirs(workdir, exist_ok=True)
+  with (
+    WorkdirLock(workdir),
+    preemption.StopRequest(config.preemption_sync_every_steps) as stop,
+  ):
+    return _run(config, workdir, stop)
 
+
+def _run(config, workdir: str, stop: preemption.StopRequest) -> TrainState:
   # --- Mesh and the run specification ----------------------------------------------------
   mesh = partitioning.make_mesh(config.mesh)
   plan = run_plan(config.data)
@@ -372,7 +401,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
 
     with jax.set_mesh(mesh):
       # --- Loop --------------------------------------------------------------------------
-      state = _train_loop(config, workdir, setup, state, input_, manager, tasks, evals)
+      state = _train_loop(config, workdir, setup, state, input_, manager, tasks, evals, stop)
   finally:
     # A failing run (e.g. NonFiniteError) still finishes its pending good checkpoints.
     manager.wait()
@@ -387,7 +416,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
 def _restore_or_init(config, setup, input_, manager) -> TrainState:
   """The train state to start from, with the input position restored on resume."""
   mesh, head_specs = setup.mesh, setup.head_specs
-  resume = manager.latest_step() is not None
+  step = manager.resume_step()
+  resume = step is not None
   # Read outside the mesh context: building the source's module skeleton there would try
   # to place its logical axes on the mesh.
   source = _source_weights(config.init_from) if config.init_from and not resume else None
@@ -401,7 +431,7 @@ def _restore_or_init(config, setup, input_, manager) -> TrainState:
         setup.abstract_state,
         setup.state_sh,
       )
-      state, position = manager.restore(abstract)
+      state, position = manager.restore(abstract, step)
       input_.restore(position)
     elif config.init_from:
       fresh = jax.device_get(
@@ -473,8 +503,11 @@ def _global_batch(local: dict, mesh, rules) -> dict:
   return input_pipeline.global_batch(local, mesh, rules, batch_axis=1)
 
 
-def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, evals):
-  """Runs steps up to ``config.total_steps``; logs, evaluates and checkpoints on schedule."""
+def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, evals, stop):
+  """Runs steps up to ``config.total_steps``; logs, evaluates and checkpoints on schedule.
+
+  When ``stop`` says so, saves the step just finished and raises ``Preempted``.
+  """
   mesh, rules, enc_cfg = setup.mesh, setup.rules, setup.enc_cfg
   accum = int(config.optimizer.accum_steps)
   # This host's [accum, ...] batch, known from the layout before any batch is read.
@@ -522,6 +555,14 @@ def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, ev
     if step % config.checkpoint_every_steps == 0 or last:
       _check_finite(pending)
       manager.save(state, input_.position(), force=last)
+    if not last and stop.should_stop(step):
+      _check_finite(pending)
+      manager.save(state, input_.position(), force=True)
+      manager.wait()
+      writer.flush()
+      error = Preempted(step, stop.received, os.path.join(manager.directory, str(step)))
+      logging.warning("%s", error)
+      raise error
   writer.flush()
   return state
 
