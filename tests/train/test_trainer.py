@@ -141,7 +141,6 @@ def _command(workdir: str) -> list[str]:
     "--config.model.hidden_size=32",
     "--config.model.intermediate_size=64",
     "--config.model.hidden_dropout=0.1",
-    "--config.data.max_length=80",
   ]
 
 
