@@ -70,7 +70,7 @@ def test_resume_skips_a_damaged_latest_checkpoint_and_says_why(trained, tmp_path
   reason = damage(str(tmp_path / "checkpoints" / "4"))
   manager = CheckpointManager(str(tmp_path / "checkpoints"), asynchronous=False)
   assert manager.latest_step() == 2  # readers such as launch/eval.py skip it too
-  with caplog.at_level(logging.INFO):
+  with caplog.at_level(logging.INFO, logger="absl"):
     assert manager.resume_step() == 2
   assert manager.all_steps() == [2]  # so the run can write step 4 again
   manager.close()
@@ -117,7 +117,7 @@ def test_disk_full_stops_the_run_and_keeps_the_previous_checkpoint(tmp_path, mon
   manager = CheckpointManager(str(tmp_path / "checkpoints"), asynchronous=False)
   assert manager.latest_step() == 2
   manager.close()
-  with caplog.at_level(logging.INFO):
+  with caplog.at_level(logging.INFO, logger="absl"):
     state = train_and_evaluate(_config(), str(tmp_path))
   assert int(state.step) == 4
   assert any("resuming from checkpoint step 2 " in r.getMessage() for r in caplog.records)
