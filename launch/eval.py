@@ -40,8 +40,8 @@ flags.DEFINE_integer("seed", 0, "Seed of the bootstrap resampling.")
 
 def main(argv):
   del argv
-  # One of several processes (pod slice, SLURM, JAX_COORDINATOR_ADDRESS): join the run; each
-  # evaluates on its own first device.
+  # One of several processes (pod slice, SLURM, JAX_COORDINATOR_ADDRESS): join the run; the
+  # evaluation is data parallel over every process's devices and process 0 writes the report.
   train.initialize_distributed()
   options = run.ReportOptions(
     step=FLAGS.step, data_dir=FLAGS.data_dir, num_resamples=FLAGS.num_resamples, seed=FLAGS.seed

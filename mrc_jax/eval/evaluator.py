@@ -16,6 +16,13 @@ number of distinct padded shapes and is reported. The host fetches each batch's 
 decoded arrays one batch late (overlapping the next batch's compute) and the totals once
 per cell.
 
+Data parallel over a mesh (every device of every process): a batch's rows and example
+slots are sharded on the mesh axes of the `'batch'` logical-axis rule, as in training,
+after padding both to a multiple of those axes' size with empty rows and slots (whose
+example mask is 0). Every process builds every batch (cells are deterministic), places its
+own devices' shards and reads the decoded arrays and totals, which the step returns
+replicated, so per-example results and their host-side scoring are the same everywhere.
+
 Span cells are scored by their dataset's official script (`metrics`; the headline
 `exact_match`/`f1`), with the other normalisation kept as `exact_match_STYLE`/`f1_STYLE`
 columns. Cells of datasets with unanswerable questions (SQuAD v2.0) may predict no answer,
@@ -39,6 +46,7 @@ from flax import nnx
 from mrc_jax.eval import metrics
 from mrc_jax.eval.results import CellResult
 from mrc_jax.models import head_kinds
+from mrc_jax.train import partitioning
 
 # Batch arrays the multi-task model and the decoding read; the rest of a training batch
 # (targets of other heads, loss scaling) is not sent to the device.
@@ -70,8 +78,8 @@ class CompileCache:
   shape instead of silently recompiling.
   """
 
-  def __init__(self, function: Callable):
-    self._jitted = jax.jit(function)
+  def __init__(self, function: Callable, out_shardings=None):
+    self._jitted = jax.jit(function, out_shardings=out_shardings)
     self._compiled = {}
 
   def __call__(self, state, batch: Mapping[str, jax.Array], totals):
@@ -190,12 +198,13 @@ class LoopStats:
 
 
 class Evaluator:
-  """Runs cells through per-(head, kind) compiled steps of one model, on one device.
+  """Runs cells through per-(head, kind) compiled steps of one model, data parallel.
 
   `predict_factory(head_name)` gives the `predict(model, batch)` of a head; the default
   reads that head's output of a `MultiTaskModel`, which needs only `DEVICE_KEYS` of the
-  batch on the device. Batches go to `batch_sharding` (default: the default device); in
-  training, replicated over the mesh the parameters are sharded on.
+  batch on the device. Batches are sharded over `mesh` by the `'batch'` rule of `rules`
+  (default: one device, this process's first); the model's parameters stay where they are
+  (replicated, or sharded over the same mesh as in training).
   """
 
   def __init__(
@@ -205,10 +214,16 @@ class Evaluator:
     predict_factory: Callable[[str], Callable] = head_predict,
     device_keys: tuple[str, ...] | None = DEVICE_KEYS,
     null_score_threshold: float = DEFAULT_NULL_SCORE_THRESHOLD,
-    batch_sharding: jax.sharding.Sharding | None = None,
+    mesh: jax.sharding.Mesh | None = None,
+    rules: partitioning.AxisRules = (),
   ):
     self.graphdef, self.state = nnx.split(model)
-    self.batch_sharding = batch_sharding
+    if mesh is None:
+      mesh = partitioning.make_mesh((("data", 1),), jax.local_devices()[:1])
+    self.mesh, self.rules = mesh, tuple(rules)
+    self._replicated = partitioning.replicated(mesh)
+    # Rows and slots are padded to a multiple of the devices they are split over.
+    self.shards = partitioning.batch_shards(mesh, self.rules)
     self.max_answer_length = max_answer_length
     self.null_score_threshold = null_score_threshold
     self.predict_factory = predict_factory
@@ -228,7 +243,9 @@ class Evaluator:
   def _step(self, head: str, kind: str) -> CompileCache:
     if (head, kind) not in self._steps:
       self._steps[head, kind] = CompileCache(
-        make_eval_step(self.graphdef, self.predict_factory(head), kind, self.max_answer_length)
+        make_eval_step(self.graphdef, self.predict_factory(head), kind, self.max_answer_length),
+        # Every process reads every example's decoded prediction.
+        out_shardings=self._replicated,
       )
     return self._steps[head, kind]
 
@@ -248,7 +265,9 @@ class Evaluator:
     collector = (
       _SpanCollector(cell, self.null_score_threshold) if is_span else _ChoiceCollector(cell)
     )
-    totals = {name: jnp.zeros((), jnp.float32) for name in collector.totals}
+    totals = {
+      name: self._place(np.zeros((), np.float32), self._replicated) for name in collector.totals
+    }
     pending = None
     for batch, meta in cell.batches:
       _check_meta(cell, batch, meta)
@@ -257,7 +276,7 @@ class Evaluator:
       )
       if is_span:
         device_batch["span_valid"] = span_valid_mask(batch, meta)
-      device_batch = jax.device_put(device_batch, self.batch_sharding)
+      device_batch = self._shard(device_batch)
       decoded, totals = step(self.state, device_batch, totals)
       if pending is not None:
         collector.add(jax.device_get(pending[0]), *pending[1:])
@@ -269,6 +288,23 @@ class Evaluator:
     self.stats.seconds += time.perf_counter() - begin
     self.stats.compilations = self.num_compilations
     return result
+
+  def _shard(self, batch: Mapping[str, np.ndarray]) -> dict[str, jax.Array]:
+    """The global batch, axis 0 (rows or example slots) sharded, padded to divide evenly."""
+    placed = {}
+    for key, value in batch.items():
+      value = np.asarray(value)
+      pad = -value.shape[0] % self.shards
+      if pad:  # empty rows / slots: zero segment ids and example mask
+        value = np.concatenate([value, np.zeros((pad, *value.shape[1:]), value.dtype)])
+      sharding = partitioning.batch_sharding(self.mesh, self.rules, value.ndim)
+      placed[key] = self._place(value, sharding)
+    return placed
+
+  @staticmethod
+  def _place(value: np.ndarray, sharding: jax.sharding.Sharding) -> jax.Array:
+    # Each process holds the whole value and gives its own devices' shards.
+    return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
 
 
 def _check_meta(cell: EvalCell, batch: Mapping, meta) -> None:

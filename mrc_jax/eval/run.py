@@ -6,6 +6,11 @@ robustness report (statistics from `robustness`, files from `report`), the scala
 other entries (accuracy) go to report/scalars.{json,md} and report/tensorboard. Saved
 predictions carry the settings of the evaluation that made them (`evaluation_settings`)
 and their fingerprint; compare mode reuses them only when the fingerprint matches.
+
+Evaluation is data parallel over every device of every process: the mesh and logical-axis
+rules are the config's, as in training (`config.mesh`, `config.axis_rules`), the
+parameters are placed as training places them and batches are sharded on their rows and
+example slots. Every process computes every result; only process 0 writes files.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ import time
 from typing import Any
 
 import jax
+import numpy as np
 from absl import logging
+from flax import nnx
+from jax.experimental import multihost_utils
 
 from mrc_jax.eval import evaluators, inputs, report, restore, results, robustness
 from mrc_jax.eval.evaluators import robustness as robustness_evaluator
@@ -28,6 +36,9 @@ from mrc_jax.train import partitioning, run_spec
 REPORT_DIR = "report"
 PREDICTIONS = "predictions.jsonl"
 ROBUSTNESS = robustness_evaluator.TYPE  # the entry type whose cells make the report
+# A config without a mesh (an evaluation-only one) splits batches over every device.
+DEFAULT_MESH = (("data", -1),)
+DEFAULT_AXIS_RULES = (("batch", "data"),)
 
 
 @dataclasses.dataclass
@@ -94,15 +105,44 @@ def restore_evals(config, workdir: str, options: ReportOptions) -> Restored:
     raise ValueError("config.evals has no entry: nothing to evaluate")
   inputs.check_distinct({n: e.fields for n, e in entries.items() if e.type == ROBUSTNESS})
   model_of, params, spec, step = restore.load_evaluable(workdir, options.step)
+  mesh = partitioning.make_mesh(config.get("mesh", DEFAULT_MESH))
+  rules = [tuple(r) for r in config.get("axis_rules", DEFAULT_AXIS_RULES)]
   context = evaluators.EvalContext(
     config,
     spec,
     model_of,
-    # One device: the restored parameters live on this process's first.
-    mesh=partitioning.make_mesh((("data", 1),), jax.local_devices()[:1]),
+    mesh=mesh,
+    rules=rules,
     data_dir=options.data_dir or config.data.get("data_dir") or None,
   )
+  params = place_params(model_of, params, mesh, rules)
   return Restored(evaluators.build(entries, context), params, step)
+
+
+def place_params(model_of, params, mesh, rules):
+  """This process's copy of the parameters -> global arrays sharded by their logical axes
+  (replicated where no rule applies), as the trainer places them."""
+  abstract = nnx.state(nnx.eval_shape(lambda: model_of(params)), nnx.Param)
+  shardings = partitioning.param_shardings(abstract, rules, mesh)
+  host = jax.device_get(nnx.State(params).to_pure_dict())  # as the trainer's, a pure dict
+  return jax.tree.map(
+    lambda value, sharding: jax.make_array_from_callback(
+      value.shape, sharding, lambda index: np.asarray(value)[index]
+    ),
+    host,
+    shardings,
+  )
+
+
+def _writes() -> bool:
+  """Whether this process writes the report: process 0 of several."""
+  return jax.process_index() == 0
+
+
+def _written() -> None:
+  """Every process waits until process 0 has written its files (compare mode reads them)."""
+  if jax.process_count() > 1:
+    multihost_utils.sync_global_devices("mrc_jax eval report written")
 
 
 def predict_workdir(
@@ -128,6 +168,7 @@ def predict_workdir(
     "eval_seconds": round(seconds, 3),
     "examples_per_second": round(examples / max(seconds, 1e-9), 1),
     "device": str(jax.devices()[0].device_kind),
+    "devices": jax.device_count(),
     "evaluation": settings,
     "eval_fingerprint": fingerprint(settings),
   }
@@ -143,25 +184,33 @@ def predict_workdir(
 
 def evaluate_workdir(config, workdir: str, options: ReportOptions) -> dict[str, pathlib.Path]:
   """Writes into WORKDIR/report/ the robustness entries' robustness.{json,csv,md,png},
-  predictions.jsonl and tensorboard/, and the other entries' scalars.{json,md}."""
+  predictions.jsonl and tensorboard/, and the other entries' scalars.{json,md}.
+
+  Every process evaluates; process 0 writes and returns the paths, the others return none.
+  """
   restored = restore_evals(config, workdir, options)
   out_dir = pathlib.Path(workdir) / REPORT_DIR
-  out_dir.mkdir(parents=True, exist_ok=True)
   paths = {}
   scalars = {}
   for entry, ev in restored.evals.values():
     if entry.type != ROBUSTNESS:
       scalars.update(ev(restored.params))
-  if scalars:
+  if _writes():
+    out_dir.mkdir(parents=True, exist_ok=True)
+  if scalars and _writes():
     paths.update(report.write_scalars(out_dir, scalars, step=restored.step))
   if any(entry.type == ROBUSTNESS for entry, _ in restored.evals.values()):
     paths.update(_write_robustness(config, workdir, options, restored, out_dir))
-  logging.info("wrote %s", ", ".join(str(p) for p in paths.values()))
+  _written()
+  if paths:
+    logging.info("wrote %s", ", ".join(str(p) for p in paths.values()))
   return paths
 
 
 def _write_robustness(config, workdir, options, restored, out_dir) -> dict[str, pathlib.Path]:
   cell_results, info = predict_workdir(config, workdir, options, restored)
+  if not _writes():
+    return {}
   results.write_predictions(
     cell_results,
     out_dir / PREDICTIONS,
@@ -233,4 +282,6 @@ def compare_workdirs(
     "num_resamples": options.num_resamples,
     "bootstrap_seed": options.seed,
   }
+  if not _writes():
+    return {}
   return report.write_comparison(pathlib.Path(workdir_a) / REPORT_DIR / "compare", rows, info)

@@ -123,5 +123,11 @@ def batch_sharding(mesh: Mesh, rules: AxisRules, ndim: int, batch_axis: int = 0)
   return NamedSharding(mesh, PartitionSpec(*spec))
 
 
+def batch_shards(mesh: Mesh, rules: AxisRules) -> int:
+  """How many parts :func:`batch_sharding` splits a batch axis into."""
+  lead = batch_sharding(mesh, rules, 1).spec[0]
+  return math.prod(mesh.shape[a] for a in _as_tuple(lead))
+
+
 def replicated(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, PartitionSpec())

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+
 import numpy as np
 
 from configs import smoke
@@ -9,6 +14,7 @@ from mrc_jax.data import tasks
 from mrc_jax.models.encoder import EncoderConfig
 from mrc_jax.models.multitask import HeadSpec
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VOCAB = 64
 HEADS = [
   HeadSpec("pair", "classification", 3),
@@ -104,3 +110,54 @@ def mixed_batch(
 def stack(micro_batches: list[dict]) -> dict:
   """Micro-batches -> one accumulated batch with a leading ``[accum]`` axis."""
   return {k: np.stack([b[k] for b in micro_batches]) for k in micro_batches[0]}
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    return s.getsockname()[1]
+
+
+def launch(
+  script: str, args: list[str], log_prefix: str, processes: int, devices: int = 8, env=None
+) -> tuple[list[subprocess.Popen], list[str]]:
+  """``script`` on ``processes`` processes sharing ``devices`` CPU devices, joined through
+  a localhost coordinator as README's launch recipe says; each logs to LOG_PREFIX.P.I.log.
+  Returns the processes and their log files."""
+  port = free_port()
+  procs, logs = [], []
+  for index in range(processes):
+    env_ = dict(
+      env or os.environ,
+      PYTHONPATH=ROOT,
+      JAX_PLATFORMS="cpu",
+      XLA_FLAGS=f"--xla_force_host_platform_device_count={devices // processes}",
+    )
+    if processes > 1:
+      env_.update(
+        JAX_COORDINATOR_ADDRESS=f"localhost:{port}",
+        JAX_NUM_PROCESSES=str(processes),
+        JAX_PROCESS_ID=str(index),
+      )
+    logs.append(f"{log_prefix}.{processes}.{index}.log")
+    with open(logs[-1], "w") as log:
+      procs.append(
+        subprocess.Popen(
+          [sys.executable, script, *args], cwd=ROOT, env=env_, stdout=log, stderr=subprocess.STDOUT
+        )
+      )
+  return procs, logs
+
+
+def wait(procs: list[subprocess.Popen], timeout: float = 600) -> list[int]:
+  """Every process's exit status; one left waiting for a dead peer is killed."""
+  try:
+    return [p.wait(timeout=timeout) for p in procs]
+  finally:
+    for p in procs:
+      if p.poll() is None:
+        p.kill()
+
+
+def tails(logs: list[str]) -> str:
+  return "\n".join(f"--- {name}\n{open(name).read()[-3000:]}" for name in logs)

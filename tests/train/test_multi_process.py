@@ -4,9 +4,6 @@
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 
 import jax
 import numpy as np
@@ -19,7 +16,6 @@ from mrc_jax.train import input_pipeline, run_spec
 from mrc_jax.train.step import example_losses
 from tests.train import helpers
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEVICES = 8
 STEPS = 4
 FLAGS = [
@@ -39,49 +35,14 @@ FLAGS = [
 ]
 
 
-def _free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("localhost", 0))
-    return s.getsockname()[1]
-
-
 def _train(workdir: str, processes: int) -> None:
   """launch/train.py on ``processes`` processes sharing the 8 devices, as README says."""
-  port = _free_port()
-  procs, logs = [], []
-  for index in range(processes):
-    env = dict(
-      os.environ,
-      PYTHONPATH=ROOT,
-      JAX_PLATFORMS="cpu",
-      XLA_FLAGS=f"--xla_force_host_platform_device_count={DEVICES // processes}",
-    )
-    if processes > 1:
-      env.update(
-        JAX_COORDINATOR_ADDRESS=f"localhost:{port}",
-        JAX_NUM_PROCESSES=str(processes),
-        JAX_PROCESS_ID=str(index),
-      )
-    log = open(f"{workdir}.{processes}.{index}.log", "w")
-    logs.append(log.name)
-    procs.append(
-      subprocess.Popen(
-        [sys.executable, "launch/train.py", f"--workdir={workdir}", *FLAGS],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-      )
-    )
-  try:
-    codes = [p.wait(timeout=600) for p in procs]
-  finally:
-    for p in procs:  # a process left waiting for a dead peer
-      if p.poll() is None:
-        p.kill()
+  procs, logs = helpers.launch(
+    "launch/train.py", [f"--workdir={workdir}", *FLAGS], workdir, processes, DEVICES
+  )
+  codes = helpers.wait(procs)
   if any(codes):
-    tails = "\n".join(f"--- {n}\n{open(n).read()[-3000:]}" for n in logs)
-    pytest.fail(f"{processes}-process run exited {codes}:\n{tails}")
+    pytest.fail(f"{processes}-process run exited {codes}:\n{helpers.tails(logs)}")
 
 
 def _resume_copy(source: str, workdir: str) -> str:

@@ -25,7 +25,8 @@ class EvalContext:
   ``model_of(params)`` is the one way an evaluator builds the model from parameters: the
   trainer and a restored workdir rebuild the model's non-parameter state differently.
   ``spec`` names the heads, the tasks' heads, the tokenizer and the multiple-choice layout;
-  batches are placed on ``mesh`` by ``rules`` (one device in launch/eval.py). ``shared``
+  batches are placed on ``mesh`` by ``rules`` (the config's, over every device, in training
+  and launch/eval.py alike). ``shared``
   holds what the evaluators of one run share (compiled steps).
   """
 

@@ -14,7 +14,6 @@ from mrc_jax.eval import evaluator as evaluator_lib
 from mrc_jax.eval import inputs
 from mrc_jax.eval.evaluators import registry
 from mrc_jax.eval.results import CellResult
-from mrc_jax.train import partitioning
 
 TYPE = "robustness"
 
@@ -63,7 +62,8 @@ class RobustnessEvaluator:
         model,
         max_answer_length=max_answer_length(context.config),
         null_score_threshold=null_score_threshold(context.config),
-        batch_sharding=partitioning.replicated(context.mesh),
+        mesh=context.mesh,
+        rules=context.rules,
       )
     else:
       self.loop.load(model)
