@@ -2,10 +2,13 @@
 
 Every file lands at its contract path under the data directory. A file is written through
 ``PATH.part`` (resumed with an HTTP Range request when the server allows it), verified
-against its pinned sha256 and only then renamed into place; a mismatch deletes the partial
-file and is an error. Archives (RACE, MLQA, TyDiQA's split dev set, Belebele) are unpacked
+against its pinned sha256 and only then renamed into place; a mismatch is an error and
+the file is never used: it is kept aside as ``PATH.sha256-mismatch`` (not deleted), so
+it can be inspected, and the next run downloads afresh. Archives (RACE, MLQA, TyDiQA's split dev set, Belebele) are unpacked
 into their dataset folder after verification (Belebele's top ``Belebele/`` folder dropped,
-so its files are ``belebele/{FLORES}.jsonl``). Files whose hash has not been pinned yet are
+so its files are ``belebele/{FLORES}.jsonl``); an archive with a member that is absolute,
+holds ``..``, or is a link or a device is refused before anything is unpacked, so nothing
+lands outside the dataset folder. Files whose hash has not been pinned yet are
 refused unless ``allow_unpinned`` (their hash is then printed so it can be pinned). Where no
 public download exists (AdvRACE's train perturbation sets, which combine.py reads but the
 repository does not hold), the tool prints what to place where.
@@ -18,11 +21,13 @@ import hashlib
 import os
 import pathlib
 import shutil
+import stat
 import tarfile
 import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from typing import Callable, Iterable
 
 from mrc_jax.data import catalog, languages
@@ -305,6 +310,13 @@ class DownloadError(RuntimeError):
   pass
 
 
+def _keep_aside(path: str) -> str:
+  """Move a file whose sha256 differs from its pin out of the way (never deleted)."""
+  aside = path.removesuffix(".part") + ".sha256-mismatch"
+  os.replace(path, aside)
+  return aside
+
+
 def sha256_of(path: str) -> str:
   digest = hashlib.sha256()
   with open(path, "rb") as f:
@@ -352,12 +364,13 @@ def fetch(
     else None
   )
   done_text = f"from={remote.unpack_from or ''}\n"
+  if os.path.exists(target) and remote.sha256 and sha256_of(target) != remote.sha256:
+    aside = _keep_aside(target)
+    raise DownloadError(
+      f"{target} exists but its sha256 differs from the pinned {remote.sha256}; moved "
+      f"aside to {aside}; rerun to download it again"
+    )
   if os.path.exists(target) and (done_marker is None or _read(done_marker) == done_text):
-    if remote.sha256 and sha256_of(target) != remote.sha256:
-      raise DownloadError(
-        f"{target} exists but its sha256 differs from the pinned {remote.sha256}; "
-        "delete it to download again"
-      )
     log(f"ok       {remote.path} (already present)")
     return target
   if remote.sha256 is None and not allow_unpinned and not os.path.exists(target):
@@ -378,15 +391,12 @@ def fetch(
       ) from None
     digest = sha256_of(part)
     if remote.sha256 and digest != remote.sha256:
-      os.remove(part)
-      raise DownloadError(f"{url}: sha256 {digest} != pinned {remote.sha256}; partial file removed")
+      aside = _keep_aside(part)
+      raise DownloadError(
+        f"{url}: sha256 {digest} != pinned {remote.sha256}; not used, kept aside as {aside}"
+      )
     os.replace(part, target)
     log(f"verified {remote.path} sha256={digest}" + ("" if remote.sha256 else " (unpinned)"))
-  elif remote.sha256 and sha256_of(target) != remote.sha256:
-    raise DownloadError(
-      f"{target} exists but its sha256 differs from the pinned {remote.sha256}; "
-      "delete it to download again"
-    )
   if remote.unpack_into:
     count = _unpack(target, os.path.join(data_dir, remote.unpack_into), remote.unpack_from)
     with open(done_marker, "w") as f:
@@ -416,27 +426,50 @@ def _relocated(name: str, strip: str | None) -> str:
 def _unpack(archive: str, into: str, strip: str | None = None) -> int:
   """Unpack ``archive`` into ``into`` (contents of its ``strip/`` folder moved up, members
   outside it kept as they are); returns the number of files. A missing ``strip/`` folder
-  means the release changed its layout: an error."""
-  os.makedirs(into, exist_ok=True)
-  if archive.endswith(".zip"):
-    with zipfile.ZipFile(archive) as z:
-      names = [n for n in z.namelist() if not n.endswith("/")]
-      _check_strip(archive, names, strip)
-      for name in names:
-        info = z.getinfo(name)
-        info.filename = _relocated(name, strip)  # extract() sanitises the new name
-        z.extract(info, into)
-      return len(names)
-  with tarfile.open(archive) as t:
-    members = [m for m in t.getmembers() if m.isfile()]
-    _check_strip(archive, [m.name for m in members], strip)
+  means the release changed its layout, an unreadable archive is corrupt, and a member
+  that could land outside ``into`` is refused: each an error before anything is written."""
+  try:
+    if archive.endswith(".zip"):
+      with zipfile.ZipFile(archive) as z:
+        infos = z.infolist()
+        for info in infos:
+          _check_member(archive, info.filename, strip, not stat.S_ISLNK(info.external_attr >> 16))
+        files = [i for i in infos if not i.is_dir()]
+        _check_strip(archive, [i.filename for i in files], strip)
+        os.makedirs(into, exist_ok=True)
+        for info in files:
+          info.filename = _relocated(info.filename, strip)
+          z.extract(info, into)
+        return len(files)
+    with tarfile.open(archive) as t:
+      members = t.getmembers()
+      for member in members:
+        _check_member(archive, member.name, strip, member.isfile() or member.isdir())
+      files = [m for m in members if m.isfile()]
+      _check_strip(archive, [m.name for m in files], strip)
+      os.makedirs(into, exist_ok=True)
 
-    def relocate(member, path):
-      member = tarfile.data_filter(member, path)
-      return member.replace(name=_relocated(member.name, strip), deep=False)
+      def relocate(member, path):
+        member = member.replace(name=_relocated(member.name, strip), deep=False)
+        return tarfile.data_filter(member, path)
 
-    t.extractall(into, members=members, filter=relocate)
-    return len(members)
+      t.extractall(into, members=files, filter=relocate)
+      return len(files)
+  except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as e:
+    raise DownloadError(f"{archive}: not a readable archive (corrupt?): {e}") from None
+
+
+def _check_member(archive: str, name: str, strip: str | None, plain: bool) -> None:
+  """Refuse a member that is not a plain file or folder, or whose relocated name is
+  absolute or holds ``..``: it could land outside the folder it is unpacked into."""
+  if not plain:
+    raise DownloadError(f"{archive}: member {name!r} is a link or special file; refused")
+  relocated = _relocated(name, strip)
+  parts = relocated.replace("\\", "/").split("/")
+  if relocated.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
+    raise DownloadError(
+      f"{archive}: member {name!r} would land outside the folder it is unpacked into; refused"
+    )
 
 
 def _check_strip(archive: str, names: list[str], strip: str | None) -> None:

@@ -58,7 +58,7 @@ class Quirk:
 
   path: str
   record_id: str
-  action: str  # "left out" | "corrected"
+  action: str  # "left out" | "corrected" | "kept" (flagged, unchanged)
   reason: str
 
 
@@ -67,8 +67,8 @@ class SkipReport:
   """Records skipped or corrected while reading; nothing is dropped without being counted here.
 
   ``errors`` are bad records skipped in lenient mode; ``quirks`` are records an upstream
-  quirk made us leave out (e.g. EXAMS answerKey '@') or correct (XCOPA relations), in both
-  modes.
+  quirk made us leave out (e.g. EXAMS answerKey '@'), correct (XCOPA relations) or keep
+  flagged (two options with the same text), in both modes.
   """
 
   errors: list[DataError] = dataclasses.field(default_factory=list)
@@ -97,8 +97,9 @@ class SkipReport:
 
   def counts(self) -> dict[str, Any]:
     """JSON-ready totals for an evaluation report:
-    ``{"bad records": N, "left out": {reason: N}, "corrected": {reason: N}}``."""
-    totals = {"bad records": self.skipped, "left out": {}, "corrected": {}}
+    ``{"bad records": N, "left out": {reason: N}, "corrected": {reason: N},
+    "kept": {reason: N}}``."""
+    totals = {"bad records": self.skipped, "left out": {}, "corrected": {}, "kept": {}}
     for q in self.quirks:
       totals[q.action][q.reason] = totals[q.action].get(q.reason, 0) + 1
     return totals
@@ -113,8 +114,10 @@ class SkipReport:
   def summary(self, what: str) -> str:
     lines = [f"{what}: skipped {self.skipped} bad record(s)"]
     if self.quirks:
-      corrected = len(self.quirks) - self.left_out
-      lines[0] += f"; upstream quirks: left out {self.left_out}, corrected {corrected}"
+      actions = collections.Counter(q.action for q in self.quirks)
+      lines[0] += "; upstream quirks: " + ", ".join(
+        f"{action} {actions[action]}" for action in ("left out", "corrected", "kept")
+      )
     lines += [f"  {e}" for e in self.errors[:20]]
     if self.skipped > 20:
       lines.append(f"  ... and {self.skipped - 20} more")

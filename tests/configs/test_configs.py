@@ -356,3 +356,14 @@ def _leaves(tree, prefix=""):
       yield from _leaves(value, f"{prefix}{key}.")
     else:
       yield f"{prefix}{key}", value
+
+
+def test_unknown_config_keys_on_the_command_line_are_refused():
+  from absl import flags
+  from ml_collections import config_flags
+
+  for override in ("--config.nosuch=1", "--config.data.max_lenght=3"):
+    values = flags.FlagValues()
+    config_flags.DEFINE_config_file("config", "configs/smoke.py", flag_values=values)
+    with pytest.raises(flags.UnrecognizedFlagError, match=override[2:].split("=")[0]):
+      values(["train.py", override])

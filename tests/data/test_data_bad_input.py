@@ -9,6 +9,8 @@ import tarfile
 import pytest
 
 from mrc_jax.data import DataError, SkipReport, load_examples
+from mrc_jax.data.schema import Quirk
+from mrc_jax.data.sources.common import DUPLICATE_OPTIONS
 
 
 @pytest.fixture
@@ -296,3 +298,105 @@ def test_mctest_question_type_and_columns(data_dir):
   with pytest.raises(DataError, match="expected 23 tab-separated columns, got 22") as info:
     list(load_examples("mctest.en", "validation", data_dir))
   assert (info.value.record_id, info.value.field) == ("mc160.dev.0#0", "<columns>")
+
+
+def test_utf8_byte_order_mark_is_dropped(data_dir):
+  """A BOM before JSON, JSON Lines (plain and in .tar.gz) or MCTest TSV loses no record."""
+  for relative in ("xquad/xquad.de.json", "xcopa/it/val.it.jsonl", "mctest/mc160.dev.tsv"):
+    path = os.path.join(data_dir, relative)
+    data = open(path, "rb").read()
+    open(path, "wb").write(b"\xef\xbb\xbf" + data)
+  archive = os.path.join(data_dir, "exams", "cross-lingual", "dev_it.jsonl.tar.gz")
+  record = {
+    "id": "b1",
+    "question": {
+      "stem": "?",
+      "choices": [{"text": "a", "label": "A"}, {"text": "b", "label": "B"}],
+    },
+    "answerKey": "A",
+    "info": {"language": "Italian"},
+  }
+  write_tar_gz(archive, "dev_it.jsonl", b"\xef\xbb\xbf" + json.dumps(record).encode() + b"\n")
+  report = SkipReport()
+  assert [e["id"] for e in load_examples("xquad.de", None, data_dir)] == ["q1", "q2", "q3"]
+  assert len(list(load_examples("xcopa.it", None, data_dir, strict=False, report=report))) == 3
+  assert [e["id"] for e in load_examples("exams_nopara.it", None, data_dir)] == ["b1"]
+  assert len(list(load_examples("mctest.en", "validation", data_dir))) == 8
+  assert report.skipped == 0
+
+
+def test_mistyped_field(data_dir):
+  path = os.path.join(data_dir, "belebele", "deu_Latn.jsonl")
+  rewrite_jsonl(path, lambda rs: rs[1].update(question=["not", "a", "string"]))
+  with pytest.raises(DataError, match="expected str") as info:
+    list(load_examples("belebele.deu_Latn", None, data_dir))
+  assert (info.value.path, info.value.field) == (path, "question")
+  report = SkipReport()
+  kept = list(load_examples("belebele.deu_Latn", None, data_dir, strict=False, report=report))
+  assert len(kept) == 1 and report.skipped == 1
+
+
+def test_duplicate_ids_in_a_file(data_dir, capsys):
+  path = os.path.join(data_dir, "xquad", "xquad.de.json")
+  rewrite_json(path, lambda d: d["data"][1]["paragraphs"][0]["qas"][0].update(id="q1"))
+  with pytest.raises(DataError, match="'q1' repeats record 'q1'") as info:
+    list(load_examples("xquad.de", None, data_dir))
+  assert (info.value.path, info.value.record_id, info.value.field) == (path, "q1", "id")
+  report = SkipReport()
+  kept = list(load_examples("xquad.de", None, data_dir, strict=False, report=report))
+  assert [e["id"] for e in kept] == ["q1", "q2"] and report.skipped == 1
+  assert "xquad.de (test): skipped 1 bad record" in capsys.readouterr().err
+
+
+def test_duplicate_options_are_kept_and_counted(data_dir, capsys):
+  path = os.path.join(data_dir, "xcopa", "it", "val.it.jsonl")
+  rewrite_jsonl(path, lambda rs: rs[0].update(choice2=rs[0]["choice1"] + " "))
+  report = SkipReport()
+  examples = list(load_examples("xcopa.it", None, data_dir, report=report))
+  assert len(examples) == 3 and report.skipped == 0
+  assert report.quirks == [Quirk(path, "line 1", "kept", DUPLICATE_OPTIONS)]
+  assert report.counts()["kept"] == {DUPLICATE_OPTIONS: 1}
+  assert f"kept 1 record(s) ({DUPLICATE_OPTIONS}): {path}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+  "task,relative,edit,field",
+  [
+    ("xcopa.it", "xcopa/it/val.it.jsonl", lambda rs: rs[0].update(premise=" "), "premise"),
+    (
+      "belebele.deu_Latn",
+      "belebele/deu_Latn.jsonl",
+      lambda rs: rs[0].update(flores_passage=""),
+      "flores_passage",
+    ),
+  ],
+)
+def test_empty_passage_jsonl(data_dir, task, relative, edit, field):
+  rewrite_jsonl(os.path.join(data_dir, relative), edit)
+  with pytest.raises(DataError, match="is empty") as info:
+    list(load_examples(task, None, data_dir))
+  assert info.value.field == field and info.value.record_id == "line 1"
+
+
+def test_empty_passage_race_and_squad(data_dir):
+  path = os.path.join(data_dir, "race", "RACE", "test", "high", "2.txt")
+  rewrite_json(path, lambda passage: passage.update(article="\n"))
+  with pytest.raises(DataError, match="is empty") as info:
+    list(load_examples("race.high", "test", data_dir))
+  assert (info.value.path, info.value.field) == (path, "article")
+  path = os.path.join(data_dir, "xquad", "xquad.de.json")
+  rewrite_json(path, lambda d: d["data"][0]["paragraphs"][0].update(context=""))
+  with pytest.raises(DataError) as info:
+    list(load_examples("xquad.de", None, data_dir))
+  assert (info.value.path, info.value.record_id) == (path, "q1")
+  assert info.value.field in ("context", "answers[0].start")
+
+
+def test_corrupt_exams_archive_names_the_file(data_dir):
+  path = os.path.join(data_dir, "exams", "cross-lingual", "dev_it.jsonl.tar.gz")
+  data = open(path, "rb").read()
+  open(path, "wb").write(data[: len(data) // 2])
+  for strict in (True, False):
+    with pytest.raises(DataError, match="not a readable .tar.gz archive") as info:
+      list(load_examples("exams_nopara.it", None, data_dir, strict=strict))
+    assert (info.value.path, info.value.field) == (path, "<file>")

@@ -73,15 +73,89 @@ def test_download_resumes_and_verifies(server, tmp_path):
   assert "already present" in logs[-1] and handler.ranges == [5000]
 
 
-def test_hash_mismatch_removes_the_partial_file(server, tmp_path):
+def test_hash_mismatch_keeps_the_file_aside_unused(server, tmp_path):
   url, handler = server
   handler.files["f.json"] = b"tampered"
   remote = RemoteFile(f"{url}/f.json", "x/f.json", sha(b"original"))
-  with pytest.raises(DownloadError, match="sha256 .* != pinned"):
+  with pytest.raises(DownloadError, match=r"sha256 .* != pinned .*kept aside as .*f\.json\.sha256"):
     fetch(remote, str(tmp_path))
-  assert not os.path.exists(tmp_path / "x" / "f.json") and not os.path.exists(
-    tmp_path / "x" / "f.json.part"
+  folder = tmp_path / "x"
+  assert sorted(os.listdir(folder)) == ["f.json.sha256-mismatch"]
+  assert (folder / "f.json.sha256-mismatch").read_bytes() == b"tampered"
+  # A file already in place that does not match is moved aside too; the rerun downloads.
+  (folder / "f.json").write_bytes(b"edited by hand")
+  handler.files["f.json"] = b"original"
+  with pytest.raises(DownloadError, match="exists but its sha256 differs.*moved aside"):
+    fetch(remote, str(tmp_path))
+  assert not (folder / "f.json").exists()
+  assert (folder / "f.json.sha256-mismatch").read_bytes() == b"edited by hand"
+  fetch(remote, str(tmp_path), log=lambda _: None)
+  assert (folder / "f.json").read_bytes() == b"original"
+
+
+def _tar_gz(members) -> bytes:
+  """A .tar.gz of ``(name, data or None for a symlink to ../../outside)`` members."""
+  archive = io.BytesIO()
+  with tarfile.open(fileobj=archive, mode="w:gz") as t:
+    for name, data in members:
+      info = tarfile.TarInfo(name)
+      if data is None:
+        info.type, info.linkname = tarfile.SYMTYPE, "../../outside"
+      else:
+        info.size = len(data)
+      t.addfile(info, io.BytesIO(data or b""))
+  return archive.getvalue()
+
+
+def _zip(names) -> bytes:
+  archive = io.BytesIO()
+  with zipfile.ZipFile(archive, "w") as z:
+    for name in names:
+      z.writestr(name, b"{}\n")
+  return archive.getvalue()
+
+
+def _zip_with_symlink() -> bytes:
+  archive = io.BytesIO()
+  with zipfile.ZipFile(archive, "w") as z:
+    z.writestr("Belebele/deu_Latn.jsonl", b"{}\n")
+    link = zipfile.ZipInfo("Belebele/link.jsonl")
+    link.external_attr = (0o120777) << 16  # a symlink, as Info-ZIP stores one
+    z.writestr(link, "../../outside")
+  return archive.getvalue()
+
+
+@pytest.mark.parametrize(
+  "name,body,unpack_from,problem",
+  [
+    ("RACE.tar.gz", _tar_gz([("RACE/../../evil.txt", b"x")]), None, "would land outside"),
+    ("RACE.tar.gz", _tar_gz([("/tmp/evil.txt", b"x")]), None, "would land outside"),
+    ("RACE.tar.gz", _tar_gz([("RACE/ok.txt", b"x"), ("RACE/l", None)]), None, "a link"),
+    ("Belebele.zip", _zip(["Belebele/../../evil.jsonl"]), "Belebele", "would land outside"),
+    ("Belebele.zip", _zip(["Belebele/a.jsonl", "/evil.jsonl"]), "Belebele", "would land outside"),
+    ("Belebele.zip", _zip(["Belebele/../x.jsonl"]), "Belebele", "would land outside"),
+    ("Belebele.zip", _zip_with_symlink(), "Belebele", "a link"),
+    ("Belebele.zip", _zip(["data/deu_Latn.jsonl"]), "Belebele", "release layout changed"),
+    ("RACE.tar.gz", b"\x1f\x8b not a gzip stream", None, "not a readable archive"),
+    ("Belebele.zip", _zip(["Belebele/a.jsonl"])[:-30], "Belebele", "not a readable archive"),
+  ],
+)
+def test_unsafe_wrong_layout_or_corrupt_archives_are_refused(
+  tmp_path, name, body, unpack_from, problem
+):
+  """Nothing lands outside the data directory (or anywhere) from a refused archive."""
+  source = tmp_path / "source" / name
+  source.parent.mkdir()
+  source.write_bytes(body)
+  data_dir = tmp_path / "outer" / "data"
+  remote = RemoteFile(
+    source.as_uri(), f"downloads/{name}", sha(body), unpack_into="ds", unpack_from=unpack_from
   )
+  with pytest.raises(DownloadError, match=problem) as info:
+    fetch(remote, str(data_dir), log=lambda _: None)
+  assert name in str(info.value)
+  assert sorted(os.listdir(tmp_path)) == ["outer", "source"]
+  assert os.listdir(tmp_path / "outer") == ["data"] and not (data_dir / "ds").exists()
 
 
 def test_unpinned_files_need_consent(server, tmp_path):
@@ -274,3 +348,17 @@ def test_dream_and_mctest_pins_match_the_shared_releases(real_data_dir, tmp_path
   assert sum(line.startswith("verified") and "unpinned" not in line for line in logs) == 15
   assert len(list(load_examples("dream.en", "train", str(data_dir)))) == 6116
   assert len(list(load_examples("mctest.en", "test", str(data_dir)))) == 840
+
+
+def test_no_pickle_is_ever_loaded():
+  """No code unpickles: torch weights are read with weights_only=True only."""
+  root = pathlib.Path(__file__).resolve().parents[2]
+  unpickling = ("pickle.load", "import pickle", "allow_pickle=True", "dill.", "joblib.load")
+  torch_loads = []
+  for path in sorted(root.glob("*/**/*.py")):
+    if ".venv" in path.parts or path.parts[len(root.parts)] == "tests":
+      continue
+    text = path.read_text(encoding="utf-8")
+    assert not [u for u in unpickling if u in text], path
+    torch_loads += [(path, line) for line in text.splitlines() if "torch.load(" in line]
+  assert torch_loads and all("weights_only=True" in line for _, line in torch_loads)

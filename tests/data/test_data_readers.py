@@ -91,6 +91,7 @@ def test_xcopa_relation_comes_from_the_majority_of_language_files(fixture_data_d
     "bad records": 0,
     "left out": {},
     "corrected": {xcopa.RELATION_CORRECTED: 2},
+    "kept": {},
   }
   assert "corrected 2 record(s)" in capsys.readouterr().err
   for lang in ("it", "et"):
@@ -166,6 +167,7 @@ def test_exams_answer_key_at_is_left_out_and_counted_in_both_modes(fixture_data_
       "bad records": 0,
       "left out": {"unlabelled: answerKey '@'": 1},
       "corrected": {},
+      "kept": {},
     }
     err = capsys.readouterr().err
     assert "exams.it (validation): skipped 0 bad record(s); upstream quirks: left out 1" in err

@@ -178,6 +178,8 @@ def test_derived_tasks_are_registered_with_their_info_but_not_in_the_file_catalo
 def test_an_unknown_task_names_the_closest_registered_ones():
   with pytest.raises(KeyError, match="xquad.de"):
     tasks.get("xqaud.de")
+  with pytest.raises(KeyError, match=r"unknown task 'xquad\.xx'.*xquad\."):  # a language
+    tasks.get("xquad.xx")
   with pytest.raises(KeyError, match="unknown task"):
     load_examples("no_such_dataset.en")
 

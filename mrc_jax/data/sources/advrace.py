@@ -20,7 +20,7 @@ import random
 from typing import Any, Callable, Iterator
 
 from mrc_jax.data.schema import DataError, FieldError
-from mrc_jax.data.sources.common import read_json, field
+from mrc_jax.data.sources.common import read_json, field, passage
 
 
 def iter_advrace_records(path: str) -> Iterator[tuple[str, Any]]:
@@ -41,7 +41,7 @@ def advrace_converter(task: str, split: str, attack: str) -> Callable[[str, Any]
       "id": record_id,
       "task": task,
       "lang": "en",
-      "context": field(record, "context"),
+      "context": passage(record, "context"),
       "question": field(record, "question"),
       "options": options,
       "label": label,

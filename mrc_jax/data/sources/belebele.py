@@ -14,7 +14,7 @@ import hashlib
 from typing import Any, Callable
 
 from mrc_jax.data.schema import FieldError
-from mrc_jax.data.sources.common import field
+from mrc_jax.data.sources.common import field, passage
 
 
 def passage_key(record: Any) -> str:
@@ -36,7 +36,7 @@ def belebele_converter(task: str, lang: str, split: str) -> Callable[[str, Any],
       "id": f"{link}#{passage_key(record)}#{number}",
       "task": task,
       "lang": lang,
-      "context": field(record, "flores_passage"),
+      "context": passage(record, "flores_passage"),
       "question": field(record, "question"),
       "options": options,
       "label": int(answer) - 1,

@@ -10,6 +10,11 @@ from typing import Any, Callable, Iterable, Iterator
 from mrc_jax.data.schema import DataError, FieldError, Quirk, Skip, SkipReport, validate_example
 
 
+# Upstream releases hold a few questions with two options of the same text (EXAMS, DREAM):
+# kept as they are (the label stays the file's) and counted.
+DUPLICATE_OPTIONS = "options: two options have the same text"
+
+
 class _UnparsableLine:
   """Stands in for a JSONL line that is not valid JSON, so lenient mode can skip it."""
 
@@ -18,8 +23,9 @@ class _UnparsableLine:
 
 
 def read_json(path: str) -> Any:
-  """One JSON document; a truncated or invalid file is an error naming the position."""
-  with open(path, encoding="utf-8") as f:
+  """One JSON document; a truncated or invalid file is an error naming the position. A
+  leading UTF-8 byte order mark is dropped."""
+  with open(path, encoding="utf-8-sig") as f:
     text = f.read()
   try:
     return json.loads(text)
@@ -50,7 +56,8 @@ def parse_jsonl_lines(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
 
 
 def read_jsonl(path: str) -> Iterator[tuple[str, Any]]:
-  with open(path, encoding="utf-8", newline="\n") as f:  # lines end at "\n" only
+  # Lines end at "\n" only; a leading UTF-8 byte order mark is dropped.
+  with open(path, encoding="utf-8-sig", newline="\n") as f:
     yield from parse_jsonl_lines(f)
 
 
@@ -62,7 +69,7 @@ def read_jsonl_tar_gz(path: str) -> Iterator[tuple[str, Any]]:
       if not members:
         raise DataError(path, None, "<file>", "archive holds no file")
       for member in members:
-        text = archive.extractfile(member).read().decode("utf-8")
+        text = archive.extractfile(member).read().decode("utf-8-sig")
         for line_id, record in parse_jsonl_lines(text.split("\n")):
           yield f"{member.name} {line_id}", record
   except (tarfile.TarError, EOFError, OSError) as e:
@@ -89,6 +96,14 @@ def field(record: Any, name: str, kind: type | tuple[type, ...] = str) -> Any:
   return value
 
 
+def passage(record: Any, name: str) -> str:
+  """The passage field ``record[name]``: a string that is not blank (FieldError otherwise)."""
+  value = field(record, name)
+  if not value.strip():
+    raise FieldError(name, "is empty (the passage of the question)")
+  return value
+
+
 def convert_records(
   path: str,
   records: Iterable[tuple[str, Any]],
@@ -104,9 +119,13 @@ def convert_records(
   to leave out, e.g. another language in a multilingual file) and raises FieldError on bad
   input, or Skip for a record an upstream quirk leaves without a usable example (counted
   in ``report.quirks`` in both modes). Fields it corrected are listed as reasons in
-  ``meta["corrections"]`` and counted there too. Strict mode raises DataError(path,
-  record id, field); lenient mode counts the record in ``report.errors`` and goes on.
+  ``meta["corrections"]`` and counted there too, as are examples with two options of the
+  same text (kept). Strict mode raises DataError(path,
+  record id, field); lenient mode counts the record in ``report.errors`` and goes on. An
+  example id already yielded from this file is a bad record (field ``id``): the later one
+  is refused, never silently merged with the first.
   """
+  seen: dict[str, str] = {}  # example id -> record id of its first occurrence
   for fallback_id, record in records:
     record_id = record_id_of(record, fallback_id)
     try:
@@ -114,6 +133,8 @@ def convert_records(
       if example is None:
         continue
       validate_example(example, num_classes)
+      if example["id"] in seen:
+        raise FieldError("id", f"{example['id']!r} repeats record {seen[example['id']]!r}")
     except Skip as e:
       report.add_quirk(Quirk(str(path), record_id, "left out", e.reason))
       continue
@@ -123,6 +144,10 @@ def convert_records(
         raise error from None
       report.add(error)
       continue
+    seen[example["id"]] = record_id
     for reason in example["meta"].get("corrections", ()):
       report.add_quirk(Quirk(str(path), record_id, "corrected", reason))
+    options = [option.strip() for option in example.get("options", ())]
+    if len(set(options)) < len(options):
+      report.add_quirk(Quirk(str(path), record_id, "kept", DUPLICATE_OPTIONS))
     yield example

@@ -27,7 +27,7 @@ QUESTION_TYPES = ("one", "multiple")
 
 
 def _lines(path: str) -> list[str]:
-  with open(path, encoding="utf-8", newline="") as f:
+  with open(path, encoding="utf-8-sig", newline="") as f:  # a byte order mark is dropped
     return [line.removesuffix("\n").removesuffix("\r") for line in f]
 
 

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 from mrc_jax.data.schema import FieldError
 from mrc_jax.data.sources.common import field, read_json
+from mrc_jax.data.sources.common import passage as passage_text
 
 LETTERS = "ABCDEFGH"
 
@@ -43,7 +44,7 @@ def race_passage_records(passage_id: str, passage: Any) -> Iterator[tuple[str, A
 def race_converter(task: str, split: str, level: str) -> Callable[[str, Any], dict]:
   def convert(record_id: str, record: Any) -> dict:
     passage, q = record
-    article = field(passage, "article")
+    article = passage_text(passage, "article")
     questions = field(passage, "questions", list)
     all_options = field(passage, "options", list)
     answers = field(passage, "answers", list)

@@ -19,7 +19,7 @@ import os
 from typing import Any, Callable, Mapping
 
 from mrc_jax.data.schema import FieldError
-from mrc_jax.data.sources.common import field, read_jsonl
+from mrc_jax.data.sources.common import field, read_jsonl, passage
 
 # Natural-language prompts for the two COPA relations, so the encoder sees a question.
 QUESTION_TEXT = {"cause": "What was the cause?", "effect": "What happened as a result?"}
@@ -76,7 +76,7 @@ def xcopa_converter(
       "id": f"{task}.{split}.{idx}",
       "task": task,
       "lang": lang,
-      "context": field(record, "premise"),
+      "context": passage(record, "premise"),
       "question": QUESTION_TEXT[relation],
       "options": [field(record, "choice1"), field(record, "choice2")],
       "label": label,
