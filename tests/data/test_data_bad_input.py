@@ -392,6 +392,27 @@ def test_empty_passage_race_and_squad(data_dir):
   assert info.value.field in ("context", "answers[0].start")
 
 
+def test_empty_passage_dream_and_mctest(data_dir):
+  path = os.path.join(data_dir, "dream", "data", "dev.json")
+  rewrite_json(path, lambda items: items[0].__setitem__(0, ["", "  "]))
+  with pytest.raises(DataError, match="is empty") as info:
+    list(load_examples("dream.en", "validation", data_dir))
+  assert (info.value.path, info.value.field) == (path, "[0]")
+  path = os.path.join(data_dir, "mctest", "mc160.dev.tsv")
+  lines = open(path, encoding="utf-8").read().split("\n")
+  columns = lines[0].split("\t")
+  columns[2] = " "
+  lines[0] = "\t".join(columns)
+  open(path, "w", encoding="utf-8").write("\n".join(lines))
+  with pytest.raises(DataError, match="is empty") as info:
+    list(load_examples("mctest.en", "validation", data_dir))
+  assert (info.value.path, info.value.record_id, info.value.field) == (
+    path,
+    "mc160.dev.0#0",
+    "story",
+  )
+
+
 def test_corrupt_exams_archive_names_the_file(data_dir):
   path = os.path.join(data_dir, "exams", "cross-lingual", "dev_it.jsonl.tar.gz")
   data = open(path, "rb").read()

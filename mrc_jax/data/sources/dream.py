@@ -56,6 +56,8 @@ def dream_converter(task: str, lang: str, split: str, **meta: Any) -> Callable[[
     lines, questions, item_id = item
     if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
       raise FieldError("[0]", "expected a list of passage lines (strings)")
+    if not "".join(lines).strip():
+      raise FieldError("[0]", "is empty (the passage of the question)")
     question = questions[q]
     where = f"[1][{q}]"
     if not isinstance(question, dict):

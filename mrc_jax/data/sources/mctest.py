@@ -70,6 +70,8 @@ def mctest_converter(task: str, split: str, subset: str) -> Callable[[str, Any],
       raise FieldError("<columns>", f"expected {COLUMNS} tab-separated columns, got {len(columns)}")
     if answer_line is None:
       raise FieldError(where, "is missing (fewer answer lines than stories)")
+    if not columns[2].strip():
+      raise FieldError("story", "is empty (the passage of the question)")
     letters = answer_line.split("\t")
     if len(letters) != QUESTIONS:
       raise FieldError(
