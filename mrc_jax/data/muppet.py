@@ -672,6 +672,9 @@ def convert_dataset_records(
     strict=strict,
     report=report,
     num_classes=dataset.num_classes if dataset.kind == "classification" else None,
+    # Ids come from each upstream's own fields (or the record's position), which the
+    # project cannot check for uniqueness on the ~50 releases offline: kept as they come.
+    unique_ids=False,
   )
 
 

@@ -215,3 +215,10 @@ def test_load_examples_reads_muppet_tasks_through_the_table(tmp_path):
 
   with pytest.raises(FileNotFoundError, match="muppet.rte: TFDS dataset glue/rte is not prepared"):
     list(load_examples("muppet.rte", None, str(tmp_path)))
+
+
+def test_repeated_upstream_ids_are_kept_as_they_come():
+  record = {"sentence1": "a", "sentence2": "b", "label": 3.5, "idx": 7}
+  examples, report = convert("stsb", [record, dict(record, label=1.0)])
+  assert [e["id"] for e in examples] == ["muppet.stsb.train.7"] * 2
+  assert [e["target"] for e in examples] == [3.5, 1.0] and not report.errors

@@ -112,6 +112,7 @@ def convert_records(
   strict: bool,
   report: SkipReport,
   num_classes: int | None = None,
+  unique_ids: bool = True,
 ) -> Iterator[dict]:
   """Validated examples from raw records.
 
@@ -123,7 +124,7 @@ def convert_records(
   same text (kept). Strict mode raises DataError(path,
   record id, field); lenient mode counts the record in ``report.errors`` and goes on. An
   example id already yielded from this file is a bad record (field ``id``): the later one
-  is refused, never silently merged with the first.
+  is refused, never silently merged with the first (``unique_ids=False`` keeps both).
   """
   seen: dict[str, str] = {}  # example id -> record id of its first occurrence
   for fallback_id, record in records:
@@ -133,7 +134,7 @@ def convert_records(
       if example is None:
         continue
       validate_example(example, num_classes)
-      if example["id"] in seen:
+      if unique_ids and example["id"] in seen:
         raise FieldError("id", f"{example['id']!r} repeats record {seen[example['id']]!r}")
     except Skip as e:
       report.add_quirk(Quirk(str(path), record_id, "left out", e.reason))
