@@ -27,6 +27,17 @@ def rewrite_jsonl(path, edit):
     f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
+def exams_record(record_id, stem, options, answer):
+  """An EXAMS record (Italian) in the release's layout, options labelled A, B, ..."""
+  choices = [{"text": text, "label": "ABCDE"[i]} for i, text in enumerate(options)]
+  return {
+    "id": record_id,
+    "question": {"stem": stem, "choices": choices},
+    "answerKey": answer,
+    "info": {"language": "Italian"},
+  }
+
+
 def test_truncated_json_file_is_an_error_even_when_lenient(data_dir):
   path = os.path.join(data_dir, "xquad", "xquad.de.json")
   text = open(path, encoding="utf-8").read()
@@ -54,15 +65,7 @@ def test_jsonl_lines_end_at_newline_only(data_dir):
   with open(path, "w", encoding="utf-8", newline="") as f:
     f.write("".join(line + "\r\n" for line in lines))
   archive = os.path.join(data_dir, "exams", "cross-lingual", "dev_it.jsonl.tar.gz")
-  record = {
-    "id": "u1",
-    "question": {
-      "stem": "Riga uno\u2029riga due?",
-      "choices": [{"text": "a\u2028b", "label": "A"}, {"text": "c", "label": "B"}],
-    },
-    "answerKey": "B",
-    "info": {"language": "Italian"},
-  }
+  record = exams_record("u1", "Riga uno\u2029riga due?", ("a\u2028b", "c"), "B")
   write_tar_gz(archive, "dev_it.jsonl", (json.dumps(record, ensure_ascii=False) + "\r\n").encode())
   for strict in (True, False):
     report = SkipReport()
@@ -307,15 +310,7 @@ def test_utf8_byte_order_mark_is_dropped(data_dir):
     data = open(path, "rb").read()
     open(path, "wb").write(b"\xef\xbb\xbf" + data)
   archive = os.path.join(data_dir, "exams", "cross-lingual", "dev_it.jsonl.tar.gz")
-  record = {
-    "id": "b1",
-    "question": {
-      "stem": "?",
-      "choices": [{"text": "a", "label": "A"}, {"text": "b", "label": "B"}],
-    },
-    "answerKey": "A",
-    "info": {"language": "Italian"},
-  }
+  record = exams_record("b1", "?", ("a", "b"), "A")
   write_tar_gz(archive, "dev_it.jsonl", b"\xef\xbb\xbf" + json.dumps(record).encode() + b"\n")
   report = SkipReport()
   assert [e["id"] for e in load_examples("xquad.de", None, data_dir)] == ["q1", "q2", "q3"]

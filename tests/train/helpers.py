@@ -26,6 +26,15 @@ HEADS = [
 TASKS = ("pair.en", "choice.en", "span.en", "score.en")
 
 
+# launch/train.py flags of a tiny smoke run (2 layers, 32 wide, batch 8) for subprocess tests.
+TINY_SMOKE_FLAGS = [
+  "--config=configs/smoke.py",
+  "--config.batch_size=8",
+  "--config.model.hidden_size=32",
+  "--config.model.intermediate_size=64",
+]
+
+
 def mixture_of(*names: str) -> str:
   """A registered mixture of the given tasks at equal rates (named after them)."""
   return tasks.register_mixture("test_" + "+".join(names), [(n, 1.0) for n in names])

@@ -18,12 +18,8 @@ from tests.train import helpers
 
 DEVICES = 8
 STEPS = 4
-FLAGS = [
-  "--config=configs/smoke.py",
+FLAGS = helpers.TINY_SMOKE_FLAGS + [
   f"--config.total_steps={STEPS}",
-  "--config.batch_size=8",
-  "--config.model.hidden_size=32",
-  "--config.model.intermediate_size=64",
   "--config.checkpoint_every_steps=2",
   "--config.keep_checkpoints=2",
   f"--config.eval_every_steps={STEPS}",

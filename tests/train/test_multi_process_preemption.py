@@ -17,12 +17,8 @@ pytestmark = pytest.mark.slow  # three 2-process runs per case
 
 STEPS = 24
 AFTER = 5  # the step whose log line triggers the signal
-FLAGS = [
-  "--config=configs/smoke.py",
+FLAGS = helpers.TINY_SMOKE_FLAGS + [
   f"--config.total_steps={STEPS}",
-  "--config.batch_size=8",
-  "--config.model.hidden_size=32",
-  "--config.model.intermediate_size=64",
   "--config.model.hidden_dropout=0.1",
   "--config.checkpoint_every_steps=100",
   "--config.eval_every_steps=0",
