@@ -25,3 +25,14 @@ def data_dir():
   if not path:
     pytest.skip("MRC_JAX_DATA_DIR is not set")
   return path
+
+
+@pytest.fixture(scope="session")
+def me5_dir():
+  """The real multilingual-e5-small directory (under $MRC_JAX_CKPT_DIR)."""
+  from mrc_jax.perturb.embedder import default_checkpoint
+
+  path = default_checkpoint()
+  if not os.path.isfile(os.path.join(path, "model.safetensors")):
+    pytest.skip(f"{path} is absent; build it with make_multilingual_e5_small.py")
+  return path
