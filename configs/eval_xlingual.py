@@ -18,6 +18,10 @@ Arguments (comma-separated; a list continues over the following bare words, or u
             here, naming what it lacks
   lexicon=  MUSE-style word-pair file for codeswitch (its source language is the
             evaluated one: restrict langs= to it)
+  de_model= training workdir with a span head (e.g. the study's pre-finetuned run, whose
+            XQuAD span heads read every shared language): distractor_extraction takes
+            its best-ranked passage spans, as AdvRACE's DE does; without it the lexical
+            scorer ranks them
   langs=    restrict every set to these languages (default: all of each set)
   max_examples=N  evaluate the first N examples per language (0 = all)
   max_length=N    row length of every set (default 512; a model trained on short rows is
@@ -61,9 +65,20 @@ def applicable_attacks(attacks, kind: str) -> tuple[str, ...]:
   return tuple(a for a in attacks if kind in perturb.get(a).kinds)
 
 
-def attack_params(attacks, lexicon: str = "") -> dict:
-  """{attack: parameters} for the attacks that take a resource (codeswitch's lexicon)."""
-  return {a: dict(lexicon=lexicon) for a in attacks if "lexicon" in perturb.get(a).params}
+def attack_params(attacks, lexicon: str = "", span_model: str = "") -> dict:
+  """{attack: parameters} for the attacks that take a resource: codeswitch's lexicon, and
+  the span model that ranks distractor_extraction's spans (given only when set)."""
+  params = {}
+  for attack in attacks:
+    declared = perturb.get(attack).params
+    chosen = {}
+    if "lexicon" in declared:
+      chosen["lexicon"] = lexicon
+    if "span_model" in declared and span_model:
+      chosen["span_model"] = span_model
+    if chosen:
+      params[attack] = chosen
+  return params
 
 
 def eval_entries(sets, attacks, langs=(), max_examples=0, runlocal=False, params=None) -> dict:
@@ -112,6 +127,7 @@ def get_config(arg: str = ""):
     max_length=512,
     batch_size=32,
     lexicon="",
+    de_model="",
   )
   # Entries first: an attack that cannot run fails before anything else is built.
   entries = eval_entries(
@@ -120,7 +136,7 @@ def get_config(arg: str = ""):
     opts.langs,
     opts.max_examples,
     opts.runlocal,
-    attack_params(opts.attacks, opts.lexicon),
+    attack_params(opts.attacks, opts.lexicon, opts.de_model),
   )
   config = common.base_config()
   config.data.max_length = opts.max_length

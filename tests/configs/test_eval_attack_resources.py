@@ -102,3 +102,14 @@ def test_row_length_and_batch_size_arguments(eval_xlingual):
     "sets=xquad_mc+xcopa,attacks=charswap,max_length=128,batch_size=8"
   )
   assert given.data.max_length == 128 and given.batch_size == 8
+
+
+def test_de_model_ranks_distractor_extraction_spans(eval_xlingual, tmp_path):
+  with pytest.raises(perturb.PerturbationError, match="not a training workdir"):
+    eval_xlingual.get_config(f"sets=xcopa,attacks=distractor_extraction,de_model={tmp_path}")
+  (tmp_path / "config.json").write_text("{}")
+  config = eval_xlingual.get_config(
+    f"sets=xcopa+xquad,attacks=distractor_extraction+charswap,de_model={tmp_path}"
+  )
+  assert config.evals.xcopa.attack_params.distractor_extraction.span_model == str(tmp_path)
+  assert "attack_params" not in config.evals.xquad  # extractive sets have no options to replace

@@ -99,7 +99,10 @@ def test_support_claims_agree_with_resources(lang):
   for name in WORD_ATTACKS:
     assert (table[name].status == "full") == (stop_ok and lemma_ok and not han), table[name]
     assert ("no stopword list" in table[name].how) == (not stop_ok), table[name]
-  assert (table["distractor_extraction"].status == "full") == stop_ok
+  # The default scorer is lexical, not AdvRACE's span model: never full by default.
+  assert table["distractor_extraction"].status == "degraded"
+  assert "span_model=WORKDIR" in table["distractor_extraction"].how
+  assert ("no stopword list" in table["distractor_extraction"].how) == (not stop_ok)
   negation = resources.negation(lang)
   negation_ok = bool(negation) and _written_in(negation.words | negation.openers, lang)
   cased = script in ("Latn", "Cyrl", "Grek", "Armn")

@@ -4,6 +4,7 @@ with a pluggable span scorer, and option shuffling (answer-position bias)."""
 from __future__ import annotations
 
 import bisect
+import os
 from typing import Callable, Sequence
 
 import regex
@@ -88,10 +89,42 @@ def _content(span_text: str, lang: str, stopwords: frozenset[str]) -> set[str]:
   return {span_text[a:b].casefold() for a, b in text.word_spans(span_text, lang)} - stopwords
 
 
+# What the support table can promise without a model: the lexical scorer runs by default.
+_LEXICAL_NOTE = (
+  "lexical scorer by default; span_model=WORKDIR ranks spans with a fine-tuned span head "
+  "(AdvRACE's DE)"
+)
+
+
 def de_support(lang: str) -> Support:
   if resources.has_stopwords(lang):
-    return Support(FULL, "multiple choice only")
-  return Support(DEGRADED, "multiple choice only; no stopword list: spans may open on one")
+    return Support(DEGRADED, f"multiple choice only; {_LEXICAL_NOTE}")
+  return Support(
+    DEGRADED, f"multiple choice only; {_LEXICAL_NOTE}; no stopword list: spans may open on one"
+  )
+
+
+def _span_model_missing(params: dict) -> list[str]:
+  from mrc_jax.perturb.span_model import span_model_missing  # the model stack, only when used
+
+  return span_model_missing(params.get("span_model"))
+
+
+def _scorer(step) -> tuple[SpanScorer, str]:
+  """The scorer of this run and its name for the edit records."""
+  if step.params.get("span_model"):
+    from mrc_jax.perturb.span_model import span_model_scorer
+
+    path = os.fspath(step.params["span_model"])
+    return span_model_scorer(path), f"span model {path}"
+  scorer = step.params["scorer"]
+  if not isinstance(scorer, str):
+    return scorer, getattr(scorer, "__name__", "callable scorer")
+  if scorer not in _SCORERS:
+    raise PerturbationError(
+      f"distractor_extraction: unknown scorer {scorer!r}; known: {sorted(_SCORERS)}"
+    )
+  return _SCORERS[scorer], scorer
 
 
 @register(
@@ -99,10 +132,12 @@ def de_support(lang: str) -> Support:
   advrace="DE",
   description="replace the wrong options by the best-scored passage spans (top_k) that do "
   "not overlap the answer, are not stopwords or punctuation and do not repeat; "
-  "original distractors fill any gap",
-  params={"scorer": "lexical", "top_k": 20, "max_words": 5},
+  "original distractors fill any gap. Spans are ranked by a fine-tuned span head "
+  "(span_model=WORKDIR, AdvRACE's recipe) or else by a registered scorer (lexical overlap)",
+  params={"scorer": "lexical", "span_model": None, "top_k": 20, "max_words": 5},
   support=de_support,
   kinds=("choice",),
+  requires=_span_model_missing,
 )
 def distractor_extraction(example, step):
   lang, context = step.lang, example["context"]
@@ -111,13 +146,7 @@ def distractor_extraction(example, step):
     return example
   stopwords, note = resources.stopwords(lang)
   step.degrade(note)
-  scorer = step.params["scorer"]
-  if isinstance(scorer, str):
-    if scorer not in _SCORERS:
-      raise PerturbationError(
-        f"distractor_extraction: unknown scorer {scorer!r}; known: {sorted(_SCORERS)}"
-      )
-    scorer = _SCORERS[scorer]
+  scorer, scorer_name = _scorer(step)
   spans = candidate_spans(context, lang, int(step.params["max_words"]), stopwords)
   scores = list(scorer(example, spans, lang))
   if len(scores) != len(spans):
@@ -157,7 +186,7 @@ def distractor_extraction(example, step):
     if new is None:
       break
     options[i] = new
-    step.edit(f"options[{i}]", 0, len(old), old, new, "extracted distractor")
+    step.edit(f"options[{i}]", 0, len(old), old, new, "extracted distractor", scorer=scorer_name)
   example["options"] = options
   return example
 
