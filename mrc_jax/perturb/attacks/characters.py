@@ -237,8 +237,15 @@ def _strip_word(word, step):
   return new, "strip diacritics"
 
 
+# Scripts whose running text is normally written without their optional marks (modern
+# Hebrew prints niqqud only in poetry, children's books and dictionaries).
+_MOSTLY_UNPOINTED = {"Hebr": "Hebrew text is mostly unpointed: only niqqud present are stripped"}
+
+
 def diacritics_support(lang: str) -> Support:
   script = languages.script(lang)
+  if script in _MOSTLY_UNPOINTED:
+    return Support(DEGRADED, _MOSTLY_UNPOINTED[script])
   if script in DIACRITIC_SCRIPTS:
     return Support(FULL, "")
   if script is None:
