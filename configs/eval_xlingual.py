@@ -14,10 +14,13 @@ Arguments (comma-separated; a list continues over the following bare words, or u
   attacks=  any of the perturbation registry (``python launch/perturb.py --list``); an
             attack that does not apply to a set's kind (e.g. distractor_extraction on
             extractive QA) is left out for that set only; an attack that cannot run
-            (dg, paraphrase: no seq2seq checkpoint; codeswitch without lexicon=) is refused
+            (dg, paraphrase: no seq2seq checkpoint; codeswitch without lexicon= or the encoder) is refused
             here, naming what it lacks
   lexicon=  MUSE-style word-pair file for codeswitch (its source language is the
-            evaluated one: restrict langs= to it)
+            evaluated one: restrict langs= to it); without it codeswitch translates into
+            English with words induced from the set's own parallel data (XQuAD, XQuAD-MC,
+            Belebele) by multilingual-e5-small's alignments ($MRC_JAX_CKPT_DIR), aligned
+            once per set and language and cached
   de_model= training workdir with a span head (e.g. the study's pre-finetuned run, whose
             XQuAD span heads read every shared language): distractor_extraction takes
             its best-ranked passage spans, as AdvRACE's DE does; without it the lexical
@@ -72,7 +75,7 @@ def attack_params(attacks, lexicon: str = "", span_model: str = "") -> dict:
   for attack in attacks:
     declared = perturb.get(attack).params
     chosen = {}
-    if "lexicon" in declared:
+    if "lexicon" in declared and lexicon:
       chosen["lexicon"] = lexicon
     if "span_model" in declared and span_model:
       chosen["span_model"] = span_model

@@ -26,10 +26,6 @@ def eval_xlingual():
     ("attacks=dg", "dg needs a seq2seq checkpoint"),
     ("sets=belebele,attacks=charswap,paraphrase", "paraphrase needs a seq2seq checkpoint"),
     (
-      "sets=xquad,langs=de,attacks=codeswitch",
-      "codeswitch needs a bilingual lexicon: set lexicon=PATH",
-    ),
-    (
       "sets=xquad,langs=de,attacks=codeswitch,lexicon=/no/such/de-en.txt",
       "lexicon file '/no/such/de-en.txt' does not exist",
     ),
@@ -38,6 +34,17 @@ def eval_xlingual():
 def test_unrunnable_attacks_are_refused_when_the_config_is_built(eval_xlingual, arg, message):
   with pytest.raises(perturb.PerturbationError, match=message):
     eval_xlingual.get_config(arg)
+
+
+def test_codeswitch_without_a_file_needs_the_encoder(eval_xlingual, tmp_path, monkeypatch):
+  monkeypatch.setenv("MRC_JAX_CKPT_DIR", str(tmp_path))
+  with pytest.raises(
+    perturb.PerturbationError, match="multilingual encoder checkpoint.*config.json"
+  ):
+    eval_xlingual.get_config("sets=xquad,langs=de,attacks=codeswitch")
+  # A lexicon file needs no encoder.
+  config = eval_xlingual.get_config(f"sets=xquad,langs=de,attacks=codeswitch,lexicon={LEXICON}")
+  assert config.evals.xquad.attack_params.codeswitch.lexicon == str(LEXICON)
 
 
 def test_default_and_runnable_configs_build(eval_xlingual):
@@ -81,9 +88,8 @@ def test_entry_params_reach_the_attack(eval_xlingual):
 def test_registry_says_what_an_attack_lacks():
   assert perturb.missing("charswap") == []
   assert perturb.missing("codeswitch", lexicon=str(LEXICON)) == []
-  assert perturb.missing("codeswitch") == [
-    "a bilingual lexicon: set lexicon=PATH to a MUSE-style word-pair file"
-  ]
+  (lacking,) = perturb.missing("codeswitch", encoder="/no/encoder")
+  assert "multilingual encoder checkpoint: '/no/encoder' has no config.json" in lacking
   assert all("seq2seq checkpoint" in m for a in ("dg", "paraphrase") for m in perturb.missing(a))
   assert perturb.require_runnable("addsent") is perturb.get("addsent")
 

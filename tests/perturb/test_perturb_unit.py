@@ -252,8 +252,9 @@ def test_codeswitch_uses_lexicon(lexicon_path):
     ("verloren", "lost"),
     ("Mannschaften", "Teams"),
   }
-  with pytest.raises(perturb.PerturbationError, match="lexicon"):
-    perturb.perturb(GERMAN, "codeswitch", "de", 0)
+  # Without a file, the example's own set must be parallel (unit examples are not).
+  with pytest.raises(perturb.PerturbationError, match="no parallel data.*lexicon=PATH"):
+    perturb.perturb({**GERMAN, "task": "unit.de"}, "codeswitch", "de", 0)
 
 
 def test_codeswitch_bad_lexicon_line_names_file_and_line(tmp_path):
