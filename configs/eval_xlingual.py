@@ -20,7 +20,10 @@ Arguments (comma-separated; a list continues over the following bare words, or u
             evaluated one: restrict langs= to it); without it codeswitch translates into
             English with words induced from the set's own parallel data (XQuAD, XQuAD-MC,
             Belebele) by multilingual-e5-small's alignments ($MRC_JAX_CKPT_DIR), aligned
-            once per set and language and cached
+            once per set and language and cached; sets without parallel data
+            (EXAMS, XCOPA, DREAM, ...) are evaluated without it unless lexicon= is given
+  align_pairs=N   align at most N parallel sentence pairs per language for codeswitch
+                  (0 = all: ~1,800 for XQuAD, about 1.5 minutes per language on 2 CPU cores)
   de_model= training workdir with a span head (e.g. the study's pre-finetuned run, whose
             XQuAD span heads read every shared language): distractor_extraction takes
             its best-ranked passage spans, as AdvRACE's DE does; without it the lexical
@@ -44,6 +47,7 @@ RACE + AdvRACE fine-tuning.
 
 from configs import common
 from mrc_jax import perturb
+from mrc_jax.perturb import parallel
 from mrc_jax.data import languages
 
 # set -> (task name pattern, languages, split of the upstream release evaluated, kind)
@@ -59,24 +63,45 @@ SETS = {
   "c3": ("c3.{lang}", languages.C3, "validation", "choice"),
   "xquad_mc": ("xquad_mc.{lang}", languages.XQUAD_MC, "test", "choice"),
 }
-DEFAULT_ATTACKS = ("charswap", "addsent", "typo_keyboard", "homoglyph", "distractor_extraction")
+DEFAULT_ATTACKS = (
+  "charswap",
+  "addsent",
+  "typo_keyboard",
+  "homoglyph",
+  "codeswitch",
+  "distractor_extraction",
+)
 RUNLOCAL_LANGS = 2
 
 
-def applicable_attacks(attacks, kind: str) -> tuple[str, ...]:
-  """The attacks of the list that apply to a set's example kind."""
-  return tuple(a for a in attacks if kind in perturb.get(a).kinds)
+def applicable_attacks(attacks, kind: str, set_name: str = "", params=None) -> tuple[str, ...]:
+  """The attacks of the list that apply to a set's example kind; codeswitch without a
+  lexicon file only to sets with parallel data to induce one from."""
+  params = params or {}
+  return tuple(
+    a
+    for a in attacks
+    if kind in perturb.get(a).kinds
+    and not (
+      a == "codeswitch"
+      and not params.get(a, {}).get("lexicon")
+      and set_name not in parallel.PARALLEL_DATASETS
+    )
+  )
 
 
-def attack_params(attacks, lexicon: str = "", span_model: str = "") -> dict:
-  """{attack: parameters} for the attacks that take a resource: codeswitch's lexicon, and
-  the span model that ranks distractor_extraction's spans (given only when set)."""
+def attack_params(attacks, lexicon: str = "", span_model: str = "", align_pairs: int = 0) -> dict:
+  """{attack: parameters} for the attacks that take a resource: codeswitch's lexicon (or
+  the cap on the parallel pairs it aligns), and the span model that ranks
+  distractor_extraction's spans (each given only when set)."""
   params = {}
   for attack in attacks:
     declared = perturb.get(attack).params
     chosen = {}
     if "lexicon" in declared and lexicon:
       chosen["lexicon"] = lexicon
+    if "max_pairs" in declared and align_pairs:
+      chosen["max_pairs"] = align_pairs
     if "span_model" in declared and span_model:
       chosen["span_model"] = span_model
     if chosen:
@@ -104,7 +129,7 @@ def eval_entries(sets, attacks, langs=(), max_examples=0, runlocal=False, params
       )
     if runlocal:
       chosen = chosen[:RUNLOCAL_LANGS]
-    applicable = applicable_attacks(attacks, kind)
+    applicable = applicable_attacks(attacks, kind, name, params)
     entries[name] = dict(
       type="robustness",
       tasks=tuple(pattern.format(lang=lang) for lang in chosen),
@@ -131,6 +156,7 @@ def get_config(arg: str = ""):
     batch_size=32,
     lexicon="",
     de_model="",
+    align_pairs=0,
   )
   # Entries first: an attack that cannot run fails before anything else is built.
   entries = eval_entries(
@@ -139,7 +165,7 @@ def get_config(arg: str = ""):
     opts.langs,
     opts.max_examples,
     opts.runlocal,
-    attack_params(opts.attacks, opts.lexicon, opts.de_model),
+    attack_params(opts.attacks, opts.lexicon, opts.de_model, opts.align_pairs),
   )
   config = common.base_config()
   config.data.max_length = opts.max_length

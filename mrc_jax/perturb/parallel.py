@@ -70,7 +70,7 @@ def sentence_pairs(
   return pairs[:max_pairs] if max_pairs else pairs
 
 
-def _content_word(lang: str):
+def content_word(lang: str):
   stopwords = resources.stopwords(lang)[0]
   return lambda word: text.is_letter_word(word) and word.casefold() not in stopwords
 
@@ -128,7 +128,7 @@ def induced_lexicon(
 
   pairs = sentence_pairs(base, source, target, data_dir, max_pairs)
   aligned = alignment.aligned_words(pairs, source, target, shared_embedder(encoder, layer), method)
-  lexicon = alignment.induce_lexicon(aligned, _content_word(source), _content_word(target))
+  lexicon = alignment.induce_lexicon(aligned, content_word(source), content_word(target))
   log.info("%s %s->%s: %d pairs aligned, %d words", base, source, target, len(pairs), len(lexicon))
   _write(path, lexicon)
   return lexicon, path

@@ -136,3 +136,41 @@ def test_exams_five_choice_questions_with_the_cross_lingual_config(make_workdir)
     )
     assert accuracy == pytest.approx(100 * cell.scores["accuracy"].mean())
   assert five_choice == {"hu": 182, "it": 1, "tr": 136}
+
+
+XQUAD_SHARED = ("ar", "de", "en", "es", "ru", "tr", "vi", "zh")
+
+
+def test_default_attacks_run_on_every_shared_xquad_language(make_workdir, tmp_path, monkeypatch):
+  """codeswitch (no file), typo_keyboard and addsent among eval_xlingual's defaults, on a
+  model with the multilingual vocabulary."""
+  from mrc_jax.perturb import embedder, parallel
+
+  me5 = embedder.default_checkpoint()
+  if embedder.checkpoint_missing(me5):
+    pytest.skip(f"{me5} is absent; build it with make_multilingual_e5_small.py")
+  monkeypatch.setenv(parallel.CACHE_DIR_ENV, str(tmp_path / "cache"))
+  config = eval_xlingual.get_config(
+    f"sets=xquad,langs={'+'.join(XQUAD_SHARED)},max_examples=6,max_length=256,"
+    f"align_pairs=120,data_dir={DATA_DIR}"
+  )
+  assert config.evals.xquad.attacks == tuple(
+    a for a in eval_xlingual.DEFAULT_ATTACKS if a != "distractor_extraction"
+  )
+  assert {"codeswitch", "typo_keyboard", "addsent"} <= set(config.evals.xquad.attacks)
+  workdir = make_workdir(
+    "me5", 0, vocab_size=250037, tokenizer_dir=me5, max_positions=config.data.max_length
+  )
+  paths = run.evaluate_workdir(config, str(workdir), run.ReportOptions(num_resamples=20))
+  cells = {cell.key: cell for cell in results.read_predictions(paths["predictions"])}
+  expected = {
+    ("xquad", lang, attack)
+    for lang in XQUAD_SHARED
+    for attack in ("clean", *config.evals.xquad.attacks)
+  }
+  assert set(cells) == expected
+  assert all(len(cells[key].ids) == 6 for key in expected)
+  lexicons = list((tmp_path / "cache" / "lexicons").glob("xquad.*-en.itermax.*.txt"))
+  assert sorted(p.name.split(".")[1] for p in lexicons) == sorted(
+    f"{lang}-en" for lang in XQUAD_SHARED if lang != "en"
+  )

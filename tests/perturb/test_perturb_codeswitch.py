@@ -117,3 +117,11 @@ def test_codeswitch_refuses_sets_without_parallel_data_and_skips_english(me5_dir
 def test_a_missing_encoder_is_what_codeswitch_lacks(tmp_path):
   (lacking,) = perturb.missing("codeswitch", encoder=str(tmp_path))
   assert "config.json" in lacking and str(tmp_path) in lacking
+
+
+def test_anchor_precision_counts_identical_words_aligned_to_their_twin():
+  pairs = [("Tesla kam 1884 nach Paris.", "Tesla came to Paris in 1884.")]
+  aligned = [[("Tesla", "Tesla"), ("1884", "came"), ("Paris", "Paris"), ("nach", "to")]]
+  # Anchors of 3+ characters on both sides: Tesla, 1884, Paris; all three were aligned.
+  assert alignment.anchor_precision(pairs, aligned, "de", "en") == (2, 3)
+  assert alignment.anchor_precision(pairs, [[("nach", "to")]], "de", "en") == (0, 0)
