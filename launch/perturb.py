@@ -37,9 +37,11 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("task", None, "clean task name, e.g. xquad.de")
 flags.DEFINE_list("attacks", None, "attacks, comma-separated; 'a|b' chains attacks")
 flags.DEFINE_string("data_dir", None, "data directory (default: $MRC_JAX_DATA_DIR)")
-flags.DEFINE_string("split", None, "split (default: every split present)")
+flags.DEFINE_string(
+  "split", None, "split (default: every split present; --validity: validation, else test)"
+)
 flags.DEFINE_integer("seed", 0, "perturbation seed")
-flags.DEFINE_string("out", None, "output .jsonl path")
+flags.DEFINE_string("out", None, "output .jsonl path (--validity: the .md table)")
 flags.DEFINE_string("params", "{}", "JSON object of attack parameters")
 flags.DEFINE_bool("list", False, "print the language x attack support table and exit")
 flags.DEFINE_string("docs", None, "write the attack documentation (docs/ATTACKS.md) and exit")

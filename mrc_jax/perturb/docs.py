@@ -128,9 +128,10 @@ on the first {cos_count} of them. `python launch/perturb.py --validity --out=val
   (mean-pooled, `query: ` prefix, up to 512 tokens so that a whole attacked passage counts);
   an unchanged text counts 1.
 - answer in insertions: examples whose inserted text (an edit with an empty `old`) contains
-  a gold answer, casefolded, / examples with an insertion. Must be 0.
-- answer in new options: new options equal to or containing the correct option's text,
-  casefolded, / new options. Must be 0.
+  a gold answer / examples with an insertion. Must be 0. Casefolded, and as whole words
+  where the script separates words ('War' is not in 'Khwarezmids'), anywhere in zh.
+- answer in new options: new options equal to or containing the correct option's text in
+  the same way / new options. Must be 0.
 """
 
 
