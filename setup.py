@@ -30,6 +30,8 @@ INSTALL_REQUIRES = [
   "simplemma==2.0.0",
   "confusable-homoglyphs==3.3.1",
   "langcodes==3.5.1",
+  # Levenshtein distances of the attack validity measures (mrc_jax/perturb/validity.py).
+  "editdistance==0.8.1",
   # The Hugging Face half of the Muppet blend (mrc_jax/data/sources/hub.py).
   "datasets==5.2.0",
 ]

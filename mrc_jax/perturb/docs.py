@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 
 from mrc_jax.data.languages import BELEBELE
-from mrc_jax.perturb import registry
+from mrc_jax.perturb import registry, validity_report
 from mrc_jax.perturb.core import perturb
 from mrc_jax.perturb.support import support_markdown
 
@@ -107,8 +107,46 @@ def _example(load, task: str, attack: str, params: dict) -> str:
   return _summary(examples[0], perturb(examples[0], attack, lang, 0, pool=pool, **params))
 
 
-def attacks_markdown(load) -> str:
-  """The whole ATTACKS.md; `load(task)` yields the unified examples of a clean task."""
+# Examples per (attack, task) cell of the validity table, and of them those the encoder
+# reads: on a 2-core CPU the encoder costs far more than every other measure.
+VALIDITY_EXAMPLES = 100
+VALIDITY_COS_EXAMPLES = 30
+
+VALIDITY_INTRO = """## Validity
+
+Whether an attacked example still means the same (character attacks) and still has the same
+answer (insertion and option attacks), measured on {count} examples per cell, spread evenly
+over the split (XQuAD test; XCOPA and EXAMS validation), seed 0, default parameters; cosines
+on the first {cos_count} of them. `python launch/perturb.py --validity --out=validity.md
+--data_dir=D` measures any tasks, attacks, seed and size (`mrc_jax.perturb.validity`).
+
+- changed: share of examples with any edit.
+- chars, words: Levenshtein distance between the clean and the attacked text over the clean
+  text's length, in code points and in ICU words; each cell reads
+  *mean over changed examples / mean over all*.
+- cos: cosine of the clean and the attacked text's multilingual-e5-small sentence vectors
+  (mean-pooled, `query: ` prefix, up to 512 tokens so that a whole attacked passage counts);
+  an unchanged text counts 1.
+- answer in insertions: examples whose inserted text (an edit with an empty `old`) contains
+  a gold answer / examples with an insertion. Must be 0. Casefolded, and as whole words
+  where the script separates words ('War' is not in 'Khwarezmids'), anywhere in zh.
+- answer in new options: new options equal to or containing the correct option's text in
+  the same way / new options. Must be 0.
+"""
+
+
+def validity_section(load, data_dir: str) -> str:
+  """The validity table of every shared span and multiple-choice task."""
+  count, cos_count = VALIDITY_EXAMPLES, VALIDITY_COS_EXAMPLES
+  plan = validity_report.default_plan(data_dir)
+  cells = validity_report.build_cells(plan, load, data_dir, max_examples=count, seed=0)
+  _, markdown = validity_report.report(cells, cos_examples=cos_count)
+  return VALIDITY_INTRO.format(count=count, cos_count=cos_count) + "\n" + markdown
+
+
+def attacks_markdown(load, data_dir: str | None = None) -> str:
+  """The whole ATTACKS.md; `load(task, split=None)` yields the unified examples of a clean
+  task; with `data_dir`, the validity table of the tasks under it is included."""
   parts = [INTRO, "## The attacks\n"]
   for name in registry.list_attacks():
     spec = registry.get(name)
@@ -133,6 +171,8 @@ def attacks_markdown(load) -> str:
     for script, task in tasks.items():
       parts.append(f"| {script} | `{task}` | {_example(load, task, name, {})} |")
     parts.append("")
+  if data_dir:
+    parts.append(validity_section(load, data_dir))
   parts.append("## Support by language\n")
   parts.append(
     "Generated from each attack's `support(lang)` in the registry; "
