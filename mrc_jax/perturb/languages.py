@@ -10,7 +10,7 @@ hr ~ hbs), so Devanagari Hindi stopwords never serve romanised Hindi, and Arabic
 (arz, ary: distance >= 10) are not served by Modern Standard Arabic lists.
 
 The support table covers every language of the shared evaluation data and at least one
-language of each of Belebele's 27 scripts; attacks themselves accept any language code.
+language of 25 of Belebele's 27 scripts (not yet Myanmar and Tibetan); attacks themselves accept any language code.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ from typing import Iterable
 import langcodes
 import regex
 
-# One or more languages per Belebele script (27 scripts, 55 languages); every one is
-# exercised by tests/perturb/test_perturb_support_claims.py on fixture text in it.
+# One or more languages per Belebele script but Myanmar and Tibetan (25 scripts, 53
+# languages); every one is exercised by tests/perturb/test_perturb_support_claims.py on
+# fixture text in it. Burmese is left out until cluster edits keep its vowel signs (ICU's
+# grapheme clusters split ာ from its consonant), Tibetan until word-level attacks see words
+# longer than one syllable.
 TABLE_LANGUAGES: tuple[str, ...] = (
   # Latn
   "en",
@@ -78,14 +81,12 @@ TABLE_LANGUAGES: tuple[str, ...] = (
   "th",
   "lo",
   "km",
-  "my",
   # others
   "am",
   "el",
   "he",
   "hy",
   "ka",
-  "bo",
 )
 # ISO 15924 scripts whose combining marks are optional diacritics (accents, tone marks, vowel
 # points). Elsewhere (Devanagari, Thai, Tamil, Khmer, Ethiopic) marks are vowels: stripping

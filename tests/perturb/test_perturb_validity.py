@@ -176,11 +176,11 @@ def test_measure_on_hand_built_examples():
 
 
 def test_an_attack_that_cannot_run_is_a_row_saying_why():
-  (row,) = validity.validity_rows([validity.Cell("fixture.en", "en", [SPAN], "codeswitch")])
-  assert "lexicon" in row["missing"]
+  (row,) = validity.validity_rows([validity.Cell("fixture.en", "en", [SPAN], "dg")])
+  assert "seq2seq checkpoint" in row["missing"]
   markdown = validity.validity_markdown([validity.measure([SPAN], "charswap", "en"), row])
   assert "| `fixture.en` | `charswap` | 1 | 1.00 |" in markdown
-  assert "Not measured: `codeswitch` on `fixture.en`: needs a bilingual lexicon" in markdown
+  assert "Not measured: `dg` on `fixture.en`: needs a seq2seq checkpoint" in markdown
 
 
 def test_unknown_parameters_are_refused():
@@ -267,12 +267,9 @@ def test_no_addsent_sentence_or_new_option_contains_the_answer_on_real_data(data
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-  strict=True,
-  reason="distractor_passage refuses passages holding the answer case-sensitively: "
-  "xquad.en 56e1254ae3433e1400422c68 (gold 'War') gets a passage with 'a war that lasted'",
-)
 def test_no_distractor_passage_contains_the_answer_on_real_data(data_dir):
+  # xquad.en 56e1254ae3433e1400422c68 (gold "War") once got a passage with "a war that
+  # lasted": the answer is refused casefolded.
   rows = _leak_rows(data_dir, SPAN_TASKS, ["distractor_passage"], 150)
   assert all(row["inserted"] == row["examples"] for row in rows)
   assert [row for row in rows if row["insert_leaks"]] == []
@@ -292,7 +289,7 @@ def test_cli_writes_markdown_and_json(data_dir, tmp_path):
   out = tmp_path / "validity.md"
   result = _cli(
     "--tasks=xquad.ar,exams.bg",
-    "--attacks=charswap,codeswitch,distractor_extraction",
+    "--attacks=charswap,dg,distractor_extraction",
     "--max_examples=3",
     "--noembed",
     f"--data_dir={data_dir}",
@@ -300,13 +297,11 @@ def test_cli_writes_markdown_and_json(data_dir, tmp_path):
   )
   rows = json.loads((tmp_path / "validity.json").read_text(encoding="utf-8"))
   assert [(r["task"], r["attack"]) for r in rows] == [
-    (t, a)
-    for t in ("xquad.ar", "exams.bg")
-    for a in ("charswap", "codeswitch", "distractor_extraction")
+    (t, a) for t in ("xquad.ar", "exams.bg") for a in ("charswap", "dg", "distractor_extraction")
   ]
   assert all(r["examples"] == 3 for r in rows)
   markdown = out.read_text(encoding="utf-8")
-  assert markdown in result.stdout and "Not measured: `codeswitch`" in markdown
+  assert markdown in result.stdout and "Not measured: `dg`" in markdown
   assert "No cosines (n/a)" in markdown
 
 

@@ -110,16 +110,18 @@ def _insert_cluster(word, step, make_cluster):
 def _insert(word, step):
   adjacent = keyboards.neighbours(keyboards.layout_for(step.lang) or "QWERTY")
 
-  def make(clusters, i):
-    before = clusters[i - 1]
-    keys = adjacent.get(before.lower())
-    if keys:  # a neighbouring key hit together with the previous letter
-      key = step.rng.choice(keys)
-      return key.upper() if before.isupper() else key
-    step.degrade("no keyboard key for this letter: a cluster of the same word is inserted")
-    return step.rng.choice(clusters)
+  def neighbour_key(clusters, i):
+    keys = adjacent.get(clusters[i - 1].lower())
+    if not keys:
+      return None  # the previous letter is not a key: another position is tried
+    key = step.rng.choice(keys)  # a neighbouring key hit together with the previous letter
+    return key.upper() if clusters[i - 1].isupper() else key
 
-  return _insert_cluster(word, step, make)
+  result = _insert_cluster(word, step, neighbour_key)
+  if result is not None:
+    return result
+  step.degrade("no keyboard key for this letter: a cluster of the same word is inserted")
+  return _insert_cluster(word, step, lambda clusters, i: step.rng.choice(clusters))
 
 
 def _repeat(word, step):
@@ -159,7 +161,19 @@ def _keyboard(word, step):
   return None if result is None else (result[0], "fallback " + result[1])
 
 
+def _no_stopwords(support: Support, lang: str) -> Support:
+  """Word attacks edit every letter word where no stopword list serves the language."""
+  if resources.has_stopwords(lang):
+    return support
+  note = "no stopword list: every letter word is eligible"
+  return Support(DEGRADED, "; ".join(h for h in (support.how, note) if h))
+
+
 def keyboard_support(lang: str) -> Support:
+  return _no_stopwords(_keyboard_layout_support(lang), lang)
+
+
+def _keyboard_layout_support(lang: str) -> Support:
   layout = keyboards.layout_for(lang)
   if layout and keyboards.is_approximate(lang):
     return Support(DEGRADED, f"typed on the {layout} layout, close to the national one")
@@ -287,6 +301,10 @@ def _homoglyph(word, step):
 
 
 def homoglyph_support(lang: str) -> Support:
+  return _no_stopwords(_homoglyph_letters_support(lang), lang)
+
+
+def _homoglyph_letters_support(lang: str) -> Support:
   script = languages.script(lang)
   if script is None:
     return Support(DEGRADED, "script unknown: letters with a Unicode confusable")

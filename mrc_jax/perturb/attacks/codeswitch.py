@@ -104,7 +104,7 @@ _PARALLEL_LANGUAGES = frozenset(data_languages.XQUAD) - {"en"}
 def codeswitch_support(lang: str) -> Support:
   if languages.base_language(lang) == "en":
     return Support(UNSUPPORTED, "English is the default target: pass target=LANG")
-  if languages.base_language(lang) in _PARALLEL_LANGUAGES:
+  if languages.best_key(lang, _PARALLEL_LANGUAGES):  # same script: zh-Hant is not XQuAD's zh
     return Support(
       FULL, "into English, words induced from XQuAD / Belebele with encoder alignments"
     )

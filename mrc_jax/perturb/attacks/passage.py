@@ -27,13 +27,15 @@ def distractor_passage(example, step):
       "or pass pool=[passages] to perturb"
     )
   context = example["context"]
-  gold = [a["text"] for a in example.get("answers", [])]
+  # Casefolded: "War" must not come back as "a war that lasted" in the inserted passage.
+  gold = [a["text"].casefold() for a in example.get("answers", [])]
   order = list(range(len(pool)))
   step.rng.shuffle(order)
   passage = None
   for index in order:  # the first passage, in seeded order, that is usable
     candidate = unicodedata.normalize("NFC", pool[index])
-    if candidate != context and candidate.strip() and not any(g in candidate for g in gold):
+    folded = candidate.casefold()
+    if candidate != context and candidate.strip() and not any(g in folded for g in gold):
       passage = candidate
       break
   if passage is None:
