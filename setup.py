@@ -55,6 +55,8 @@ setuptools.setup(
   description="Cross-lingual adversarial robustness of machine reading comprehension in JAX/Flax",
   # configs/ is a package too: config files import their shared presets from it.
   packages=setuptools.find_packages(include=["mrc_jax", "mrc_jax.*", "configs", "configs.*"]),
+  # Keyboard layouts written by launch/make_keyboards.py from the X keyboard database.
+  package_data={"mrc_jax.perturb": ["data/*.json"]},
   python_requires=">=3.10",
   install_requires=INSTALL_REQUIRES,
   extras_require={"test": TEST_REQUIRES},

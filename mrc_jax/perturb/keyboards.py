@@ -1,85 +1,82 @@
-"""Keyboard layouts for neighbour-key typos.
+"""Keyboard layouts for neighbour-key typos, from the X keyboard database.
 
-No maintained PyPI package ships keyboard geometry for these layouts, so the letter rows are
-written here, as printed on the standard national layouts (left to right, top letter row
-first). Keys are space-separated; a key of two letters (Arabic lam-alef) is kept for the
-geometry but never used as a substitute.
+``data/keyboards.json`` is written by ``launch/make_keyboards.py`` from xkeyboard-config (its
+licence is in the file): the layout evdev.xml lists for each language, the characters of
+every alphanumeric key on the first two shift levels, and the pc105 geometry's key centres.
+Two keys are neighbours when their centres are at most 1.3 key pitches apart (the keys
+beside, above and below a key on a staggered keyboard); a typo keeps the shift level, so
+"a" becomes "s" and "A" becomes "S".
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import math
+import pathlib
+import unicodedata
 
 from mrc_jax.perturb.languages import best_key
 
-LAYOUTS: dict[str, tuple[str, ...]] = {
-  "QWERTY": ("q w e r t y u i o p", "a s d f g h j k l", "z x c v b n m"),
-  "QWERTZ": ("q w e r t z u i o p ü", "a s d f g h j k l ö ä", "y x c v b n m"),
-  "AZERTY": ("a z e r t y u i o p", "q s d f g h j k l m", "w x c v b n"),
-  "Russian": ("й ц у к е н г ш щ з х ъ", "ф ы в а п р о л д ж э", "я ч с м и т ь б ю"),
-  "Greek": ("; ς ε ρ τ υ θ ι ο π", "α σ δ φ γ η ξ κ λ", "ζ χ ψ ω β ν μ"),
-  "Arabic": ("ض ص ث ق ف غ ع ه خ ح ج د", "ش س ي ب ل ا ت ن م ك ط", "ئ ء ؤ ر لا ى ة و ز ظ"),
-  "Hebrew": ("/ ' ק ר א ט ו ן ם פ", "ש ד ג כ ע י ח ל ך ף", "ז ס ב ה נ מ צ ת ץ"),
-  "Turkish": ("q w e r t y u ı o p ğ ü", "a s d f g h j k l ş i", "z x c v b n m ö ç"),
-}
+DATA_FILE = pathlib.Path(__file__).parent / "data" / "keyboards.json"
+# Latin-script text in a language no layout lists is typed on the US layout.
+LATIN_FALLBACK = "us"
+_PITCH = 19.0  # pc105: a NORM key is 18 units wide, 1 unit of gap
+_NEIGHBOUR_DISTANCE = 1.3 * _PITCH
 
-# The national layout of each language (codes resolved by languages.best_key, so a layout
-# never serves a language written in another script); other Latin-script text is typed on
-# QWERTY.
-LANGUAGE_LAYOUT: dict[str, str] = {
-  "en": "QWERTY",
-  "es": "QWERTY",
-  "it": "QWERTY",
-  "pt": "QWERTY",
-  "pl": "QWERTY",
-  "nl": "QWERTY",
-  "id": "QWERTY",
-  "vi": "QWERTY",
-  "sw": "QWERTY",
-  "et": "QWERTY",
-  "ht": "QWERTY",
-  "qu": "QWERTY",
-  "ro": "QWERTY",
-  "ms": "QWERTY",
-  "tl": "QWERTY",
-  "de": "QWERTZ",
-  "hu": "QWERTZ",
-  "cs": "QWERTZ",
-  "sk": "QWERTZ",
-  "hr": "QWERTZ",
-  "sl": "QWERTZ",
-  "fr": "AZERTY",
-  "ru": "Russian",
-  "bg": "Russian",
-  "uk": "Russian",
-  "be": "Russian",
-  "el": "Greek",
-  "ar": "Arabic",
-  "he": "Hebrew",
-  "tr": "Turkish",
-}
-# Languages typed on a layout that is close to, but not exactly, the one used here.
-APPROXIMATE_LAYOUT = frozenset({"bg", "uk", "be", "hu", "cs", "sk", "hr", "sl", "et", "pl"})
+
+@functools.lru_cache(maxsize=1)
+def data() -> dict:
+  return json.loads(DATA_FILE.read_text(encoding="utf-8"))
+
+
+def layout_for(lang: str) -> str | None:
+  """The xkb layout (``FILE`` or ``FILE(VARIANT)``) of `lang`, None where none serves it."""
+  chosen = data()["languages"]
+  key = best_key(lang, chosen)
+  return chosen[key]["layout"] if key else None
+
+
+def description(layout: str) -> str:
+  return data()["layouts"][layout]["description"]
+
+
+def unserved_reason(lang: str) -> str:
+  """Why no layout serves `lang` (the generator's reason for the closest listed language)."""
+  unserved = data()["unserved"]
+  key = best_key(lang, unserved)
+  return unserved[key] if key else "not in the keyboard data file"
+
+
+def _kind(char: str) -> str:
+  """'L' for letters, 'M' for combining marks (vowel signs), '' for anything else."""
+  category = unicodedata.category(char)[0]
+  return category if category in "LM" else ""
 
 
 @functools.lru_cache(maxsize=None)
 def neighbours(layout: str) -> dict[str, tuple[str, ...]]:
-  """Key -> adjacent keys on a staggered keyboard (same row +-1, row above c/c+1, below c-1/c)."""
-  rows = [row.split() for row in LAYOUTS[layout]]
-  adjacent: dict[str, tuple[str, ...]] = {}
-  for r, row in enumerate(rows):
-    for c, key in enumerate(row):
-      if len(key) != 1 or not key.isalpha():
+  """Character -> characters of the neighbouring keys on the same shift level and of the
+  same kind (a letter's neighbours are letters, a vowel sign's are vowel signs)."""
+  geometry = {key: tuple(xy) for key, xy in data()["geometry"].items()}
+  keys = data()["layouts"][layout]["keys"]
+  adjacent: dict[str, dict[str, None]] = {}
+  for key, levels in keys.items():
+    if key not in geometry:
+      continue
+    near = [
+      other
+      for other in keys
+      if other != key
+      and other in geometry
+      and math.dist(geometry[key], geometry[other]) <= _NEIGHBOUR_DISTANCE
+    ]
+    for level, char in enumerate(levels):
+      if not char or not _kind(char):
         continue
-      spots = [(r, c - 1), (r, c + 1), (r - 1, c), (r - 1, c + 1), (r + 1, c - 1), (r + 1, c)]
-      found = [rows[i][j] for i, j in spots if 0 <= i < len(rows) and 0 <= j < len(rows[i])]
-      adjacent[key] = tuple(k for k in found if len(k) == 1 and k.isalpha())
-  return adjacent
-
-
-def layout_for(lang: str) -> str | None:
-  return LANGUAGE_LAYOUT.get(best_key(lang, LANGUAGE_LAYOUT))
-
-
-def is_approximate(lang: str) -> bool:
-  return best_key(lang, LANGUAGE_LAYOUT) in APPROXIMATE_LAYOUT
+      found = adjacent.setdefault(char, {})
+      for other in near:
+        typo = keys[other][level]
+        if typo and typo != char and _kind(typo) == _kind(char):
+          found[typo] = None
+  return {char: tuple(found) for char, found in adjacent.items() if found}

@@ -8,7 +8,8 @@ import unicodedata
 import pytest
 
 from mrc_jax import perturb
-from mrc_jax.perturb import text
+from mrc_jax.perturb import keyboards, text
+from mrc_jax.perturb.languages import TABLE_LANGUAGES
 
 CHAR_ATTACKS = ["charswap", "typo_drop", "typo_insert", "typo_repeat", "typo_keyboard", "homoglyph"]
 
@@ -115,11 +116,27 @@ def test_other_scripts_keep_clusters_whole(script_examples, attack):
   assert edited >= (3 if attack in ("homoglyph", "diacritics") else len(script_examples))
 
 
-def test_keyboard_layouts_of_other_scripts(script_examples):
-  for lang, layout in [("el", "Greek"), ("he", "Hebrew")]:
-    example = next(e for e in script_examples if e["lang"] == lang)
-    out = perturb.perturb(example, "typo_keyboard", lang, 0)
-    assert _edits(out) and all(layout in e["op"] for e in _edits(out)), _edits(out)
+KEYBOARD_FULL = [
+  lang
+  for lang in TABLE_LANGUAGES
+  if perturb.support_table([lang])[lang]["typo_keyboard"].status == "full"
+]
+
+
+@pytest.mark.parametrize("lang", KEYBOARD_FULL)
+def test_keyboard_typos_hit_a_neighbouring_key_of_the_language_layout(script_examples, lang):
+  """Every edit swaps one code point for one its layout puts on a neighbouring key."""
+  layout = keyboards.layout_for(lang)
+  adjacent = keyboards.neighbours(layout)
+  example = next(e for e in script_examples if e["lang"] == lang)
+  out = perturb.perturb(example, "typo_keyboard", lang, 0)
+  assert _edits(out), lang
+  for edit in _edits(out):
+    assert edit["op"].startswith(f"keyboard {layout} "), edit
+    old, new = edit["old"], edit["new"]
+    assert len(old) == len(new)
+    changed = [(a, b) for a, b in zip(old, new) if a != b]
+    assert len(changed) == 1 and changed[0][1] in adjacent[changed[0][0]], edit
 
 
 def test_charswap_changes_every_fixture_script(script_examples):
@@ -150,16 +167,31 @@ def test_diacritics_unsupported_script_changes_nothing(script_examples):
   assert perturb.get("diacritics").support("hi").status == "unsupported"
 
 
+def test_keyboard_neighbours_follow_the_pc105_geometry():
+  us, de = keyboards.neighbours("us"), keyboards.neighbours("de")
+  assert set(us["a"]) == {"q", "w", "s", "z"}
+  assert set(us["A"]) == {"Q", "W", "S", "Z"}  # the shift level is kept
+  assert set(us["g"]) == {"t", "y", "f", "h", "v", "b"}
+  assert {"t", "u", "g", "h"} <= set(de["z"])  # QWERTZ: z sits between t and u
+  assert "ö" in de["ä"] and "ü" in de["ä"]
+  # InScript: vowel signs neighbour vowel signs, consonants consonants.
+  hindi = keyboards.neighbours("in")
+  assert all(unicodedata.category(c)[0] == "M" for c in hindi["\u093e"])  # aa sign
+  assert all(unicodedata.category(c)[0] == "L" for c in hindi["\u0915"])  # ka
+
+
 def test_keyboard_typo_uses_layout_neighbours():
   out = perturb.perturb(GERMAN, "typo_keyboard", "de", seed=0)
+  assert _edits(out)
   for edit in _edits(out):
-    assert "QWERTZ" in edit["op"]
+    assert edit["op"].startswith("keyboard de ")
     assert len(edit["old"]) == len(edit["new"])
 
 
 def test_keyboard_typo_falls_back_and_says_so(script_examples):
-  hindi = next(e for e in script_examples if e["lang"] == "hi")
-  out = perturb.perturb(hindi, "typo_keyboard", "hi", seed=0)
+  """Korean: xkb's kr layout types Latin (Hangul comes from an input method)."""
+  korean = next(e for e in script_examples if e["lang"] == "ko")
+  out = perturb.perturb(korean, "typo_keyboard", "ko", seed=0)
   assert _edits(out) and all(e["op"].startswith("fallback") for e in _edits(out))
   assert any("drop/insert" in note for note in out["meta"]["perturbation"][-1]["degraded"])
 
@@ -308,7 +340,8 @@ def test_support_table_covers_every_attack_and_language():
   for lang in ["de", "zh", "ar", "hi", "th", "km", "am"]:
     assert set(table[lang]) == set(perturb.list_attacks())
   assert table["de"]["typo_keyboard"].status == "full"
-  assert table["hi"]["typo_keyboard"].status == "degraded"
+  assert table["hi"]["typo_keyboard"].status == "full"
+  assert table["ko"]["typo_keyboard"].status == "degraded"
   assert table["zh"]["diacritics"].status == "unsupported"
   assert table["en"]["dg"].status == "unsupported"
   markdown = perturb.support_markdown()

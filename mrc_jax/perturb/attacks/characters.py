@@ -108,14 +108,13 @@ def _insert_cluster(word, step, make_cluster):
 
 
 def _insert(word, step):
-  adjacent = keyboards.neighbours(keyboards.layout_for(step.lang) or "QWERTY")
+  adjacent = keyboards.neighbours(keyboards.layout_for(step.lang) or keyboards.LATIN_FALLBACK)
 
   def neighbour_key(clusters, i):
-    keys = adjacent.get(clusters[i - 1].lower())
+    keys = adjacent.get(clusters[i - 1][-1])
     if not keys:
       return None  # the previous letter is not a key: another position is tried
-    key = step.rng.choice(keys)  # a neighbouring key hit together with the previous letter
-    return key.upper() if clusters[i - 1].isupper() else key
+    return step.rng.choice(keys)  # a neighbouring key hit together with the previous letter
 
   result = _insert_cluster(word, step, neighbour_key)
   if result is not None:
@@ -139,21 +138,21 @@ def _keyboard(word, step):
   code = text.base_language(step.lang)
   layout = keyboards.layout_for(step.lang)
   if layout is None and regex.search(r"\p{Latin}", word):
-    layout = "QWERTY"
+    layout = keyboards.LATIN_FALLBACK
   adjacent = keyboards.neighbours(layout) if layout else {}
   clusters = text.graphemes(word)
   first, last = _inner_range(word, clusters)
   for i in _positions(first, last, step):
     cluster = clusters[i]
-    keys = adjacent.get(cluster.lower()) if len(cluster) == 1 else None
-    if not keys:
+    # The first code point of the cluster that is a key (a consonant before its vowel sign).
+    j = next((j for j, char in enumerate(cluster) if char in adjacent), None)
+    if j is None:
       continue
-    key = step.rng.choice(keys)
-    key = key.upper() if cluster.isupper() else key
-    changed = clusters[:i] + [key] + clusters[i + 1 :]
+    typed = cluster[:j] + step.rng.choice(adjacent[cluster[j]]) + cluster[j + 1 :]
+    changed = clusters[:i] + [typed] + clusters[i + 1 :]
     new = "".join(changed)
     if _clusters_ok(new, changed) and text.is_nfc(new):
-      return new, f"keyboard {layout} {cluster!r}->{key!r} at {i}"
+      return new, f"keyboard {layout} {cluster!r}->{typed!r} at {i}"
   # No key of this word is on a layout for the language: the stated fallback.
   step.degrade(f"no keyboard layout covers these letters ({code}): drop/insert instead")
   fallback = _drop if step.rng.random() < 0.5 else _insert
@@ -175,13 +174,18 @@ def keyboard_support(lang: str) -> Support:
 
 def _keyboard_layout_support(lang: str) -> Support:
   layout = keyboards.layout_for(lang)
-  if layout and keyboards.is_approximate(lang):
-    return Support(DEGRADED, f"typed on the {layout} layout, close to the national one")
+  if layout and languages.script(lang) in languages.HAN_SCRIPTS:
+    return Support(
+      DEGRADED,
+      f"{layout} ({keyboards.description(layout)}) types the kana; kanji come from an input "
+      "method, so words without kana use drop/insert",
+    )
   if layout:
-    return Support(FULL, layout)
+    return Support(FULL, f"{layout} ({keyboards.description(layout)})")
+  why = keyboards.unserved_reason(lang)
   if languages.script(lang) == "Latn":
-    return Support(DEGRADED, "no national layout listed: QWERTY assumed")
-  return Support(DEGRADED, "no keyboard layout for the script: character drop/insert")
+    return Support(DEGRADED, f"no layout for the language ({why}): us assumed")
+  return Support(DEGRADED, f"no keyboard layout ({why}): character drop/insert")
 
 
 def insert_support(lang: str) -> Support:
@@ -189,7 +193,7 @@ def insert_support(lang: str) -> Support:
   if keyboards.layout_for(lang):
     return words_ok
   missing = (
-    "no national layout listed: QWERTY neighbours"
+    "no layout for the language: us neighbours"
     if languages.script(lang) == "Latn"
     else "no keyboard layout: inserts a cluster of the same word"
   )
