@@ -139,6 +139,19 @@ def _zip_with_symlink() -> bytes:
     ("RACE.tar.gz", b"\x1f\x8b not a gzip stream", None, "not a readable archive"),
     ("Belebele.zip", _zip(["Belebele/a.jsonl"])[:-30], "Belebele", "not a readable archive"),
   ],
+  # Named, not by their bytes: a gzip header carries the time it was written.
+  ids=[
+    "tar-parent-path",
+    "tar-absolute-path",
+    "tar-symlink",
+    "zip-parent-path",
+    "zip-absolute-path",
+    "zip-parent-inside-root",
+    "zip-symlink",
+    "zip-wrong-layout",
+    "tar-not-gzip",
+    "zip-truncated",
+  ],
 )
 def test_unsafe_wrong_layout_or_corrupt_archives_are_refused(
   tmp_path, name, body, unpack_from, problem
