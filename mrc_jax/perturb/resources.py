@@ -88,6 +88,7 @@ DISJUNCTIONS: dict[str, frozenset[str]] = {
   "id": frozenset({"atau"}),
   "ar": frozenset({"أم", "أو"}),
   "vi": frozenset({"hay", "hoặc"}),
+  "th": frozenset({"หรือ"}),
 }
 # Negation words that close a yes/no question as its interrogative particle (Vietnamese
 # "có ... không?", "phải không?", "đã ... chưa?"): kept there.

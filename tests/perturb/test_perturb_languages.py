@@ -8,7 +8,7 @@ from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGU
 
 from mrc_jax import perturb
 from mrc_jax.data.languages import BELEBELE
-from mrc_jax.perturb import homoglyphs, keyboards, languages, resources
+from mrc_jax.perturb import homoglyphs, interrogatives, keyboards, languages, months, resources
 from mrc_jax.perturb.languages import TABLE_LANGUAGES
 
 # ISO 639-3 individual languages of Belebele whose macrolanguage has an ISO 639-1 code.
@@ -106,8 +106,14 @@ def test_support_claims_agree_with_resources(lang):
   negation = resources.negation(lang)
   negation_ok = bool(negation) and _written_in(negation.words | negation.openers, lang)
   cased = script in ("Latn", "Cyrl", "Grek", "Armn")
-  assert (table["addsent"].status == "full") == (negation_ok and cased), table["addsent"]
+  has_months = bool(months.month_forms(lang))
+  assert (table["addsent"].status == "full") == (negation_ok and cased and has_months)
   assert ("no negation word list" in table["addsent"].how) == (not negation_ok)
+  assert ("in situ" in table["addsent"].how) == (interrogatives.rules(lang) is not None)
+  if has_months:  # ICU's names are written in the language's script (or its digits)
+    assert _written_in(months.month_forms(lang)[0], lang) or all(
+      regex.search(r"\d", name) for name in months.month_forms(lang)[0]
+    ), months.month_forms(lang)[0]
   layout = keyboards.layout_for(lang)
   if table["typo_keyboard"].status == "full":
     keys = keyboards.data()["layouts"][layout]["keys"]

@@ -1,12 +1,25 @@
 """AddSent: distractor sentences in the passage's language, made from the question and a wrong
-answer, inserted at seeded sentence boundaries."""
+answer, inserted at seeded sentence boundaries.
+
+Where the language asks in situ (interrogatives.py) the wrong answer takes the wh-phrase's
+place; elsewhere it follows the question, AdvRACE's form. The question's entities are
+swapped for others of the same type: months for months (ICU's names), numbers shifted, an
+option it mentions for another option, and a named entity for another one of the passage,
+found by capitalisation in cased scripts and, in caseless ones, as a passage span the
+question repeats, replaced by a passage span of the same length that a span model ranks
+(span_model=WORKDIR) or the seed picks.
+"""
 
 from __future__ import annotations
 
 import regex
 
-from mrc_jax.perturb import languages, resources, text, words
-from mrc_jax.perturb.attacks.options import has_gold_label
+from mrc_jax.perturb import interrogatives, languages, months, resources, text, words
+from mrc_jax.perturb.attacks.options import (
+  has_gold_label,
+  span_model_requirements,
+  span_scorer,
+)
 from mrc_jax.perturb.edits import overlaps, replace_spans, shift_offset
 from mrc_jax.perturb.registry import DEGRADED, FULL, Support, register
 
@@ -14,11 +27,17 @@ _CASED_SCRIPTS = {"Latn", "Cyrl", "Grek", "Armn"}
 _CLAUSE_BREAK = regex.compile(r"[,;:]")
 _CAPITALISED = regex.compile(r"^\p{Lu}\p{L}*$")
 _NUMBER = regex.compile(r"\p{Nd}+")
+# A number written in digits or numeral letters (四, 十二): an answer of the numeric type.
+_NUMERAL = regex.compile(r"[\p{Nd}\p{Nt=Nu}]+")
+_MAX_SPAN_WORDS = 4
+_MAX_UNSPACED_WORDS = 8  # ICU splits unknown names into single characters there
+# What may stand between two words of one name: spaces, hyphens, the middle dots of
+# transliterated names (卡万·肖特, ジョン・スミス).
+_INSIDE_NAME = regex.compile(r"[\s\p{Pd}·・]*")
 
 
-def _shift_number(match, step) -> str:
+def _shift_number(digits: str, step) -> str:
   """Add 10..100 (AdvRACE's shift) and write the result in the same digit script."""
-  digits = match.group()
   zero = ord(digits[0]) - int(digits[0])
   value = int("".join(str(int(d)) for d in digits)) + step.rng.randint(10, 100)
   return "".join(chr(zero + int(d)) for d in str(value))
@@ -35,23 +54,112 @@ def _entities(source: str, lang: str) -> list[str]:
   return list(dict.fromkeys(found))
 
 
-def mutate_question(question: str, context: str, step) -> tuple[str, list[str]]:
-  """The question with its numbers shifted, one entity swapped for another entity of the
-  passage and its negation removed, each where it applies; and the list of what was done.
+def is_numeric(answer: str) -> bool:
+  """Digits, or numeral letters for half the answer (四次, not the 万 of 卡万·肖特)."""
+  if _NUMBER.search(answer):
+    return True
+  numerals = sum(map(len, _NUMERAL.findall(answer)))
+  return numerals > 0 and 2 * numerals >= len(regex.sub(r"[\s\p{P}]", "", answer))
+
+
+def is_cased(lang: str) -> bool:
+  return languages.script(lang) in _CASED_SCRIPTS
+
+
+def _dates_and_numbers(body: str, step) -> tuple[str, list[str]]:
+  """Months swapped for other months and numbers shifted, digits inside a month (5月) only
+  with their month."""
+  found = months.month_spans(body, step.lang)
+  replacements = [(a, b, months.other_month(step.lang, f, m, step.rng)) for a, b, f, m in found]
+  ops = [f"month {body[a:b]!r}->{new!r}" for a, b, new in replacements]
+  month_spans = [(a, b) for a, b, _ in replacements]
+  numbers = [(a, b) for a, b in text.digit_runs(body) if not overlaps(a, b, month_spans)]
+  replacements += [(a, b, _shift_number(body[a:b], step)) for a, b in numbers]
+  if numbers:
+    ops.append("numbers shifted")
+  return replace_spans(body, replacements), ops
+
+
+def _swap_option(body: str, options: list[str], step) -> tuple[str, list[str]]:
+  """An option the question names, replaced by another option."""
+  folded = body.casefold()
+  named = [o for o in dict.fromkeys(options) if len(o.strip()) > 1 and o.casefold() in folded]
+  others = [o for o in dict.fromkeys(options) if o.strip() and o not in named]
+  if not named or not others:
+    return body, []
+  old, new = step.rng.choice(named), step.rng.choice(others)
+  body = regex.sub(regex.escape(old), lambda _: new, body, count=1, flags=regex.IGNORECASE)
+  return body, [f"option {old!r}->{new!r}"]
+
+
+def _ranked(example: dict, spans: list[tuple[int, int]], step) -> list[tuple[int, int]]:
+  """`spans` best first by the run's span scorer, or in seeded order without one."""
+  scorer, _ = span_scorer(step)
+  if scorer is None:
+    spans = list(spans)
+    step.rng.shuffle(spans)
+    return spans
+  scores = scorer(example, spans, step.lang)
+  return [span for _, span in sorted(zip(scores, spans), key=lambda p: (-p[0], p[1]))]
+
+
+def _swap_passage_span(body: str, example: dict, step, context_spans) -> tuple[str, list[str]]:
+  """Caseless scripts: the longest chunk of the question the passage repeats (its entity,
+  most often), replaced by another passage chunk of as many words that shares none of the
+  question's."""
+  lang, context = step.lang, example["context"]
+  wh = interrogatives.wh_phrase(body, lang)
+  shared = [
+    (a, b)
+    for a, b, _ in chunks(body, lang)
+    if body[a:b] in context and not (wh and overlaps(a, b, [wh]))
+  ]
+  if not shared:
+    return body, []
+  # The longest chunk: names and terms run longer than the verbs a question also repeats.
+  longest = max(b - a for a, b in shared)
+  a, b = step.rng.choice([(a, b) for a, b in shared if b - a == longest])
+  old = body[a:b]
+  length = len(text.word_spans(old, lang))
+  question_words = {body[c:d].casefold() for c, d in text.word_spans(body, lang)}
+  pool = [
+    (c, d)
+    for c, d, n in context_spans
+    if n == length
+    and not {context[x + c : y + c].casefold() for x, y in text.word_spans(context[c:d], lang)}
+    & question_words
+  ]
+  if not pool:
+    return body, []
+  c, d = _ranked({**example, "question": body}, pool, step)[0]
+  new = context[c:d]
+  return body[:a] + new + body[b:], [f"passage span {old!r}->{new!r}"]
+
+
+def mutate_question(
+  question: str, context: str, step, options=(), context_spans=None
+) -> tuple[str, list[str]]:
+  """The question with its months and numbers changed, an option it names or one entity
+  swapped and its negation removed, each where it applies; and the list of what was done.
 
   AdvRACE also inserts a negation when nothing else applies; placing one needs a verb
   tagger for each language, so here negation is only removed."""
-  ops, lang = [], step.lang
+  lang = step.lang
   body = question.strip().rstrip(resources.QUESTION_MARKS).rstrip()
-  if _NUMBER.search(body):
-    body = _NUMBER.sub(lambda m: _shift_number(m, step), body)
-    ops.append("numbers shifted")
-  question_entities = _entities(body, lang)
-  passage_entities = [e for e in _entities(context, lang) if e not in question_entities]
-  if question_entities and passage_entities:
-    old, new = step.rng.choice(question_entities), step.rng.choice(passage_entities)
-    body = regex.sub(rf"\b{regex.escape(old)}\b", lambda _: new, body, count=1)
-    ops.append(f"entity {old!r}->{new!r}")
+  body, ops = _dates_and_numbers(body, step)
+  body, swapped = _swap_option(body, list(options), step)
+  if not swapped and is_cased(lang):
+    question_entities = _entities(body, lang)
+    passage_entities = [e for e in _entities(context, lang) if e not in question_entities]
+    if question_entities and passage_entities:
+      old, new = step.rng.choice(question_entities), step.rng.choice(passage_entities)
+      body = regex.sub(rf"\b{regex.escape(old)}\b", lambda _: new, body, count=1)
+      swapped = [f"entity {old!r}->{new!r}"]
+  elif not swapped and context:
+    example = {"context": context, "question": body}
+    spans = context_spans if context_spans is not None else chunks(context, lang)
+    body, swapped = _swap_passage_span(body, example, step, spans)
+  ops += swapped
   negated = negation_spans(body, lang)
   if negated:
     joiner = " " if text.uses_spaces(lang) else ""
@@ -60,6 +168,26 @@ def mutate_question(question: str, context: str, step) -> tuple[str, list[str]]:
     body = body.strip()
     ops.append("negation removed")
   return body, ops
+
+
+def chunks(source: str, lang: str) -> list[tuple[int, int, int]]:
+  """(start, end, words) of each maximal run of content words, up to four (eight unspaced),
+  that nothing but
+  spaces separates: a shallow chunk between function words, digits and punctuation. In
+  unspaced scripts ICU splits an unknown name into pieces (卡 万), so an n-gram of words
+  would cut names; a run bounded by function words keeps them whole."""
+  stopwords = resources.stopwords(lang)[0]
+  longest = _MAX_SPAN_WORDS if text.uses_spaces(lang) else _MAX_UNSPACED_WORDS
+  found, run = [], []
+  for a, b in text.word_spans(source, lang) + [(len(source) + 1, len(source) + 1)]:
+    content = b <= len(source) and source[a:b].casefold() not in stopwords
+    if run and (not content or not _INSIDE_NAME.fullmatch(source[run[-1][1] : a])):
+      if len(run) <= longest:
+        found.append((run[0][0], run[-1][1], len(run)))
+      run = []
+    if content:
+      run.append((a, b))
+  return found
 
 
 def _elided(word: str, openers: frozenset[str]) -> int:
@@ -98,11 +226,14 @@ def negation_spans(body: str, lang: str) -> list[tuple[int, int, bool]]:
   return []
 
 
-def _sentence(body: str, filler: str, lang: str) -> str:
-  """body + filler (the wrong answer), closed by the language's full stop."""
+def _sentence(body: str, wh: tuple[int, int] | None, filler: str, lang: str) -> str:
+  """The wrong answer in the wh-phrase's place `wh` (in situ), else body + filler (AdvRACE),
+  closed by the language's full stop."""
   space = " " if text.uses_spaces(lang) else ""
   if "_" in body:  # a cloze question: the wrong option fills the blank
     sentence = regex.sub(r"_+", lambda _: filler, body, count=1)
+  elif wh is not None:
+    sentence = body[: wh[0]] + filler + body[wh[1] :]
   else:
     sentence = f"{body}{space}{filler}" if body else filler
   sentence = sentence.strip()
@@ -112,48 +243,76 @@ def _sentence(body: str, filler: str, lang: str) -> str:
   return sentence
 
 
-def _wrong_answers(example: dict, step) -> list[str]:
+def _same_type(gold: str, example: dict, step, context_spans) -> list[str]:
+  """Fake answers of the gold answer's type, best first: the gold date with another month,
+  other numbers of the passage, or (text) capitalised entities in cased scripts and
+  passage spans of about the gold's length elsewhere, ranked by the span scorer if any."""
+  lang, context = step.lang, example["context"]
+  dated = months.month_spans(gold, lang)
+  if dated:
+    return [
+      gold[: dated[0][0]] + name + gold[dated[0][1] :]
+      for m, name in enumerate(months.month_forms(lang)[dated[0][2]])
+      if m != dated[0][3]
+    ]
+  if is_numeric(gold):
+    said = set(_NUMERAL.findall(gold))
+    return [n for n in _NUMERAL.findall(context) if n not in said]
+  if is_cased(lang) and span_scorer(step)[0] is None:
+    return _entities(context, lang)
+  length = max(1, len(text.word_spans(gold, lang)))
+  pool = [(a, b) for a, b, n in context_spans if abs(n - length) <= 1]
+  return [context[a:b] for a, b in _ranked(example, pool, step)]
+
+
+def _wrong_answers(example: dict, step, context_spans) -> list[str]:
   if "options" in example:
     wrong = [o for i, o in enumerate(example["options"]) if i != example["label"] and o.strip()]
     step.rng.shuffle(wrong)
     return wrong
-  # Extractive: another number of the passage stands in for a numeric answer, another
-  # entity for any other answer (AddSent's fake answer of the same type).
-  context = example["context"]
-  numbers = [context[a:b] for a, b in text.digit_runs(context)]
-  entities = _entities(context, step.lang)
-  numeric = any(_NUMBER.search(a["text"]) for a in example["answers"])
-  pool = numbers + entities if numeric else entities + numbers
-  if not pool:
-    pool = [
-      context[a:b]
-      for a, b in words.content_words(context, step.lang, 4, resources.stopwords(step.lang)[0])
-    ]
-  first = list(dict.fromkeys(pool[: len(numbers) if numeric else len(entities)]))
-  rest = [p for p in dict.fromkeys(pool) if p not in first]
-  step.rng.shuffle(first)
+  # Extractive: AddSent's fake answer of the same type, then any other candidate.
+  context, lang = example["context"], step.lang
+  gold = example["answers"][0]["text"] if example["answers"] else ""
+  first = list(dict.fromkeys(_same_type(gold, example, step, context_spans)))
+  stopwords = resources.stopwords(lang)[0]
+  rest = [n for n in _NUMERAL.findall(context) if n not in set(_NUMERAL.findall(gold))]
+  rest += _entities(context, lang)
+  rest += [context[a:b] for a, b in words.content_words(context, lang, 4, stopwords)]
+  rest = [r for r in dict.fromkeys(rest) if r not in first]
+  if span_scorer(step)[0] is None:
+    step.rng.shuffle(first)
   step.rng.shuffle(rest)
   return first + rest
 
 
 def addsent_support(lang: str) -> Support:
-  problems = []
-  if languages.script(lang) not in _CASED_SCRIPTS:
-    problems.append("no capitalisation: entities are not swapped")
+  applies, problems = [], []
+  if interrogatives.rules(lang):
+    applies.append("wh-phrase replaced by the wrong answer in situ")
+  if not is_cased(lang):
+    problems.append(
+      "no capitalisation: the entity swapped is a passage span the question repeats, "
+      "replaced by a passage span of as many words (span_model=WORKDIR ranks them)"
+    )
+  if not months.month_forms(lang):
+    problems.append("no ICU month names: dates keep their month")
   if not resources.negation(lang):
     problems.append("no negation word list")
-  return Support(DEGRADED if problems else FULL, "; ".join(problems))
+  return Support(DEGRADED if problems else FULL, "; ".join(applies + problems))
 
 
 @register(
   "addsent",
   advrace="AddSent",
-  description="insert distractor sentences made from the question (numbers shifted, "
-  "entity swapped, negation removed (never inserted); cloze blank filled) "
-  "and a wrong answer (same type as the answer for extractive tasks) "
-  "at seeded ICU sentence boundaries; never containing the gold answer",
-  params={"num_sentences": 2},
+  description="insert distractor sentences made from the question (months and entities "
+  "swapped for ones of the same type, numbers shifted, negation removed (never inserted)) "
+  "and a wrong answer (same type as the answer for extractive tasks), the answer in the "
+  "wh-phrase's place where the language asks in situ and after the question elsewhere "
+  "(cloze blank filled), at seeded ICU sentence boundaries; never containing the gold "
+  "answer. span_model=WORKDIR ranks passage spans for caseless entities and fake answers",
+  params={"num_sentences": 2, "span_model": None, "scorer": None},
   support=addsent_support,
+  requires=span_model_requirements,
 )
 def addsent(example, step):
   lang, context = step.lang, example["context"]
@@ -169,13 +328,22 @@ def addsent(example, step):
   else:
     gold = []
   gold_folded = [g.casefold() for g in gold if g.strip()]
+  context_spans = chunks(context, lang) if not is_cased(lang) or "answers" in example else []
+  wh = None
   if words.question_field(example) == "question":
-    body, ops = mutate_question(example["question"], context, step)
+    body, ops = mutate_question(
+      example["question"], context, step, example.get("options", ()), context_spans
+    )
+    declared = interrogatives.declarative(body, lang)
+    wh = interrogatives.wh_phrase(declared, lang)
+    if wh is not None:
+      ops.append(f"wh-phrase {declared[wh[0] : wh[1]]!r} replaced by the answer")
+      body = declared
   else:
     body, ops = "", ["question is a fixed prompt: the wrong answer alone"]
   sentences = []
-  for wrong in _wrong_answers(example, step):
-    sentence = _sentence(body, wrong, lang)
+  for wrong in _wrong_answers(example, step, context_spans):
+    sentence = _sentence(body, wh, wrong, lang)
     folded = sentence.casefold()
     if any(g in folded or folded in g for g in gold_folded) or sentence in sentences:
       continue

@@ -104,20 +104,24 @@ def de_support(lang: str) -> Support:
   )
 
 
-def _span_model_missing(params: dict) -> list[str]:
+def span_model_requirements(params: dict) -> list[str]:
+  """What the span_model parameter still lacks (a workdir with a span head), if given."""
   from mrc_jax.perturb.span_model import span_model_missing  # the model stack, only when used
 
   return span_model_missing(params.get("span_model"))
 
 
-def _scorer(step) -> tuple[SpanScorer, str]:
-  """The scorer of this run and its name for the edit records."""
+def span_scorer(step) -> tuple[SpanScorer | None, str]:
+  """The scorer of this run (span_model= first, then scorer=) and its name for the edit
+  records; None where neither parameter names one."""
   if step.params.get("span_model"):
     from mrc_jax.perturb.span_model import span_model_scorer
 
     path = os.fspath(step.params["span_model"])
     return span_model_scorer(path), f"span model {path}"
-  scorer = step.params["scorer"]
+  scorer = step.params.get("scorer")
+  if scorer is None:
+    return None, ""
   if not isinstance(scorer, str):
     return scorer, getattr(scorer, "__name__", "callable scorer")
   if scorer not in _SCORERS:
@@ -137,7 +141,7 @@ def _scorer(step) -> tuple[SpanScorer, str]:
   params={"scorer": "lexical", "span_model": None, "top_k": 20, "max_words": 5},
   support=de_support,
   kinds=("choice",),
-  requires=_span_model_missing,
+  requires=span_model_requirements,
 )
 def distractor_extraction(example, step):
   lang, context = step.lang, example["context"]
@@ -146,7 +150,7 @@ def distractor_extraction(example, step):
     return example
   stopwords, note = resources.stopwords(lang)
   step.degrade(note)
-  scorer, scorer_name = _scorer(step)
+  scorer, scorer_name = span_scorer(step)
   spans = candidate_spans(context, lang, int(step.params["max_words"]), stopwords)
   scores = list(scorer(example, spans, lang))
   if len(scores) != len(spans):
