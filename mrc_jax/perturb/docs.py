@@ -51,7 +51,14 @@ Standard Arabic ones. A cell is `full` only where every resource the attack uses
 language. `addsent` removes a negation only where it is one: two-part negations as a unit
 (French `ne`/`n'` ... `pas`/`plus`/`jamais`/`rien`/...; `ne` without a closer is kept), never
 a word as often something else (Arabic `ما` "what", Italian `mai` "ever"), nor "... or not?"
-and question particles (Vietnamese `... không?`).
+and question particles (Vietnamese `... không?`). Where the language asks content
+questions in situ (`zh`, `zh-Hant`, `ja`, `ko`, `hi`, `tr`, `th`, `vi`), `addsent` puts the
+wrong answer in the wh-phrase's place and drops the question particle or ending
+(in `黑豹队的防守丢了多少分` a wrong number of the passage takes `多少`'s place); elsewhere it keeps AdvRACE's form,
+question + answer. It swaps a month for another (ICU's names), an option the question names
+for another, and one entity: a capitalised word in cased scripts, in caseless ones the
+longest chunk the question shares with the passage, for a passage chunk of as many words
+(ranked by `span_model=WORKDIR` when given). The support table says which parts apply.
 
 `registry.missing(name, **params)` says what an attack lacks to run with its parameters
 (`codeswitch` without `lexicon=`, `dg` and `paraphrase` without a seq2seq checkpoint);

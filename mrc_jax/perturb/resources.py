@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import unicodedata
 from typing import Callable
 
 import simplemma
@@ -27,7 +28,12 @@ log = logging.getLogger(__name__)
 # question's polarity. Affixal negation (Turkish -mA-, Swahili ha-, Japanese -nai) is not
 # listed, nor words that are as often something else: Arabic ما ("what"), Turkish yok (yok
 # olmak "to vanish"), Italian mai and Greek ποτέ ("ever" in questions), Estonian kunagi
-# ("once"); French ne, pas and jamais negate only together (NEGATION_PAIRS).
+# ("once"); French ne, pas and jamais negate only together (NEGATION_PAIRS). Not listed
+# either: a negative auxiliary whose removal leaves no affirmative (Finnish ei + the
+# connegative verb, Armenian չի + a participle without its auxiliary), a negation fused
+# with the copula (Gujarati નથી, Slovenian ni, Croatian nije), and languages that negate
+# with a verb prefix or suffix only (Czech and Slovak ne-, Persian na-, Telugu, Kannada,
+# Malayalam, Japanese -nai).
 NEGATION_WORDS: dict[str, frozenset[str]] = {
   "en": frozenset({"not", "never", "no"}),
   "de": frozenset({"nicht", "nie", "niemals", "kein", "keine", "keinen", "keinem", "keiner"}),
@@ -55,16 +61,45 @@ NEGATION_WORDS: dict[str, frozenset[str]] = {
   "ta": frozenset({"இல்லை", "அல்ல"}),
   "am": frozenset({"አይደለም"}),
   "km": frozenset({"មិន"}),
+  "ro": frozenset({"nu", "niciodată"}),
+  "nl": frozenset({"niet", "nooit", "geen"}),
+  "af": frozenset({"nie", "nooit", "geen"}),
+  "sv": frozenset({"inte", "icke", "ej", "aldrig"}),
+  "da": frozenset({"ikke", "aldrig"}),
+  "nb": frozenset({"ikke", "aldri"}),
+  "uk": frozenset({"не", "ніколи"}),
+  "mk": frozenset({"не", "никогаш"}),
+  "sr": frozenset({"не", "никад", "никада"}),
+  "hr": frozenset({"ne", "nikad", "nikada"}),
+  "bs": frozenset({"ne", "nikad", "nikada"}),
+  "sl": frozenset({"ne", "nikoli"}),
+  "sq": frozenset({"nuk", "mos"}),
+  "ca": frozenset({"no"}),
+  "gl": frozenset({"non", "nunca", "xamais"}),
+  "tl": frozenset({"hindi"}),
+  "kk": frozenset({"емес"}),
+  "ko": frozenset({"안", "못"}),
+  "ur": frozenset({"نہیں", "نہ", "مت"}),
+  "bn": frozenset({"না", "নয়", "নি"}),
+  "mr": frozenset({"नाही"}),
+  "pa": frozenset({"ਨਹੀਂ", "ਨਾ"}),
+  "gu": frozenset({"નહીં", "ન"}),
+  "lo": frozenset({"ບໍ່"}),
+  "ka": frozenset({"არ", "ვერ", "ნუ"}),
 }
 # Two-part negations, removed as a unit: an opener (French ne, or n' elided onto the verb)
 # and a closer later in the same clause. A French opener without a closer is not a negation
-# (restrictive "ne ... que", expletive "ne"): it is kept. Khmer មិន negates alone too.
+# (restrictive "ne ... que", expletive "ne"): it is kept. Khmer មិន and Afrikaans nie negate
+# alone too.
 NEGATION_PAIRS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
   "fr": (
     frozenset({"ne", "n'", "n’"}),
     frozenset({"pas", "plus", "jamais", "rien", "personne", "guère", "point"}),
   ),
   "km": (frozenset({"មិន"}), frozenset({"ទេ"})),
+  # Afrikaans closes a negated clause with a second nie ("Hy is nie hier nie"); a lone nie
+  # ("Hy kom nie") negates alone.
+  "af": (frozenset({"nie", "nooit", "geen"}), frozenset({"nie"})),
 }
 # Negation words that, next to these words, belong to another expression: Arabic لا يزال
 # and لم يزل ("still"); Vietnamese không gian ("space"), không khí ("air"), không quân ("air
@@ -89,10 +124,22 @@ DISJUNCTIONS: dict[str, frozenset[str]] = {
   "ar": frozenset({"أم", "أو"}),
   "vi": frozenset({"hay", "hoặc"}),
   "th": frozenset({"หรือ"}),
+  "lo": frozenset({"ຫຼື"}),
+  "ro": frozenset({"sau"}),
+  "nl": frozenset({"of"}),
+  "uk": frozenset({"чи", "або"}),
+  "hr": frozenset({"ili"}),
+  "sr": frozenset({"или"}),
+  "mk": frozenset({"или"}),
 }
 # Negation words that close a yes/no question as its interrogative particle (Vietnamese
 # "có ... không?", "phải không?", "đã ... chưa?"): kept there.
-QUESTION_PARTICLES: dict[str, frozenset[str]] = {"vi": frozenset({"không", "chưa"})}
+# Bengali "..., না?" (isn't it?) and Lao "... ບໍ່?" close questions the same way.
+QUESTION_PARTICLES: dict[str, frozenset[str]] = {
+  "vi": frozenset({"không", "chưa"}),
+  "bn": frozenset({"না"}),
+  "lo": frozenset({"ບໍ່"}),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,6 +212,11 @@ def lemmatizer(lang: str) -> tuple[Callable[[str], str], str | None]:
   return str.casefold, note
 
 
+def _nfc(words: frozenset[str]) -> frozenset[str]:
+  """The forms as text is checked in (Bengali নয় keeps its nukta apart in NFC)."""
+  return frozenset(unicodedata.normalize("NFC", w) for w in words)
+
+
 @functools.lru_cache(maxsize=None)
 def negation(lang: str) -> Negation:
   """The negation rules serving `lang` (falsy when it has none)."""
@@ -173,9 +225,9 @@ def negation(lang: str) -> Negation:
   openers, closers = NEGATION_PAIRS.get(pair_key, (frozenset(), frozenset()))
   key = words_key or pair_key
   return Negation(
-    NEGATION_WORDS.get(words_key, frozenset()),
-    openers,
-    closers,
+    _nfc(NEGATION_WORDS.get(words_key, frozenset())),
+    _nfc(openers),
+    _nfc(closers),
     NOT_NEGATION.get(key, {}),
     DISJUNCTIONS.get(key, frozenset()),
     QUESTION_PARTICLES.get(key, frozenset()),

@@ -146,3 +146,86 @@ def test_xquad_negations_and_look_alikes(lang, removed, kept, data_dir):
   if removed:
     assert removed in questions
     assert len(_removed(removed, lang)) == 1
+
+
+# One negated question per language whose list is written after its grammar, with the
+# affirmative body; and questions whose negation-like word is not one to remove.
+NEGATED = [
+  ("ro", "De ce nu a venit Ion?", "De ce a venit Ion"),
+  ("nl", "Waarom is hij niet gekomen?", "Waarom is hij gekomen"),
+  ("af", "Waarom is hy nie hier nie?", "Waarom is hy hier"),  # both parts of nie ... nie
+  ("af", "Wie kom nie?", "Wie kom"),
+  ("sv", "Varför kom han inte?", "Varför kom han"),
+  ("da", "Hvorfor kom han ikke?", "Hvorfor kom han"),
+  ("nb", "Hvorfor kom han ikke?", "Hvorfor kom han"),
+  ("uk", "Чому він не прийшов?", "Чому він прийшов"),
+  ("mk", "Која реченица не е точна?", "Која реченица е точна"),
+  ("sr", "Коју крвну групу не може имати Ана?", "Коју крвну групу може имати Ана"),
+  ("hr", "Koju krvnu grupu ne može imati Ana?", "Koju krvnu grupu može imati Ana"),
+  ("sq", "Cili element nuk është pjesë e marketingut?", "Cili element është pjesë e marketingut"),
+  ("ca", "Per què no va venir?", "Per què va venir"),
+  ("gl", "Por que non veu?", "Por que veu"),
+  ("tl", "Bakit hindi siya dumating?", "Bakit siya dumating"),
+  ("kk", "Қай сөйлем дұрыс емес?", "Қай сөйлем дұрыс"),
+  ("ko", "그는 왜 안 왔습니까?", "그는 왜 왔습니까"),
+  ("ko", "누가 못 갔습니까?", "누가 갔습니까"),
+  ("ur", "وہ کیوں نہیں آیا؟", "وہ کیوں آیا"),
+  ("bn", "কোন বাক্যটি সঠিক নয়?", "কোন বাক্যটি সঠিক"),
+  ("mr", "तो का आला नाही?", "तो का आला"),
+  ("pa", "ਉਹ ਕਿਉਂ ਨਹੀਂ ਆਇਆ?", "ਉਹ ਕਿਉਂ ਆਇਆ"),
+  ("gu", "તે કેમ આવશે નહીં?", "તે કેમ આવશે"),
+  ("lo", "ລາວບໍ່ມາເປັນຫຍັງ?", "ລາວມາເປັນຫຍັງ"),
+  ("ka", "რატომ არ მოვიდა ის?", "რატომ მოვიდა ის"),
+]
+KEPT = [
+  ("sl", "Zakaj ni prišel?"),  # ni fuses ne with the copula: no affirmative by removal
+  ("bn", "সে কেন আসেনি?"),  # suffixal -নি
+  ("bn", "তুমি যাবে, না?"),  # the tag question's না
+  ("lo", "ເຈົ້າໄປບໍ່?"),  # the question particle
+  ("uk", "Він прийде чи ні?"),
+]
+
+
+@pytest.mark.parametrize("lang,question,expected", NEGATED)
+def test_negation_lists_remove_the_negation(lang, question, expected):
+  assert _mutated(question, lang) == (expected, ["negation removed"])
+
+
+@pytest.mark.parametrize("lang,question", KEPT)
+def test_negation_lists_keep_what_is_not_a_removable_negation(lang, question):
+  assert _mutated(question, lang) == (question.rstrip("?"), [])
+
+
+def _exams_stems(data_dir, language):
+  """Question stems of one language of EXAMS' multilingual dev release (tar.gz of JSONL)."""
+  import json
+  import tarfile
+
+  path = os.path.join(data_dir, "exams", "multilingual", "dev.jsonl.tar.gz")
+  with tarfile.open(path) as archive:
+    member = next(m for m in archive.getmembers() if m.name.endswith(".jsonl"))
+    rows = [json.loads(line) for line in archive.extractfile(member)]
+  return [r["question"]["stem"] for r in rows if r["info"]["language"] == language]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+  "lang,language",
+  [("hr", "Croatian"), ("sr", "Serbian"), ("mk", "North Macedonian"), ("sq", "Albanian")],
+)
+def test_real_exam_questions_lose_their_negation(data_dir, lang, language):
+  """EXAMS asks 'which ... does not ...' often: each such question loses exactly its
+  negation word and keeps every other word."""
+  stems = [s for s in _exams_stems(data_dir, language) if len(s) < 300]
+  removed = 0
+  for stem in stems:
+    spans = _removed(stem, lang)
+    if not spans:
+      continue
+    removed += 1
+    assert [s.casefold() for s in spans][0] in resources.negation(lang).words, stem
+    body, _ = _mutated(stem, lang)
+    before = text.word_spans(stem, lang)
+    after = text.word_spans(body, lang)
+    assert len(after) == len(before) - 1, (stem, body)
+  assert removed >= 5, removed

@@ -12,6 +12,8 @@ question repeats, replaced by a passage span of the same length that a span mode
 
 from __future__ import annotations
 
+import functools
+
 import regex
 
 from mrc_jax.perturb import interrogatives, languages, months, resources, text, words
@@ -30,7 +32,8 @@ _NUMBER = regex.compile(r"\p{Nd}+")
 # A number written in digits or numeral letters (四, 十二): an answer of the numeric type.
 _NUMERAL = regex.compile(r"[\p{Nd}\p{Nt=Nu}]+")
 _MAX_SPAN_WORDS = 4
-_MAX_UNSPACED_WORDS = 8  # ICU splits unknown names into single characters there
+_MAX_UNSPACED_WORDS = 8
+_ENOUGH_CANDIDATES = 8  # ICU splits unknown names into single characters there
 # What may stand between two words of one name: spaces, hyphens, the middle dots of
 # transliterated names (卡万·肖特, ジョン・スミス).
 _INSIDE_NAME = regex.compile(r"[\s\p{Pd}·・]*")
@@ -43,7 +46,8 @@ def _shift_number(digits: str, step) -> str:
   return "".join(chr(zero + int(d)) for d in str(value))
 
 
-def _entities(source: str, lang: str) -> list[str]:
+@functools.lru_cache(maxsize=64)  # a passage serves each of its questions
+def _entities(source: str, lang: str) -> tuple[str, ...]:
   """Capitalised words not opening a sentence: a light proxy for named entities."""
   starts = {a for a, _ in text.sentence_spans(source, lang)}
   found = [
@@ -51,7 +55,7 @@ def _entities(source: str, lang: str) -> list[str]:
     for a, b in text.word_spans(source, lang)
     if a not in starts and _CAPITALISED.match(source[a:b])
   ]
-  return list(dict.fromkeys(found))
+  return tuple(dict.fromkeys(found))
 
 
 def is_numeric(answer: str) -> bool:
@@ -170,7 +174,8 @@ def mutate_question(
   return body, ops
 
 
-def chunks(source: str, lang: str) -> list[tuple[int, int, int]]:
+@functools.lru_cache(maxsize=64)
+def chunks(source: str, lang: str) -> tuple[tuple[int, int, int], ...]:
   """(start, end, words) of each maximal run of content words, up to four (eight unspaced),
   that nothing but
   spaces separates: a shallow chunk between function words, digits and punctuation. In
@@ -187,7 +192,7 @@ def chunks(source: str, lang: str) -> list[tuple[int, int, int]]:
       run = []
     if content:
       run.append((a, b))
-  return found
+  return tuple(found)
 
 
 def _elided(word: str, openers: frozenset[str]) -> int:
@@ -259,7 +264,7 @@ def _same_type(gold: str, example: dict, step, context_spans) -> list[str]:
     said = set(_NUMERAL.findall(gold))
     return [n for n in _NUMERAL.findall(context) if n not in said]
   if is_cased(lang) and span_scorer(step)[0] is None:
-    return _entities(context, lang)
+    return list(_entities(context, lang))
   length = max(1, len(text.word_spans(gold, lang)))
   pool = [(a, b) for a, b, n in context_spans if abs(n - length) <= 1]
   return [context[a:b] for a, b in _ranked(example, pool, step)]
@@ -274,10 +279,11 @@ def _wrong_answers(example: dict, step, context_spans) -> list[str]:
   context, lang = example["context"], step.lang
   gold = example["answers"][0]["text"] if example["answers"] else ""
   first = list(dict.fromkeys(_same_type(gold, example, step, context_spans)))
-  stopwords = resources.stopwords(lang)[0]
-  rest = [n for n in _NUMERAL.findall(context) if n not in set(_NUMERAL.findall(gold))]
-  rest += _entities(context, lang)
-  rest += [context[a:b] for a, b in words.content_words(context, lang, 4, stopwords)]
+  said = set(_NUMERAL.findall(gold))
+  rest = [n for n in _NUMERAL.findall(context) if n not in said] + list(_entities(context, lang))
+  if len(first) + len(rest) < _ENOUGH_CANDIDATES:  # content words only when short of any
+    stopwords = resources.stopwords(lang)[0]
+    rest += [context[a:b] for a, b in words.content_words(context, lang, 4, stopwords)]
   rest = [r for r in dict.fromkeys(rest) if r not in first]
   if span_scorer(step)[0] is None:
     step.rng.shuffle(first)
@@ -328,7 +334,8 @@ def addsent(example, step):
   else:
     gold = []
   gold_folded = [g.casefold() for g in gold if g.strip()]
-  context_spans = chunks(context, lang) if not is_cased(lang) or "answers" in example else []
+  ranked = not is_cased(lang) or span_scorer(step)[0] is not None
+  context_spans = chunks(context, lang) if ranked else ()
   wh = None
   if words.question_field(example) == "question":
     body, ops = mutate_question(
