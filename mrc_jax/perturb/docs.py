@@ -58,7 +58,8 @@ wrong answer in the wh-phrase's place and drops the question particle or ending
 question + answer. It swaps a month for another (ICU's names), an option the question names
 for another, and one entity: a capitalised word in cased scripts, in caseless ones the
 longest chunk the question shares with the passage, for a passage chunk of as many words
-(ranked by `span_model=WORKDIR` when given). The support table says which parts apply.
+that stands next to a word the old one stands by (none such, no swap; ranked by
+`span_model=WORKDIR` when given). The support table says which parts apply.
 
 `registry.missing(name, **params)` says what an attack lacks to run with its parameters
 (`codeswitch` without `lexicon=`, `dg` and `paraphrase` without a seq2seq checkpoint);

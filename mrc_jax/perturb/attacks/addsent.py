@@ -5,14 +5,15 @@ Where the language asks in situ (interrogatives.py) the wrong answer takes the w
 place; elsewhere it follows the question, AdvRACE's form. The question's entities are
 swapped for others of the same type: months for months (ICU's names), numbers shifted, an
 option it mentions for another option, and a named entity for another one of the passage,
-found by capitalisation in cased scripts and, in caseless ones, as a passage span the
-question repeats, replaced by a passage span of the same length that a span model ranks
-(span_model=WORKDIR) or the seed picks.
+found by capitalisation in cased scripts and, in caseless ones, as a passage chunk the
+question repeats, replaced by a chunk of as many words that the passage puts next to the
+same words, ranked by a span model (span_model=WORKDIR) or picked by the seed.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import regex
 
@@ -29,14 +30,24 @@ _CASED_SCRIPTS = {"Latn", "Cyrl", "Grek", "Armn"}
 _CLAUSE_BREAK = regex.compile(r"[,;:]")
 _CAPITALISED = regex.compile(r"^\p{Lu}\p{L}*$")
 _NUMBER = regex.compile(r"\p{Nd}+")
-# A number written in digits or numeral letters (四, 十二): an answer of the numeric type.
-_NUMERAL = regex.compile(r"[\p{Nd}\p{Nt=Nu}]+")
+# A number written in digits or Han numerals (四, 十二): an answer of the numeric type.
+# Unicode's Numeric_Type=Numeric also gives 什 ("what") and 陆 ("land") a value, so the
+# numerals in everyday use are listed.
+_NUMERAL = regex.compile(r"[\p{Nd}〇零一二两三四五六七八九十百千万亿]+")
 _MAX_SPAN_WORDS = 4
 _MAX_UNSPACED_WORDS = 8
 _ENOUGH_CANDIDATES = 8  # ICU splits unknown names into single characters there
 # What may stand between two words of one name: spaces, hyphens, the middle dots of
 # transliterated names (卡万·肖特, ジョン・スミス).
 _INSIDE_NAME = regex.compile(r"[\s\p{Pd}·・]*")
+
+
+class Chunk(NamedTuple):
+  start: int
+  end: int
+  words: int
+  before: str  # the word before it, casefolded ("" after punctuation)
+  after: str
 
 
 def _shift_number(digits: str, step) -> str:
@@ -109,14 +120,16 @@ def _ranked(example: dict, spans: list[tuple[int, int]], step) -> list[tuple[int
 
 def _swap_passage_span(body: str, example: dict, step, context_spans) -> tuple[str, list[str]]:
   """Caseless scripts: the longest chunk of the question the passage repeats (its entity,
-  most often), replaced by another passage chunk of as many words that shares none of the
-  question's."""
+  most often), replaced by a passage chunk of as many words, sharing none of the question's,
+  that the passage uses in the same slot (next to a word the old one stands by):
+  distributional evidence of the same type where no tagger is at hand. No such chunk, no
+  swap."""
   lang, context = step.lang, example["context"]
   wh = interrogatives.wh_phrase(body, lang)
   shared = [
-    (a, b)
-    for a, b, _ in chunks(body, lang)
-    if body[a:b] in context and not (wh and overlaps(a, b, [wh]))
+    (c.start, c.end)
+    for c in chunks(body, lang)
+    if body[c.start : c.end] in context and not (wh and overlaps(c.start, c.end, [wh]))
   ]
   if not shared:
     return body, []
@@ -124,17 +137,23 @@ def _swap_passage_span(body: str, example: dict, step, context_spans) -> tuple[s
   longest = max(b - a for a, b in shared)
   a, b = step.rng.choice([(a, b) for a, b in shared if b - a == longest])
   old = body[a:b]
+  slots = [(c.before, c.after) for c in context_spans if context[c.start : c.end] == old]
+  befores, afters = {x for x, _ in slots} - {""}, {y for _, y in slots} - {""}
   length = len(text.word_spans(old, lang))
   question_words = {body[c:d].casefold() for c, d in text.word_spans(body, lang)}
-  pool = [
-    (c, d)
-    for c, d, n in context_spans
-    if n == length
-    and not {context[x + c : y + c].casefold() for x, y in text.word_spans(context[c:d], lang)}
-    & question_words
-  ]
-  if not pool:
+  scored = {}
+  for c in context_spans:
+    same_slot = (c.before in befores) + (c.after in afters)
+    if c.words != length or not same_slot or context[c.start : c.end] == old:
+      continue
+    chunk_words = text.word_spans(context[c.start : c.end], lang)
+    if {context[c.start + x : c.start + y].casefold() for x, y in chunk_words} & question_words:
+      continue
+    scored[(c.start, c.end)] = max(scored.get((c.start, c.end), 0), same_slot)
+  if not scored:
     return body, []
+  best = max(scored.values())
+  pool = sorted(span for span, score in scored.items() if score == best)
   c, d = _ranked({**example, "question": body}, pool, step)[0]
   new = context[c:d]
   return body[:a] + new + body[b:], [f"passage span {old!r}->{new!r}"]
@@ -175,24 +194,36 @@ def mutate_question(
 
 
 @functools.lru_cache(maxsize=64)
-def chunks(source: str, lang: str) -> tuple[tuple[int, int, int], ...]:
-  """(start, end, words) of each maximal run of content words, up to four (eight unspaced),
-  that nothing but
-  spaces separates: a shallow chunk between function words, digits and punctuation. In
-  unspaced scripts ICU splits an unknown name into pieces (卡 万), so an n-gram of words
-  would cut names; a run bounded by function words keeps them whole."""
+def chunks(source: str, lang: str) -> tuple[Chunk, ...]:
+  """Each maximal run of content words, up to four (eight unspaced), that nothing but spaces
+  separates: a shallow chunk between function words, digits and punctuation. In unspaced
+  scripts ICU splits an unknown name into pieces (卡 万), so an n-gram of words would cut
+  names; a run bounded by function words keeps them whole."""
   stopwords = resources.stopwords(lang)[0]
   longest = _MAX_SPAN_WORDS if text.uses_spaces(lang) else _MAX_UNSPACED_WORDS
+  spans = text.word_spans(source, lang)
   found, run = [], []
-  for a, b in text.word_spans(source, lang) + [(len(source) + 1, len(source) + 1)]:
+  for i, (a, b) in enumerate(spans + [(len(source) + 1, len(source) + 1)]):
     content = b <= len(source) and source[a:b].casefold() not in stopwords
-    if run and (not content or not _INSIDE_NAME.fullmatch(source[run[-1][1] : a])):
+    if run and (not content or not _INSIDE_NAME.fullmatch(source[spans[run[-1]][1] : a])):
+      first, last = run[0], run[-1]
       if len(run) <= longest:
-        found.append((run[0][0], run[-1][1], len(run)))
+        before = _neighbour(source, spans, first - 1, spans[first][0], before=True)
+        after = _neighbour(source, spans, last + 1, spans[last][1], before=False)
+        found.append(Chunk(spans[first][0], spans[last][1], len(run), before, after))
       run = []
     if content:
-      run.append((a, b))
+      run.append(i)
   return tuple(found)
+
+
+def _neighbour(source: str, spans, index: int, edge: int, before: bool) -> str:
+  """The word next to a chunk, casefolded; "" where punctuation or the text's edge is (a
+  full stop says nothing of what stands after it)."""
+  if not 0 <= index < len(spans):
+    return ""
+  gap = source[spans[index][1] : edge] if before else source[edge : spans[index][0]]
+  return "" if gap.strip() else source[spans[index][0] : spans[index][1]].casefold()
 
 
 def _elided(word: str, openers: frozenset[str]) -> int:
@@ -266,7 +297,7 @@ def _same_type(gold: str, example: dict, step, context_spans) -> list[str]:
   if is_cased(lang) and span_scorer(step)[0] is None:
     return list(_entities(context, lang))
   length = max(1, len(text.word_spans(gold, lang)))
-  pool = [(a, b) for a, b, n in context_spans if abs(n - length) <= 1]
+  pool = [(c.start, c.end) for c in context_spans if abs(c.words - length) <= 1]
   return [context[a:b] for a, b in _ranked(example, pool, step)]
 
 
@@ -297,8 +328,9 @@ def addsent_support(lang: str) -> Support:
     applies.append("wh-phrase replaced by the wrong answer in situ")
   if not is_cased(lang):
     problems.append(
-      "no capitalisation: the entity swapped is a passage span the question repeats, "
-      "replaced by a passage span of as many words (span_model=WORKDIR ranks them)"
+      "no capitalisation: the entity swapped is a passage chunk the question repeats, "
+      "replaced by one of as many words that the passage puts next to the same words "
+      "(span_model=WORKDIR ranks them)"
     )
   if not months.month_forms(lang):
     problems.append("no ICU month names: dates keep their month")
