@@ -35,8 +35,8 @@ _NUMBER = regex.compile(r"\p{Nd}+")
 # numerals in everyday use are listed.
 _NUMERAL = regex.compile(r"[\p{Nd}〇零一二两三四五六七八九十百千万亿]+")
 _MAX_SPAN_WORDS = 4
-_MAX_UNSPACED_WORDS = 8
-_ENOUGH_CANDIDATES = 8  # ICU splits unknown names into single characters there
+_MAX_UNSPACED_WORDS = 8  # ICU splits unknown names into single characters there
+_ENOUGH_CANDIDATES = 8
 # What may stand between two words of one name: spaces, hyphens, the middle dots of
 # transliterated names (卡万·肖特, ジョン・スミス).
 _INSIDE_NAME = regex.compile(r"[\s\p{Pd}·・]*")
