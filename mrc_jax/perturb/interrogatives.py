@@ -11,8 +11,9 @@ A phrase is one of:
 - a pronoun or quantifier, replaced alone ("多少" in "丢了多少分" keeps its classifier 分);
 - a determiner opening its noun phrase ("哪个球员", "hangi oyuncu", "どの国"): the
   determiner and the word after it are replaced;
-- a determiner closing it ("cầu thủ nào", "ประเทศใด"): replaced alone, the noun stays in
-  apposition ("cầu thủ Manning", "ประเทศฝรั่งเศส"), as those languages name things.
+- a determiner closing it ("cầu thủ nào", "ประเทศใด"): listed with the pronouns and replaced
+  alone, the noun staying in apposition ("cầu thủ Manning", "ประเทศฝรั่งเศส"), as those
+  languages name things.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from mrc_jax.perturb.languages import best_key
 class WhRules:
   pronouns: frozenset[str]
   opening: frozenset[str] = frozenset()  # determiners before their noun
-  closing: frozenset[str] = frozenset()  # determiners after their noun, replaced alone
   not_wh: frozenset[str] = frozenset()  # words that start with a wh-form but do not ask
   polar_openers: frozenset[str] = frozenset()  # a yes/no particle opening the question
   final_particles: frozenset[str] = frozenset()  # a question particle closing it: dropped
@@ -104,9 +104,9 @@ WH_RULES: dict[str, WhRules] = {
   ),
   "th": WhRules(
     pronouns=frozenset(
-      "อะไร ใคร ที่ไหน ที่ใด เมื่อไร เมื่อไหร่ เมื่อใด เท่าไร เท่าไหร่ เท่าใด กี่ ทำไม อย่างไร ยังไง".split()
+      "อะไร ใคร ที่ไหน ที่ใด เมื่อไร เมื่อไหร่ เมื่อใด เท่าไร เท่าไหร่ เท่าใด กี่ ทำไม อย่างไร ยังไง "
+      "ไหน ใด".split()  # ไหน, ใด close a noun phrase (ประเทศใด): replaced alone
     ),
-    closing=frozenset({"ไหน", "ใด"}),
     final_particles=frozenset({"ไหม", "มั้ย", "หรือไม่", "หรือเปล่า"}),
   ),
   "vi": WhRules(
@@ -130,9 +130,9 @@ WH_RULES: dict[str, WhRules] = {
         "điều gì",
         "cái gì",
         "những gì",
+        "nào",  # closes a noun phrase (cầu thủ nào): replaced alone
       }
     ),
-    closing=frozenset({"nào"}),
   ),
 }
 
@@ -146,7 +146,7 @@ def rules(lang: str) -> WhRules | None:
 @functools.lru_cache(maxsize=None)
 def _pattern(lang: str) -> regex.Pattern:
   found = rules(lang)
-  forms = sorted(found.pronouns | found.opening | found.closing, key=len, reverse=True)
+  forms = sorted(found.pronouns | found.opening, key=len, reverse=True)
   return regex.compile("|".join(regex.escape(f) for f in forms), regex.IGNORECASE)
 
 

@@ -90,9 +90,12 @@ def test_real_questions_find_their_wh_phrase(data_dir, lang):
 @pytest.mark.integration
 @pytest.mark.parametrize("lang", ["zh", "tr", "vi"])
 def test_real_distractors_are_declarative_and_answer_free(data_dir, lang):
-  for example in _xquad(data_dir, lang, 60):
+  examples, in_situ = _xquad(data_dir, lang, 60), 0
+  for example in examples:
     out = perturb.perturb(example, "addsent", lang, 0)
     record = out["meta"]["perturbation"][-1]
+    ops = {op for edit in record["edits"] for op in edit["made_by"]}
+    in_situ += any(op.startswith("wh-phrase") for op in ops)
     gold = [a["text"].casefold() for a in example["answers"]]
     for edit in record["edits"]:
       sentence = edit["new"]
@@ -102,6 +105,7 @@ def test_real_distractors_are_declarative_and_answer_free(data_dir, lang):
       if replaced:  # the phrase (of the mutated question) gave way to the answer
         phrase = replaced[0].split("'")[1]
         assert sentence.count(phrase) < max(1, example["question"].count(phrase)), sentence
+  assert in_situ >= 0.9 * len(examples), in_situ
 
 
 def _slots(context, chunk_text):
