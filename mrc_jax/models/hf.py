@@ -475,3 +475,20 @@ def export_heads(
         shutil.copy(os.path.join(tokenizer_dir, file_name), path)
     paths.append(path)
   return paths
+
+
+# ----------------------------------------------------------------------------- seq2seq
+
+
+def load_hf_seq2seq(path: str, **kwargs):
+  """Loads a BART / mBART / T5 / mT5 directory as (model, config); `models/hf_seq2seq.py`."""
+  from mrc_jax.models import hf_seq2seq  # imported here: it reads files through this module
+
+  return hf_seq2seq.load(path, **kwargs)
+
+
+def save_hf_seq2seq(model, path: str):
+  """Writes a seq2seq model as a directory its transformers class loads; `models/hf_seq2seq.py`."""
+  from mrc_jax.models import hf_seq2seq
+
+  hf_seq2seq.save(model, path)

@@ -101,3 +101,20 @@ def ragged_batch_fixture():
 @pytest.fixture(name="torch_forward")
 def torch_forward_fixture():
   return torch_forward
+
+
+@pytest.fixture(scope="session")
+def seq2seq_dir(tmp_path_factory):
+  """`seq2seq_dir(model_type, eos_boost=0.0)`: a tiny random directory, written once."""
+  from tests.models import seq2seq_checkpoints
+
+  made = {}
+
+  def make(model_type, eos_boost=0.0):
+    key = (model_type, eos_boost)
+    if key not in made:
+      path = tmp_path_factory.mktemp(f"{model_type}_{eos_boost}")
+      made[key] = seq2seq_checkpoints.write(model_type, str(path), eos_boost=eos_boost)
+    return made[key]
+
+  return make
