@@ -14,8 +14,8 @@ Arguments (comma-separated; a list continues over the following bare words, or u
   attacks=  any of the perturbation registry (``python launch/perturb.py --list``); an
             attack that does not apply to a set's kind (e.g. distractor_extraction on
             extractive QA) is left out for that set only; an attack that cannot run
-            (dg, paraphrase: no seq2seq checkpoint; codeswitch without lexicon= or the encoder) is refused
-            here, naming what it lacks
+            (dg, paraphrase without dg_model= / paraphrase_model=; codeswitch without
+            lexicon= or the encoder) is refused here, naming what it lacks
   lexicon=  MUSE-style word-pair file for codeswitch (its source language is the
             evaluated one: restrict langs= to it); without it codeswitch translates into
             English with words induced from the set's own parallel data (XQuAD, XQuAD-MC,
@@ -28,6 +28,9 @@ Arguments (comma-separated; a list continues over the following bare words, or u
             XQuAD span heads read every shared language): distractor_extraction takes
             its best-ranked passage spans, as AdvRACE's DE does; without it the lexical
             scorer ranks them
+  dg_model= a seq2seq directory (BART / mBART / T5 / mT5 with tokenizer.json) trained to
+            write distractors (docs/ATTACKS.md): dg replaces the wrong options with its beams
+  paraphrase_model= a seq2seq directory trained to paraphrase questions, for paraphrase
   langs=    restrict every set to these languages (default: all of each set)
   max_examples=N  evaluate the first N examples per language (0 = all)
   max_length=N    row length of every set (default 512; a model trained on short rows is
@@ -90,14 +93,25 @@ def applicable_attacks(attacks, kind: str, set_name: str = "", params=None) -> t
   )
 
 
-def attack_params(attacks, lexicon: str = "", span_model: str = "", align_pairs: int = 0) -> dict:
+def attack_params(
+  attacks,
+  lexicon: str = "",
+  span_model: str = "",
+  align_pairs: int = 0,
+  dg_model: str = "",
+  paraphrase_model: str = "",
+) -> dict:
   """{attack: parameters} for the attacks that take a resource: codeswitch's lexicon (or
-  the cap on the parallel pairs it aligns), and the span model that ranks
-  distractor_extraction's spans (each given only when set)."""
+  the cap on the parallel pairs it aligns), the span model that ranks
+  distractor_extraction's spans, and the seq2seq checkpoints of dg and paraphrase (each
+  given only when set)."""
+  checkpoints = {"dg": dg_model, "paraphrase": paraphrase_model}
   params = {}
   for attack in attacks:
     declared = perturb.get(attack).params
     chosen = {}
+    if "checkpoint" in declared and checkpoints.get(attack):
+      chosen["checkpoint"] = checkpoints[attack]
     if "lexicon" in declared and lexicon:
       chosen["lexicon"] = lexicon
     if "max_pairs" in declared and align_pairs:
@@ -156,6 +170,8 @@ def get_config(arg: str = ""):
     batch_size=32,
     lexicon="",
     de_model="",
+    dg_model="",
+    paraphrase_model="",
     align_pairs=0,
   )
   # Entries first: an attack that cannot run fails before anything else is built.
@@ -165,7 +181,14 @@ def get_config(arg: str = ""):
     opts.langs,
     opts.max_examples,
     opts.runlocal,
-    attack_params(opts.attacks, opts.lexicon, opts.de_model, opts.align_pairs),
+    attack_params(
+      opts.attacks,
+      opts.lexicon,
+      opts.de_model,
+      opts.align_pairs,
+      opts.dg_model,
+      opts.paraphrase_model,
+    ),
   )
   config = common.base_config()
   config.data.max_length = opts.max_length

@@ -435,6 +435,15 @@ class Seq2Seq(nnx.Module):
     out = jnp.einsum("btm,me->bte", hidden, p["mlp_out_kernel"])
     return out + p["mlp_out_bias"] if "mlp_out_bias" in p else out
 
+  def _check_length(self, length: int, what: str):
+    # jnp.take clamps out-of-range indices: a longer input would reuse the last position.
+    c = self.config
+    if not c.is_t5 and length > c.max_position_embeddings:
+      raise ValueError(
+        f"{what} of {length} tokens exceeds the {c.max_position_embeddings} positions of "
+        f"this {c.model_type} model"
+      )
+
   def _embed(self, side: Side, ids, positions, seed):
     c = self.config
     x = jnp.take(self.shared[...], ids, axis=0).astype(self._dtype)
@@ -471,6 +480,7 @@ class Seq2Seq(nnx.Module):
     c = self.config
     side = self.encoder
     length = input_ids.shape[-1]
+    self._check_length(length, "an input")
     embed_seed, seeds = self._seeds(deterministic, dropout_key, c.encoder_layers, 4)
     positions = jnp.arange(length, dtype=jnp.int32)
     x = self._embed(side, input_ids[...], positions[None], embed_seed)
@@ -508,6 +518,7 @@ class Seq2Seq(nnx.Module):
     c = self.config
     side = self.decoder
     length = decoder_input_ids.shape[-1]
+    self._check_length(length, "a decoder input")
     embed_seed, seeds = self._seeds(deterministic, dropout_key, c.decoder_layers, 6)
     positions = jnp.arange(length, dtype=jnp.int32)
     x = self._embed(side, decoder_input_ids, positions[None], embed_seed)
@@ -583,6 +594,7 @@ class Seq2Seq(nnx.Module):
     """An empty self-attention cache of `max_length` positions and the cross-attention
     keys / values of `encoded` `[batch, source, d_model]`."""
     c = self.config
+    self._check_length(max_length, "a generation")
     params = self.decoder.layers.arrays(self._dtype)
     cross_kv = jax.vmap(lambda p: self._cross_kv(p, encoded))(
       {k: params[k] for k in ("cross_kv_kernel", "cross_kv_bias") if k in params}

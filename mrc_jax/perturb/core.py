@@ -13,6 +13,7 @@ from mrc_jax.perturb import registry
 from mrc_jax.perturb.registry import PerturbationError, Step
 
 TEXT_FIELDS = ("context", "question")
+_NOT_GIVEN = object()
 
 
 def parse_chain(attack: str) -> list[registry.Attack]:
@@ -94,8 +95,11 @@ def perturb(example: dict, attack: str, lang: str, seed: int, **params) -> dict:
 
   `attack` names one registered attack or a chain ('charswap|addsent'). Each step appends
   {attack, seed, params, changed, edits, degraded, notes} to meta['perturbation'].
+  `prepared` (internal, from `perturb_examples`) is the first attack's `prepare` output
+  for this example, computed in a batch.
   """
   chain = parse_chain(attack)
+  prepared = params.pop("prepared", _NOT_GIVEN)
   accepted = set().union(*(a.params for a in chain), {"pool"})
   unknown = set(params) - accepted
   if unknown:
@@ -112,6 +116,9 @@ def perturb(example: dict, attack: str, lang: str, seed: int, **params) -> dict:
     kind = example_kind(result)
     if kind in spec.kinds:
       gold_before = _gold(result)
+      if spec.prepare is not None:
+        given = prepared is not _NOT_GIVEN and position == 0
+        step.prepared = prepared if given else spec.prepare([result], [lang], step_params)[0]
       result = spec.apply(result, step)
       check_invariants(gold_before, result, spec.name)
     else:
@@ -139,9 +146,13 @@ def perturb_examples(
   the distinct contexts of these examples in the same language, so the whole iterable is
   read first for them.
 
-  `lang=None` uses each example's own 'lang'.
+  `lang=None` uses each example's own 'lang'. An attack with a `prepare` (a model run over
+  examples) at the head of the chain gets it run on batches of `batch_size` examples.
   """
   chain = parse_chain(attack)
+  if chain[0].prepare is not None:
+    yield from _perturb_batched(examples, attack, lang, seed, chain[0], params)
+    return
   pools: dict[str, list[str]] = {}
   if any(spec.needs_pool for spec in chain) and "pool" not in params:
     examples = list(examples)
@@ -155,3 +166,30 @@ def perturb_examples(
     if pools:
       step_params = {**params, "pool": pools[example.get("lang", "")]}
     yield perturb(example, attack, lang or example["lang"], seed, **step_params)
+
+
+def _perturb_batched(examples, attack, lang, seed, head: registry.Attack, params) -> Iterator[dict]:
+  step_params = {**head.params, **{k: v for k, v in params.items() if k in head.params}}
+  size = int(step_params.get("batch_size") or 1)
+  batch: list[dict] = []
+
+  def flush():
+    ready = [_nfc_example(copy.deepcopy(e)) for e in batch]
+    langs = [lang or e["lang"] for e in ready]
+    applicable = [i for i, e in enumerate(ready) if example_kind(e) in head.kinds]
+    prepared = {}
+    if applicable:
+      computed = head.prepare(
+        [ready[i] for i in applicable], [langs[i] for i in applicable], step_params
+      )
+      prepared = {i: {"prepared": value} for i, value in zip(applicable, computed)}
+    for i, (example, example_lang) in enumerate(zip(batch, langs)):
+      yield perturb(example, attack, example_lang, seed, **prepared.get(i, {}), **params)
+    batch.clear()
+
+  for example in examples:
+    batch.append(example)
+    if len(batch) == size:
+      yield from flush()
+  if batch:
+    yield from flush()

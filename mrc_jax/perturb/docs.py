@@ -62,8 +62,21 @@ that stands next to a word the old one stands by (none such, no swap; ranked by
 `span_model=WORKDIR` when given). The support table says which parts apply.
 
 `registry.missing(name, **params)` says what an attack lacks to run with its parameters
-(`codeswitch` without `lexicon=`, `dg` and `paraphrase` without a seq2seq checkpoint);
+(`codeswitch` without `lexicon=`, `dg` and `paraphrase` without `checkpoint=`);
 eval configs refuse such attacks when they are built (`require_runnable`).
+
+`dg` and `paraphrase` take `checkpoint=DIR`, a BART / mBART / T5 / mT5 directory with its
+`tokenizer.json` (`mrc_jax.models.hf.load_hf_seq2seq`), and decode with beam search
+(`mrc_jax.models.generation`, the outputs of transformers' `generate`), `batch_size`
+examples at a time. Their inputs are `attacks/seq2seq.py`'s `dg_source(answer, question,
+context)` (target: one wrong option) and `paraphrase_source(question)` (target: the
+question reworded). For the study's languages start from `google/mt5-base` (101
+languages; its release has only `spiece.model`: `AutoTokenizer.from_pretrained(DIR)
+.save_pretrained(DIR)` writes `tokenizer.json`) or `facebook/mbart-large-50` (50
+languages; its `forced_bos_token_id` fixes the output language, so one directory per
+language); neither writes distractors or paraphrases before fine-tuning on those formats.
+AdvRACE's DG used 50 beams and 20 new tokens (`num_beams=50, num_return_sequences=50`);
+the defaults here are 10 beams.
 
 Parameters are passed by name (`perturb(ex, "charswap", "de", 0, scope="passage_keywords")`);
 in a chain each attack takes the ones it declares. Word-level attacks share `scope`

@@ -39,6 +39,8 @@ class Step:
   edits: list[dict[str, Any]] = dataclasses.field(default_factory=list)
   degraded: list[str] = dataclasses.field(default_factory=list)
   notes: list[str] = dataclasses.field(default_factory=list)
+  # What the attack's `prepare` computed for this example (a batched model's output).
+  prepared: Any = None
 
   def edit(self, field: str, start: int, end: int, old: str, new: str, op: str, **extra) -> None:
     """Record one edit; offsets refer to `field` as it was before this attack."""
@@ -69,7 +71,9 @@ class Attack:
   the example kinds ('span', 'choice', 'classification') it applies to; `needs_pool` marks
   attacks that draw other examples' passages (dataset level); `requires(params)` lists
   what the attack still lacks to run with those parameters (a lexicon, a checkpoint), each
-  as "what: how to provide it".
+  as "what: how to provide it". `prepare(examples, langs, params) -> [value per example]`,
+  if set, runs a model over a batch of examples at once (`perturb_examples` batches
+  `params["batch_size"]` of them); `apply` finds its example's value in `step.prepared`.
   """
 
   name: str
@@ -81,6 +85,7 @@ class Attack:
   kinds: tuple[str, ...] = ("span", "choice", "classification")
   needs_pool: bool = False
   requires: Callable[[dict[str, Any]], list[str]] = _lacks_nothing
+  prepare: Callable[[list[dict], list[str], dict[str, Any]], list[Any]] | None = None
 
 
 _REGISTRY: dict[str, Attack] = {}
@@ -96,6 +101,7 @@ def register(
   kinds=("span", "choice", "classification"),
   needs_pool: bool = False,
   requires: Callable[[dict[str, Any]], list[str]] = _lacks_nothing,
+  prepare: Callable[[list[dict], list[str], dict[str, Any]], list[Any]] | None = None,
 ):
   """Decorator registering `fn(example, step) -> example` as attack `name`."""
 
@@ -103,7 +109,16 @@ def register(
     if name in _REGISTRY:
       raise ValueError(f"attack {name!r} registered twice")
     _REGISTRY[name] = Attack(
-      name, fn, advrace, description, dict(params), support, tuple(kinds), needs_pool, requires
+      name,
+      fn,
+      advrace,
+      description,
+      dict(params),
+      support,
+      tuple(kinds),
+      needs_pool,
+      requires,
+      prepare,
     )
     return fn
 

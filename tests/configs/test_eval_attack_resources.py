@@ -119,3 +119,18 @@ def test_de_model_ranks_distractor_extraction_spans(eval_xlingual, tmp_path):
   )
   assert config.evals.xcopa.attack_params.distractor_extraction.span_model == str(tmp_path)
   assert "attack_params" not in config.evals.xquad  # extractive sets have no options to replace
+
+
+def test_seq2seq_checkpoints_reach_dg_and_paraphrase(eval_xlingual, tmp_path):
+  from tests.models import seq2seq_checkpoints as tiny
+
+  pytest.importorskip("transformers")
+  with pytest.raises(perturb.PerturbationError, match="dg needs a seq2seq checkpoint.*no config"):
+    eval_xlingual.get_config(f"sets=xcopa,attacks=dg,dg_model={tmp_path}")
+  checkpoint = tiny.write("t5", str(tmp_path / "t5"))
+  config = eval_xlingual.get_config(
+    f"sets=xcopa+xquad,attacks=dg+paraphrase,dg_model={checkpoint},paraphrase_model={checkpoint}"
+  )
+  assert config.evals.xcopa.attack_params.dg.checkpoint == checkpoint
+  assert config.evals.xcopa.attack_params.paraphrase.checkpoint == checkpoint
+  assert set(config.evals.xquad.attacks) == {"paraphrase"}  # no options to replace

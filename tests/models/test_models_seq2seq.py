@@ -231,3 +231,12 @@ def test_tokenizer_matches_transformers(model_type, seq2seq_dir):
     assert ids[row, : len(want)].tolist() == want and mask[row].sum() == len(want)
     assert (ids[row, len(want) :] == pad).all()
   assert ours.decode(ours.encode(texts[0])) == texts[0]
+
+
+def test_inputs_beyond_the_position_table_are_refused(seq2seq_dir):
+  model, config = hf.load_hf_seq2seq(seq2seq_dir("bart"))
+  ids = np.full((1, config.max_position_embeddings + 1), 5, np.int32)
+  with pytest.raises(ValueError, match="exceeds the 64 positions"):
+    model.encode(ids, np.ones_like(ids))
+  with pytest.raises(ValueError, match="exceeds the 64 positions"):
+    generation.generate(model, ids[:, :8], np.ones((1, 8), np.int32), max_new_tokens=64)
