@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from mrc_jax.models import hf
+from mrc_jax.models import hf, seq2seq_heads
 from mrc_jax.models.seq2seq import MODEL_TYPES, Seq2Seq, Seq2SeqConfig
 
 ARCHITECTURES = {
@@ -152,10 +152,51 @@ def _assign(param: nnx.Param, value: np.ndarray, name: str, path: str):
 
 
 def load(path: str, *, seed: int = 0, **config_overrides) -> tuple[Seq2Seq, Seq2SeqConfig]:
-  """Loads a BART / mBART / T5 / mT5 directory as (model, config).
+  """Loads a BART / mBART / T5 / mT5 directory as (model, config), without any task head.
 
   `config_overrides` set Seq2SeqConfig fields such as dtype or dropout rates.
   """
+  model, config, _ = load_with_heads(path, seed=seed, **config_overrides)
+  return model, config
+
+
+def _head_name(hf_config: Mapping, path: str) -> str | None:
+  """The task head config.json's `architectures` names, or None (an LM head or none)."""
+  names = hf_config.get("architectures") or [ARCHITECTURES[hf_config["model_type"]]]
+  (name,) = names
+  for suffix, head in seq2seq_heads.HEAD_CLASSES.items():
+    if name.endswith(suffix):
+      if hf_config["model_type"] not in ("bart", "mbart"):
+        raise ValueError(f"{path}/config.json: {name} is not supported (BART and mBART heads only)")
+      return head
+  return None
+
+
+def _load_head(name: str, config: Seq2SeqConfig, hf_config: Mapping, weights: dict, path, rngs):
+  if name == "sequence_classification":
+    labels = len(hf_config.get("id2label") or {}) or int(hf_config.get("num_labels") or 3)
+    head = seq2seq_heads.Seq2SeqClassificationHead(
+      config, labels, dropout_rate=hf_config.get("classifier_dropout"), rngs=rngs
+    )
+    pairs = {
+      "dense_kernel": ("classification_head.dense.weight", True),
+      "dense_bias": ("classification_head.dense.bias", False),
+      "out_kernel": ("classification_head.out_proj.weight", True),
+      "out_bias": ("classification_head.out_proj.bias", False),
+    }
+  else:
+    head = seq2seq_heads.Seq2SeqSpanHead(config, rngs=rngs)
+    pairs = {"kernel": ("qa_outputs.weight", True), "bias": ("qa_outputs.bias", False)}
+  for ours, (theirs, transpose) in pairs.items():
+    value = _take(weights, theirs, path)
+    _assign(getattr(head, ours), value.T if transpose else value, theirs, path)
+  return head
+
+
+def load_with_heads(path: str, *, seed: int = 0, **config_overrides):
+  """(model, config, {head name: head}) of a directory; a `*ForSequenceClassification` or
+  `*ForQuestionAnswering` BART / mBART directory carries its head ('sequence_classification',
+  'question_answering'), other classes none."""
   path = os.fspath(path)
   with open(_config_path(path)) as f:
     hf_config = json.load(f)
@@ -164,6 +205,7 @@ def load(path: str, *, seed: int = 0, **config_overrides) -> tuple[Seq2Seq, Seq2
       f"{path}/config.json: model_type {hf_config.get('model_type')!r} is not one of "
       f"{MODEL_TYPES} (encoders load with load_hf_model)"
     )
+  head_name = _head_name(hf_config, path)
   weights = _strip_prefix(hf.read_hf_weights(path))
   shared = weights.get("shared.weight")
   if shared is None:
@@ -205,9 +247,12 @@ def load(path: str, *, seed: int = 0, **config_overrides) -> tuple[Seq2Seq, Seq2
         parts = [to_ours(_take(weights, prefix + n, path)) for n in names]
         per_layer.append(parts[0] if len(parts) == 1 else np.stack(parts, axis=axis))
       _assign(getattr(side.layers, ours), np.stack(per_layer), f"{side_name}.*.{ours}", path)
+  heads = {}
+  if head_name is not None:
+    heads[head_name] = _load_head(head_name, config, hf_config, weights, path, nnx.Rngs(seed + 1))
   if weights:
     raise ValueError(f"{path}: weights not used by the model: {sorted(weights)}")
-  return model, config
+  return model, config, heads
 
 
 def _config_path(path: str) -> str:

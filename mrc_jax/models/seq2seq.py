@@ -222,7 +222,7 @@ class Seq2SeqConfig:
     )
 
 
-def _param(rngs: nnx.Rngs, init, shape, names, dtype) -> nnx.Param:
+def param(rngs: nnx.Rngs, init, shape, names, dtype) -> nnx.Param:
   """A parameter with logical axis names; placement is left to a rules table."""
   return nnx.Param(init(rngs.params(), shape, dtype), sharding_names=names, eager_sharding=False)
 
@@ -275,7 +275,7 @@ class LayerStack(nnx.Module):
     pdt = DTYPES[config.param_dtype]
     self.names = tuple(_layer_specs(config, num_layers, cross))
     for name, (shape, axes, init) in _layer_specs(config, num_layers, cross).items():
-      setattr(self, name, _param(rngs, init, shape, axes, pdt))
+      setattr(self, name, param(rngs, init, shape, axes, pdt))
 
   def arrays(self, dtype) -> dict[str, jax.Array]:
     return {name: getattr(self, name)[...].astype(dtype) for name in self.names}
@@ -291,16 +291,16 @@ class Side(nnx.Module):
     self.layers = LayerStack(config, num_layers, cross, rngs=rngs)
     if config.is_t5:
       shape = (config.relative_buckets, config.num_heads)
-      self.relative_bias = _param(rngs, normal, shape, (None, "heads"), pdt)
+      self.relative_bias = param(rngs, normal, shape, (None, "heads"), pdt)
     else:
       shape = (config.max_position_embeddings + BART_POSITION_OFFSET, e)
-      self.position = _param(rngs, normal, shape, (None, "embed"), pdt)
-      self.embed_norm_scale = _param(rngs, _ones, (e,), ("embed",), pdt)
-      self.embed_norm_bias = _param(rngs, _zeros, (e,), ("embed",), pdt)
+      self.position = param(rngs, normal, shape, (None, "embed"), pdt)
+      self.embed_norm_scale = param(rngs, _ones, (e,), ("embed",), pdt)
+      self.embed_norm_bias = param(rngs, _zeros, (e,), ("embed",), pdt)
     if config.pre_norm:
-      self.final_norm_scale = _param(rngs, _ones, (e,), ("embed",), pdt)
+      self.final_norm_scale = param(rngs, _ones, (e,), ("embed",), pdt)
       if not config.is_t5:
-        self.final_norm_bias = _param(rngs, _zeros, (e,), ("embed",), pdt)
+        self.final_norm_bias = param(rngs, _zeros, (e,), ("embed",), pdt)
 
 
 def rms_norm(x, scale, eps):
@@ -345,15 +345,15 @@ class Seq2Seq(nnx.Module):
     pdt = DTYPES[config.param_dtype]
     normal = jax.nn.initializers.normal(config.initializer_range)
     v, e = config.vocab_size, config.d_model
-    self.shared = _param(rngs, normal, (v, e), ("vocab", "embed"), pdt)
+    self.shared = param(rngs, normal, (v, e), ("vocab", "embed"), pdt)
     self.encoder = Side(config, config.encoder_layers, cross=False, rngs=rngs)
     self.decoder = Side(config, config.decoder_layers, cross=True, rngs=rngs)
     if not config.tie_word_embeddings:
-      self.lm_head = _param(rngs, normal, (e, v), ("embed", "vocab"), pdt)
+      self.lm_head = param(rngs, normal, (e, v), ("embed", "vocab"), pdt)
     if not config.is_t5:
       # A buffer in transformers (zeros for BART, trained for Marian); a parameter here so
       # that nnx.split(model, nnx.Param) is the whole model.
-      self.final_logits_bias = _param(rngs, _zeros, (v,), ("vocab",), pdt)
+      self.final_logits_bias = param(rngs, _zeros, (v,), ("vocab",), pdt)
 
   # ---------------------------------------------------------------------------- pieces
 

@@ -240,3 +240,53 @@ def test_inputs_beyond_the_position_table_are_refused(seq2seq_dir):
     model.encode(ids, np.ones_like(ids))
   with pytest.raises(ValueError, match="exceeds the 64 positions"):
     generation.generate(model, ids[:, :8], np.ones((1, 8), np.int32), max_new_tokens=64)
+
+
+@pytest.mark.parametrize("model_type", ["bart", "mbart"])
+@pytest.mark.parametrize("suffix", ["ForSequenceClassification", "ForQuestionAnswering"])
+def test_task_heads_match_transformers(model_type, suffix, tmp_path):
+  from mrc_jax.models import hf_seq2seq, seq2seq_heads
+
+  torch.manual_seed(0)
+  prefix = {"bart": "Bart", "mbart": "MBart"}[model_type]
+  config = getattr(transformers, prefix + "Config")(
+    vocab_size=tiny.VOCAB_SIZE,
+    d_model=32,
+    encoder_layers=2,
+    decoder_layers=2,
+    encoder_attention_heads=4,
+    decoder_attention_heads=4,
+    encoder_ffn_dim=48,
+    decoder_ffn_dim=48,
+    max_position_embeddings=64,
+    num_labels=3,
+  )
+  reference = getattr(transformers, prefix + suffix)(config).eval()
+  with torch.no_grad():
+    for name, p in reference.named_parameters():
+      if name.endswith("bias"):
+        p.normal_(0.0, 0.2)
+  reference.save_pretrained(str(tmp_path))
+  model, loaded, heads = hf_seq2seq.load_with_heads(str(tmp_path))
+  ids, mask = tiny.ragged_batch(loaded.pad_token_id)
+  lengths = mask.sum(-1)
+  ids[ids == loaded.eos_token_id] = 5
+  ids[np.arange(4), lengths - 1] = loaded.eos_token_id  # one </s> per row, after its text
+  with torch.no_grad():
+    expected = reference(
+      input_ids=torch.tensor(ids, dtype=torch.long),
+      attention_mask=torch.tensor(mask, dtype=torch.long),
+    )
+  states = seq2seq_heads.decoder_states(model, ids, mask)
+  if suffix == "ForSequenceClassification":
+    (head,) = heads.values()
+    assert list(heads) == ["sequence_classification"] and head.num_labels == 3
+    logits = head(seq2seq_heads.last_eos_states(states, ids, loaded.eos_token_id))
+    assert np.abs(np.asarray(logits) - expected.logits.numpy()).max() <= 1e-5
+  else:
+    start, end = heads["question_answering"](states)
+    valid = mask.astype(bool)
+    assert np.abs(np.asarray(start) - expected.start_logits.numpy())[valid].max() <= 1e-5
+    assert np.abs(np.asarray(end) - expected.end_logits.numpy())[valid].max() <= 1e-5
+  plain, _ = hf.load_hf_seq2seq(str(tmp_path))  # the model alone, its head left out
+  np.testing.assert_array_equal(np.asarray(plain.shared[...]), np.asarray(model.shared[...]))
