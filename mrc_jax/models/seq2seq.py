@@ -328,6 +328,18 @@ def relative_buckets(relative: jax.Array, bidirectional: bool, buckets: int, max
   return out + jnp.where(relative < exact, relative, large)
 
 
+def shift_right(config: Seq2SeqConfig, ids: jax.Array) -> jax.Array:
+  """Decoder inputs that read `ids` `[batch, length]` one position late: BART and T5 put
+  the decoder start token first, mBART the last real token (its language id or </s>), as
+  transformers' `shift_tokens_right` / `_shift_right` do."""
+  if config.model_type == "mbart":
+    last = jnp.sum(ids != config.pad_token_id, axis=-1) - 1  # [batch]
+    first = jnp.take_along_axis(ids, last[:, None], axis=-1)
+  else:
+    first = jnp.full_like(ids[:, :1], config.decoder_start_token_id)
+  return jnp.concatenate([first, ids[:, :-1]], axis=-1)
+
+
 class Cache(NamedTuple):
   """Decoder state for generation: self-attention keys / values up to `max_length`
   positions, and the cross-attention keys / values of the encoder output."""

@@ -5,8 +5,7 @@ them: the input goes through the encoder and, shifted right, through the decoder
   input, then dense + tanh + projection (`classification_head.{dense,out_proj}`).
 - `*ForQuestionAnswering`: start and end logits from every decoder state (`qa_outputs`).
 
-The shift is BART's (the decoder start token, then the input without its last token) or
-mBART's (the input's last real token, its language id or </s>, first).
+The decoder reads the input shifted right (`seq2seq.shift_right`).
 """
 
 from __future__ import annotations
@@ -16,19 +15,9 @@ import jax.numpy as jnp
 from flax import nnx
 
 from mrc_jax.models.encoder import DTYPES, dropout
-from mrc_jax.models.seq2seq import Seq2Seq, Seq2SeqConfig, param
+from mrc_jax.models.seq2seq import Seq2Seq, Seq2SeqConfig, param, shift_right
 
 _zeros = jax.nn.initializers.zeros
-
-
-def decoder_inputs(config: Seq2SeqConfig, input_ids: jax.Array) -> jax.Array:
-  """`[batch, length]` decoder inputs of a classification / span pass over `input_ids`."""
-  if config.model_type == "mbart":
-    last = jnp.sum(input_ids != config.pad_token_id, axis=-1) - 1  # [batch]
-    first = jnp.take_along_axis(input_ids, last[:, None], axis=-1)
-  else:
-    first = jnp.full_like(input_ids[:, :1], config.decoder_start_token_id)
-  return jnp.concatenate([first, input_ids[:, :-1]], axis=-1)
 
 
 def decoder_states(
@@ -38,7 +27,7 @@ def decoder_states(
   keys = (None, None) if deterministic else tuple(jax.random.split(dropout_key))
   encoded = model.encode(input_ids, attention_mask, deterministic, dropout_key=keys[0])
   return model.decode(
-    decoder_inputs(model.config, input_ids),
+    shift_right(model.config, input_ids),
     encoded,
     attention_mask,
     None,

@@ -138,6 +138,7 @@ def make_hf_encoder_dir(tmp_path):
   return str(path)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_launch_perturb_with_a_checkpoint(checkpoint, data_dir, tmp_path):
   out_path = tmp_path / "out.jsonl"
