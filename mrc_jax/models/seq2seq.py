@@ -64,6 +64,7 @@ class Seq2SeqConfig:
   hidden_dropout: float = 0.1
   attention_dropout: float = 0.0
   activation_dropout: float = 0.0
+  # BART's init_std, or T5's initializer_factor (see `init_std`); only fresh weights see it.
   initializer_range: float = 0.02
   dtype: str = "float32"
   param_dtype: str = "float32"
@@ -88,6 +89,14 @@ class Seq2SeqConfig:
   @property
   def inner_dim(self) -> int:
     return self.num_heads * self.head_dim
+
+  @property
+  def init_std(self) -> float:
+    """Std of fresh weights: BART's init_std; for T5 its factor times d_model ** -0.5, the
+    scale transformers gives its projections (one std for all of them here)."""
+    if self.is_t5:
+      return self.initializer_range * self.d_model**-0.5
+    return self.initializer_range
 
   @classmethod
   def from_hf_config(cls, hf: Mapping[str, Any], **overrides) -> "Seq2SeqConfig":
@@ -234,7 +243,7 @@ _ones = jax.nn.initializers.ones
 def _layer_specs(config: Seq2SeqConfig, num_layers: int, cross: bool) -> dict[str, tuple]:
   """Parameter name -> (shape, logical axes, initialiser) of one side's stacked layers."""
   l, e, n, h, m = num_layers, config.d_model, config.num_heads, config.head_dim, config.d_ff
-  normal = jax.nn.initializers.normal(config.initializer_range)
+  normal = jax.nn.initializers.normal(config.init_std)
   biased = not config.is_t5
   specs = {}
   blocks = ("attn", "cross", "mlp") if cross else ("attn", "mlp")
@@ -287,7 +296,7 @@ class Side(nnx.Module):
   def __init__(self, config: Seq2SeqConfig, num_layers: int, cross: bool, *, rngs: nnx.Rngs):
     pdt = DTYPES[config.param_dtype]
     e = config.d_model
-    normal = jax.nn.initializers.normal(config.initializer_range)
+    normal = jax.nn.initializers.normal(config.init_std)
     self.layers = LayerStack(config, num_layers, cross, rngs=rngs)
     if config.is_t5:
       shape = (config.relative_buckets, config.num_heads)
@@ -355,7 +364,7 @@ class Seq2Seq(nnx.Module):
   def __init__(self, config: Seq2SeqConfig, *, rngs: nnx.Rngs):
     self.config = config
     pdt = DTYPES[config.param_dtype]
-    normal = jax.nn.initializers.normal(config.initializer_range)
+    normal = jax.nn.initializers.normal(config.init_std)
     v, e = config.vocab_size, config.d_model
     self.shared = param(rngs, normal, (v, e), ("vocab", "embed"), pdt)
     self.encoder = Side(config, config.encoder_layers, cross=False, rngs=rngs)

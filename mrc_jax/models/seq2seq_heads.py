@@ -50,7 +50,7 @@ class Seq2SeqClassificationHead(nnx.Module):
   def __init__(self, config: Seq2SeqConfig, num_labels: int, *, dropout_rate=0.0, rngs: nnx.Rngs):
     pdt = DTYPES[config.param_dtype]
     e = config.d_model
-    normal = jax.nn.initializers.normal(config.initializer_range)
+    normal = jax.nn.initializers.normal(config.init_std)
     self.num_labels = num_labels
     self.dropout_rate = float(dropout_rate or 0.0)
     self.dense_kernel = param(rngs, normal, (e, e), ("embed", "mlp"), pdt)
@@ -73,7 +73,7 @@ class Seq2SeqSpanHead(nnx.Module):
 
   def __init__(self, config: Seq2SeqConfig, *, rngs: nnx.Rngs):
     pdt = DTYPES[config.param_dtype]
-    normal = jax.nn.initializers.normal(config.initializer_range)
+    normal = jax.nn.initializers.normal(config.init_std)
     self.kernel = param(rngs, normal, (config.d_model, 2), ("embed", None), pdt)
     self.bias = param(rngs, _zeros, (2,), (None,), pdt)
 

@@ -76,9 +76,9 @@ class Seq2SeqGenerator:
     out: list[list[str]] = []
     for start in range(0, len(sources), self.batch_size):
       chunk = list(sources[start : start + self.batch_size])
-      rows = chunk + [""] * (self.batch_size - len(chunk))  # padding rows, dropped below
+      # Padding rows (dropped below) encode "": the model's special tokens alone.
+      rows = chunk + [""] * (self.batch_size - len(chunk))
       ids, mask = self.tokenizer.batch(rows, self.max_source_length, self.config.pad_token_id)
-      mask[len(chunk) :, 0] = 1  # a padding row attends to one token, so its softmax is defined
       tokens = generation.generate(
         self.model,
         ids,

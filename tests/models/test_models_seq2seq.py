@@ -97,13 +97,10 @@ def test_save_round_trip(model_type, seq2seq_dir, tmp_path):
 
 
 GENERATION_SETTINGS = [
-  dict(num_beams=1),
   dict(num_beams=1, min_new_tokens=4),
-  dict(num_beams=3),
   dict(num_beams=4, length_penalty=0.6, min_new_tokens=3),
   dict(num_beams=2, early_stopping=True),
-  dict(num_beams=3, early_stopping="never", length_penalty=1.5),
-  dict(num_beams=4, num_return_sequences=3),
+  dict(num_beams=3, early_stopping="never", length_penalty=1.5, num_return_sequences=2),
 ]
 
 
@@ -122,8 +119,8 @@ def test_generate_matches_transformers(model_type, seq2seq_dir):
   ids, mask = tiny.ragged_batch(config.pad_token_id, seed=2)
   ended_early = 0
   for index, settings in enumerate(GENERATION_SETTINGS):
-    # A short limit (forced </s> at once) for the first settings, a long one for all.
-    for max_new_tokens in (5, 12) if index < 3 else (12,):
+    # A short limit (forced </s> at once) for greedy decoding, a long one for all.
+    for max_new_tokens in (5, 12) if index == 0 else (12,):
       with torch.no_grad():
         expected = ref.generate(
           input_ids=torch.tensor(ids, dtype=torch.long),
@@ -144,7 +141,7 @@ def test_generate_matches_transformers(model_type, seq2seq_dir):
   # The comparison covers hypotheses that finish before the length limit. (T5's tied head
   # gives no way to favour </s> in a random model; the other three share its decoding code.)
   if model_type != "t5":
-    assert ended_early >= 4
+    assert ended_early >= 3
 
 
 def test_generate_forced_tokens_follow_the_config(seq2seq_dir):

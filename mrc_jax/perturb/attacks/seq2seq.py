@@ -20,7 +20,7 @@ import re
 import unicodedata
 
 from mrc_jax.perturb.attacks.options import has_gold_label
-from mrc_jax.perturb.registry import FULL, PerturbationError, Support, register
+from mrc_jax.perturb.registry import DEGRADED, PerturbationError, Support, register
 
 DG_MODEL = "a distractor generator trained on RACE-format distractors"
 PARAPHRASE_MODEL = "a question paraphraser"
@@ -89,8 +89,9 @@ def _prepare_paraphrase(examples, langs, params):
 
 
 def _support(what: str):
+  # Never full without a checkpoint; with one, the languages are those of its model.
   def support(lang: str) -> Support:
-    return Support(FULL, f"needs checkpoint= ({what}) that reads and writes the language")
+    return Support(DEGRADED, f"needs checkpoint= ({what}) that reads and writes the language")
 
   return support
 
