@@ -103,6 +103,11 @@ def _t5_layer_table(cross: bool, gated: bool) -> dict[str, tuple[tuple[str, ...]
   return table
 
 
+def _sides(config: Seq2SeqConfig):
+  """(name, has cross-attention, layers) of the encoder and the decoder."""
+  return (("encoder", False, config.encoder_layers), ("decoder", True, config.decoder_layers))
+
+
 def _layer_prefix(config: Seq2SeqConfig, side: str, i: int) -> str:
   return f"{side}.block.{i}.layer." if config.is_t5 else f"{side}.layers.{i}."
 
@@ -198,8 +203,7 @@ def load_with_heads(path: str, *, seed: int = 0, **config_overrides):
   `*ForQuestionAnswering` BART / mBART directory carries its head ('sequence_classification',
   'question_answering'), other classes none."""
   path = os.fspath(path)
-  with open(_config_path(path)) as f:
-    hf_config = json.load(f)
+  hf_config = hf._read_config(path)
   if hf_config.get("model_type") not in MODEL_TYPES:
     raise ValueError(
       f"{path}/config.json: model_type {hf_config.get('model_type')!r} is not one of "
@@ -232,10 +236,7 @@ def load_with_heads(path: str, *, seed: int = 0, **config_overrides):
       model.final_logits_bias[...] = jnp.zeros_like(model.final_logits_bias[...])
 
   layouts = _layouts(config.num_heads, config.head_dim, config.d_model)
-  for side_name, cross, num_layers in (
-    ("encoder", False, config.encoder_layers),
-    ("decoder", True, config.decoder_layers),
-  ):
+  for side_name, cross, num_layers in _sides(config):
     side = getattr(model, side_name)
     for ours, theirs in _side_table(config, side_name).items():
       _assign(getattr(side, ours), _take(weights, theirs, path), theirs, path)
@@ -255,13 +256,6 @@ def load_with_heads(path: str, *, seed: int = 0, **config_overrides):
   return model, config, heads
 
 
-def _config_path(path: str) -> str:
-  config_path = os.path.join(path, "config.json")
-  if not os.path.exists(config_path):
-    raise FileNotFoundError(f"{config_path}: no config.json in the checkpoint directory")
-  return config_path
-
-
 def to_hf_tensors(model: Seq2Seq) -> dict[str, np.ndarray]:
   """The model's parameters under the names of its transformers class."""
   config = model.config
@@ -273,10 +267,7 @@ def to_hf_tensors(model: Seq2Seq) -> dict[str, np.ndarray]:
   if not config.is_t5:
     out["final_logits_bias"] = a(model.final_logits_bias)[None]
   layouts = _layouts(config.num_heads, config.head_dim, config.d_model)
-  for side_name, cross, num_layers in (
-    ("encoder", False, config.encoder_layers),
-    ("decoder", True, config.decoder_layers),
-  ):
+  for side_name, cross, num_layers in _sides(config):
     side = getattr(model, side_name)
     for ours, theirs in _side_table(config, side_name).items():
       out[prefix + theirs] = a(getattr(side, ours))

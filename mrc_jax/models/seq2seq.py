@@ -136,10 +136,7 @@ class Seq2SeqConfig:
         activation_dropout=rate,
         initializer_range=float(hf.get("initializer_factor", 1.0)),
       )
-      if bos is not None:
-        fields["bos_token_id"] = int(bos)
-      else:
-        fields["bos_token_id"] = None
+      fields["bos_token_id"] = None if bos is None else int(bos)
     else:
       heads = int(hf["encoder_attention_heads"])
       if int(hf["decoder_attention_heads"]) != heads:
