@@ -34,6 +34,8 @@ INSTALL_REQUIRES = [
   "editdistance==0.8.1",
   # The Hugging Face half of the Muppet blend (mrc_jax/data/sources/hub.py).
   "datasets==5.2.0",
+  # The summarization metric (mrc_jax/eval/metrics.py), Google's reference ROUGE.
+  "rouge-score==0.1.2",
 ]
 
 TEST_REQUIRES = [

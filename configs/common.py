@@ -156,6 +156,16 @@ MODELS = {
     ),
   ),
 }
+# Encoder-decoders (models.seq2seq), for the generation side: distractor generation and
+# paraphrase models (configs/finetune_dg.py), Muppet's summarization.
+SEQ2SEQ_MODELS = {
+  "mt5-small": dict(hf_id="google/mt5-small", multilingual=True, d_model=512),
+  "mt5-base": dict(hf_id="google/mt5-base", multilingual=True, d_model=768),
+  "mt5-large": dict(hf_id="google/mt5-large", multilingual=True, d_model=1024),
+  "mbart-large-50": dict(hf_id="facebook/mbart-large-50", multilingual=True, d_model=1024),
+  "bart-base": dict(hf_id="facebook/bart-base", multilingual=False, d_model=768),
+  "bart-large": dict(hf_id="facebook/bart-large", multilingual=False, d_model=1024),
+}
 STUDY_MODELS = (
   "xlmr-base",
   "xlmr-large",
@@ -170,8 +180,13 @@ STUDY_MODELS = (
 def model_arch(
   name: str, *, dropout: float = 0.1, dtype: str = "float32"
 ) -> ml_collections.ConfigDict:
-  """``config.model`` of a preset: the architecture plus run-time fields."""
-  arch = dict(MODELS[choose("model", name, MODELS)]["arch"])
+  """``config.model`` of a preset: the architecture plus run-time fields (an
+  encoder-decoder's architecture comes from its checkpoint: only run-time fields)."""
+  if name in SEQ2SEQ_MODELS:
+    return ml_collections.ConfigDict(
+      dict(hidden_dropout=dropout, attention_dropout=0.0, dtype=dtype, param_dtype="float32")
+    )
+  arch = dict(MODELS[choose("model", name, MODELS | SEQ2SEQ_MODELS)]["arch"])
   arch.setdefault("model_type", "bert")
   return ml_collections.ConfigDict(
     dict(
@@ -197,7 +212,8 @@ def checkpoint_dir(model: str, ckpt_dir: str = "") -> str:
   if model == "minilm" and not ckpt_dir:
     return minilm_dir()
   root = ckpt_dir or os.environ.get(CKPT_DIR_ENV, "checkpoints")
-  return os.path.join(root, MODELS[model]["hf_id"])
+  presets = MODELS | SEQ2SEQ_MODELS
+  return os.path.join(root, presets[choose("model", model, presets)]["hf_id"])
 
 
 def minilm_dir() -> str:
@@ -289,6 +305,8 @@ HARDWARE = {
 
 
 def size_class(model: str) -> str:
+  if model in SEQ2SEQ_MODELS:
+    return "large" if SEQ2SEQ_MODELS[model]["d_model"] >= 1024 else "base"
   return "large" if MODELS[model]["arch"]["hidden_size"] >= 1024 else "base"
 
 
@@ -304,7 +322,8 @@ def apply_hardware(
   size = size_class(model)
   config.mesh = preset[f"mesh_{size}"]
   config.model.dtype = preset["dtype"]
-  config.model.scan_unroll = config.model.num_layers if preset.get("unroll_layers") else 1
+  if "num_layers" in config.model:  # encoders; the encoder-decoder has no unroll setting
+    config.model.scan_unroll = config.model.num_layers if preset.get("unroll_layers") else 1
   per_step = preset["devices"] * preset["micro_per_device"][size]
   accum = max(1, global_batch // per_step)
   while global_batch % accum:

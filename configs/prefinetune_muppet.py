@@ -7,7 +7,10 @@ natural proportions and R3F. Its workdir then feeds fine-tuning:
 ``configs/finetune_race.py:model=...,init=$WORKDIR``.
 
 Arguments (comma-separated):
-  model=     xlmr-base | xlmr-large | roberta-base | roberta-large | mbert | minilm
+  model=     xlmr-base | xlmr-large | roberta-base | roberta-large | mbert | minilm, or an
+             encoder-decoder: bart-base | bart-large | mbart-large-50 | mt5-small |
+             mt5-base | mt5-large (Muppet's BART runs), which also trains the blend's
+             summarization datasets through its generation head
   tasks=     all (mixture muppet_all) | N in 5, 10, 15, 20, 25, 30, 40 (muppet_Ntasks:
              nested supersets stratified by family)
   multilingual (flag, with tasks=all) the multilingual blend muppet_multilingual (adds
@@ -18,8 +21,9 @@ Arguments (comma-separated):
   runlocal   (flag) a 4-step wiring check on CPU
   ckpt_dir=  root of the Hugging Face checkpoint directories
 
-Summarization entries of the blend need a decoder; this encoder-only config leaves them
-out (the mixture's other tasks keep their natural proportions).
+Summarization entries of the blend need a decoder: an encoder's run leaves them out (the
+mixture's other tasks keep their natural proportions); an encoder-decoder's trains them
+with teacher forcing, articles and summaries cut at data.max_length tokens.
 
 Batches hold any mix of the blend's tasks: data.max_choices is the most options among its
 choice tasks (commonsense_qa: 5), and every example gets the slots and rows of its worst
@@ -84,9 +88,9 @@ def get_config(arg: str = ""):
   config.data.mixture = mixture_name(opts.tasks, opts.multilingual)
   # Every subset gets the whole blend's worst-case batch room, so the number-of-tasks
   # ablation's runs differ in the mixture alone (same shapes, same compiled step).
-  datasets = muppet.encoder_datasets(
-    muppet.mixture_datasets(mixture_name("all", opts.multilingual))
-  )
+  datasets = muppet.mixture_datasets(mixture_name("all", opts.multilingual))
+  if opts.model not in common.SEQ2SEQ_MODELS:
+    datasets = muppet.encoder_datasets(datasets)
   config.data.batching = opts.batching
   config.data.max_length = recipe["max_length"]
 

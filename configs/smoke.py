@@ -9,7 +9,10 @@ loss falls first (the model learns which tokens can be answers); matching the qu
 the right fact, which multiple choice needs, takes a randomly initialised encoder far
 longer than a minute, so that accuracy stays near chance (25%) here. Argument
 (``--config=configs/smoke.py:mc_only``): multiple-choice tasks only (mixture
-``synthetic_mc_blend`` instead of ``synthetic_blend``). Contract overrides work from the command line, e.g. ``--config.total_steps=20
+``synthetic_mc_blend`` instead of ``synthetic_blend``). ``:seq2seq``: a tiny BART-style
+encoder-decoder instead, on ``synthetic_seq2seq_blend`` (the four kinds plus lead-sentence
+summarization), its classification, multiple-choice and span heads on the decoder's states
+and its generation head trained with teacher forcing, evaluated by ROUGE too. Contract overrides work from the command line, e.g. ``--config.total_steps=20
 --config.batch_size=8 --config.mesh="(('data',2),('fsdp',2),('tensor',2))"``.
 """
 
@@ -20,7 +23,7 @@ from mrc_jax.data import synthetic, tasks
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  options = common.parse_arg(arg, mc_only=False)
+  options = common.parse_arg(arg, mc_only=False, seq2seq=False)
   config = ml_collections.ConfigDict()
 
   # Contract fields.
@@ -81,11 +84,20 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     )
   )  # all layers unrolled: faster on CPU
 
+  if options.seq2seq:
+    config.model = _seq2seq_model()
+
   config.data = ml_collections.ConfigDict(
     dict(
       # A registered seqio mixture or task (mrc_jax/data/mixtures.py): its rates and
       # mixing mode decide what is drawn.
-      mixture="synthetic_mc_blend" if options.mc_only else "synthetic_blend",
+      mixture=(
+        "synthetic_seq2seq_blend"
+        if options.seq2seq
+        else "synthetic_mc_blend"
+        if options.mc_only
+        else "synthetic_blend"
+      ),
       batching="heterogeneous",  # | homogeneous | sequential
       max_length=96,
       max_choices=synthetic.NUM_CHOICES,
@@ -145,5 +157,44 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     )
   )
 
+  if options.seq2seq:
+    # Greedy decoding of the lead sentence, in training too (the model is tiny).
+    config.evals.summaries = ml_collections.ConfigDict(
+      dict(
+        type="rouge",
+        tasks=(synthetic.task_name("summary", "en"), synthetic.task_name("summary", "de")),
+        split="validation",
+        num_examples=16,
+        max_new_tokens=24,
+        every_steps=config.eval_every_steps,
+      )
+    )
+
   config.export = ml_collections.ConfigDict(dict(enabled=True, heads=()))
   return config
+
+
+def _seq2seq_model() -> ml_collections.ConfigDict:
+  """A tiny BART (models.seq2seq.Seq2SeqConfig fields) over the synthetic vocabulary: its
+  [CLS] / [SEP] / [PAD] serve as BART's <s> / </s> / <pad>."""
+  return ml_collections.ConfigDict(
+    dict(
+      model_type="bart",
+      vocab_size=0,  # vocab_size comes from the tokenizer
+      d_model=64,
+      encoder_layers=2,
+      decoder_layers=2,
+      num_heads=4,
+      head_dim=16,
+      d_ff=128,
+      max_position_embeddings=128,
+      pad_token_id=synthetic.PAD_ID,
+      bos_token_id=synthetic.CLS_ID,
+      eos_token_id=synthetic.SEP_ID,
+      decoder_start_token_id=synthetic.SEP_ID,  # BART starts decoding from </s>
+      hidden_dropout=0.0,
+      attention_dropout=0.0,
+      dtype="float32",
+      param_dtype="float32",
+    )
+  )

@@ -42,7 +42,7 @@ class CleanTask:
   name: str
   dataset: str
   lang: str
-  kind: str  # "choice" | "span" | "classification"
+  kind: str  # "choice" | "span" | "classification" | "generation"
   files: Mapping[str, tuple[str, ...]]  # split -> paths (or directories) under data_dir
   source: str  # where a missing file comes from
   read_split: SplitReader

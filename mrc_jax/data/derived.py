@@ -12,6 +12,13 @@
 Each is served under every split name, so training ("train") and evaluation ("test") read
 the same examples; the registry (``tasks``) registers them, and their perturbed copies,
 like any file task.
+
+* ``dg_BASE`` (``dg_race.all``, ``dg_dream.en``, ``dg_mctest.en``): distractor-generation
+  training data from a multiple-choice task, split by split as the base has them: one
+  generation example per wrong option, its source the input the ``dg`` attack gives its
+  model (``perturb.attacks.seq2seq.dg_source``: answer, question, passage) and its target
+  that option. Options that fold to the answer's text are left out (they teach nothing a
+  filter would keep).
 """
 
 from __future__ import annotations
@@ -166,8 +173,51 @@ def _xcopa_val(lang: str) -> catalog.CleanTask:
   )
 
 
+DG_BASES = ("race.all", "dream.en", "mctest.en")
+
+
+def distractor_generation(base: str) -> str:
+  """The distractor-generation task made from multiple-choice task ``base``."""
+  return f"dg_{base}"
+
+
+def _distractor_generation(base: catalog.CleanTask) -> catalog.CleanTask:
+  name = distractor_generation(base.name)
+
+  def read_split(data_dir, split, strict, report):
+    del strict, report  # the base split is strict-read by load_examples
+    # Imported late: the attack's input format, shared so a trained model fits the attack.
+    from mrc_jax.perturb.attacks import seq2seq as seq2seq_attacks
+
+    for example in load.load_examples(base.name, split, data_dir):
+      answer = example["options"][example["label"]]
+      source = seq2seq_attacks.dg_source(answer, example["question"], example["context"])
+      for index, option in enumerate(example["options"]):
+        if index == example["label"] or seq2seq_attacks.same_option(option, answer):
+          continue
+        yield {
+          "id": f"{example['id']}#{index}",
+          "task": name,
+          "lang": example["lang"],
+          "context": source,
+          "question": "",
+          "target_text": option,
+          "meta": {"source_id": example["id"], "option": index},
+        }
+
+  return catalog.CleanTask(
+    name=name,
+    dataset=f"dg_{base.dataset}",
+    lang=base.lang,
+    kind="generation",
+    files=base.files,
+    source=base.source,
+    read_split=read_split,
+  )
+
+
 def derived_tasks() -> list[catalog.CleanTask]:
-  made = []
+  made = [_distractor_generation(catalog.file_tasks()[base]) for base in DG_BASES]
   for lang in languages.XQUAD:
     made += [_articles(*TRAIN_ARTICLES, lang), _articles(*HELDOUT_ARTICLES, lang)]
     made.append(_xquad_qnli(lang))

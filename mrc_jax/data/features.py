@@ -17,6 +17,14 @@ window), and every slot one or more token *sequences* (one per option for multip
 RoBERTa / XLM-R use ``<s> A </s></s> B </s>`` instead. Truncation only ever cuts the
 passage (``context``); a question or option that alone does not fit is an error.
 
+With a ``decoder`` layout (an encoder-decoder model) every row also carries what its
+decoder reads and predicts: a generation example's row holds its source
+(``[CLS] context [SEP]``, the question appended as a pair's second piece when there is one)
+and its target (the target text under the same single-sequence template, cut to the row
+length) as labels, the decoder reading those labels shifted right; every other row's
+decoder reads the row itself shifted right, as transformers' BART task classes do, and
+predicts nothing. Rows are never packed then (the decoder attends across a whole row).
+
 A slot goes to the smallest length bucket that holds its longest sequence (packable slots
 to ``pack_length`` when that is set and larger). With ``pack=True``
 sequences of choice and classification slots share rows (first fit), told apart by
@@ -39,6 +47,22 @@ from mrc_jax.data.schema import MISSING_LABEL, example_kind, is_labelled
 from mrc_jax.data.vocab import CheckpointTokenizer
 
 
+IGNORE = -100  # a decoder position without a target (transformers' label convention)
+
+
+@dataclasses.dataclass(frozen=True)
+class DecoderLayout:
+  """How an encoder-decoder's decoder reads a sequence one position late: after its start
+  token (``decoder_start_token_id``; BART, T5), or with ``wrap_last`` after the sequence's
+  own last token (mBART's language id or </s>), as ``seq2seq.shift_right`` does."""
+
+  start_id: int
+  wrap_last: bool = False
+
+  def shifted(self, ids: list[int]) -> list[int]:
+    return [ids[-1] if self.wrap_last else self.start_id, *ids[:-1]]
+
+
 class OverlongError(ValueError):
   """A question or option that alone does not fit the largest length (never truncated)."""
 
@@ -58,12 +82,13 @@ class _Slot:
   label: int = 0
   target: float = 0.0
   span: tuple[int, int] = (0, 0)  # token positions within sequence 0
+  target_ids: list[int] | None = None  # generation: the decoder's target
   packable: bool = True
   meta: dict = dataclasses.field(default_factory=dict)
 
   @property
   def length(self) -> int:
-    return max(len(ids) for ids, _ in self.sequences)
+    return max(len(self.target_ids or ()), *(len(ids) for ids, _ in self.sequences))
 
 
 # Every array of a model batch (docs/ARCHITECTURE.md): its axes (R rows, L row length,
@@ -87,6 +112,14 @@ BATCH_ARRAYS = {
 }
 
 
+# The decoder's arrays of a batch with a DecoderLayout: what each row's decoder reads and
+# predicts (IGNORE where nothing).
+DECODER_ARRAYS = {
+  "decoder_input_ids": ("RL", np.int32),
+  "decoder_labels": ("RL", np.int32),
+}
+
+
 # The arrays whose values index the batch's rows. A host builds its rows alone, so these
 # count from its own first row until the global batch maps them (input_pipeline.global_batch);
 # every other index (positions, choices, classes, task and head ids) is the same everywhere.
@@ -100,33 +133,54 @@ def to_global_rows(batch: Mapping[str, np.ndarray], rows: np.ndarray) -> dict[st
 
 
 def batch_shapes(
-  rows: int, length: int, examples: int, choices: int
+  rows: int, length: int, examples: int, choices: int, decoder: bool = False
 ) -> dict[str, tuple[tuple[int, ...], type]]:
-  """``{key: (shape, dtype)}`` of every batch of this layout, known before any example."""
+  """``{key: (shape, dtype)}`` of every batch of this layout, known before any example;
+  ``decoder``: with the :data:`DECODER_ARRAYS`."""
   sizes = {"R": rows, "L": length, "E": examples, "C": choices}
+  arrays = BATCH_ARRAYS | (DECODER_ARRAYS if decoder else {})
   return {
-    key: (tuple(sizes[axis] for axis in axes), dtype) for key, (axes, dtype) in BATCH_ARRAYS.items()
+    key: (tuple(sizes[axis] for axis in axes), dtype) for key, (axes, dtype) in arrays.items()
   }
 
 
 def padding_batch(
-  rows: int, length: int, examples: int, choices: int, pad_id: int
+  rows: int,
+  length: int,
+  examples: int,
+  choices: int,
+  pad_id: int,
+  decoder: DecoderLayout | None = None,
 ) -> dict[str, np.ndarray]:
   """A batch of this layout with no example in it (every slot padding)."""
-  return _OpenBatch(rows, length, examples, choices, pad_id).arrays
+  return _OpenBatch(rows, length, examples, choices, pad_id, decoder).arrays
 
 
 class _OpenBatch:
   """Arrays of one batch being filled (one per bucket)."""
 
-  def __init__(self, rows: int, length: int, examples: int, choices: int, pad_id: int):
+  def __init__(
+    self,
+    rows: int,
+    length: int,
+    examples: int,
+    choices: int,
+    pad_id: int,
+    decoder: DecoderLayout | None = None,
+  ):
     self.rows, self.length, self.examples = rows, length, examples
+    self.decoder = decoder
     self.arrays = {
       key: np.zeros(shape, dtype)
-      for key, (shape, dtype) in batch_shapes(rows, length, examples, choices).items()
+      for key, (shape, dtype) in batch_shapes(
+        rows, length, examples, choices, decoder is not None
+      ).items()
     }
     self.arrays["input_ids"][:] = pad_id
     self.arrays["num_classes"][:] = PADDING_NUM_CLASSES
+    if decoder is not None:
+      self.arrays["decoder_input_ids"][:] = pad_id
+      self.arrays["decoder_labels"][:] = IGNORE
     self.fill = [0] * rows  # tokens used per row
     self.segments = [0] * rows  # sequences packed per row
     self.meta: list[dict] = []
@@ -159,6 +213,11 @@ class _OpenBatch:
       a["pool_row"][e, choice] = row
       a["pool_pos"][e, choice] = start
       a["choice_mask"][e, choice] = 1.0
+      if self.decoder is not None:  # unpacked rows: the sequence starts the row
+        read = ids if slot.target_ids is None else slot.target_ids
+        a["decoder_input_ids"][row, : len(read)] = self.decoder.shifted(read)
+        if slot.target_ids is not None:
+          a["decoder_labels"][row, : len(read)] = read
     self.fill = fill
     a["example_mask"][e] = 1.0
     a["task_id"][e] = slot.task_id
@@ -195,9 +254,13 @@ class BatchBuilder:
     pack_length: int | None = None,
     skip_overlong: bool = False,
     options_first: bool = False,
+    decoder: DecoderLayout | None = None,
   ):
+    if decoder is not None and pack:
+      raise ValueError("an encoder-decoder's rows are not packed: pass pack=False with decoder")
     self.tokenizer = tokenizer
     self.options_first = options_first
+    self.decoder = decoder
     self.task_index, self.head_index = task_index, head_index
     self.num_classes = dict(num_classes or {})
     self.examples_per_batch = examples_per_batch
@@ -238,6 +301,8 @@ class BatchBuilder:
     if kind == "span":
       return self._span_slots(example)
     base = dict(task_id=self.task_index[task], head_id=self.head_index[task])
+    if kind == "generation":
+      return [self._generation_slot(example, base)]
     meta = {
       "id": example["id"],
       "task": task,
@@ -296,6 +361,35 @@ class BatchBuilder:
         f"{self.num_classes[task]} classes"
       )
     return [_Slot([sequence], num_classes=self.num_classes[task], label=label, meta=meta, **base)]
+
+  def _generation_slot(self, example: dict, base: dict) -> _Slot:
+    if self.decoder is None:
+      raise ValueError(
+        f"example {example['id']!r} of {example['task']} is a generation example; "
+        "it needs an encoder-decoder (a decoder layout)"
+      )
+    question = example["question"]
+    source = self._passage_pair(
+      self.tokenizer.encode(example["context"]),
+      self.tokenizer.encode(question) if question else None,
+      example,
+      "question",
+    )
+    target_ids, _ = self.tokenizer.build_pair(
+      self.tokenizer.encode(example["target_text"])[: self.max_length - 2]
+    )
+    meta = {
+      "id": example["id"],
+      "task": example["task"],
+      "lang": example["lang"],
+      "kind": "generation",
+      "labelled": True,
+      "target_text": example["target_text"],
+    }
+    # 1/log(n) over the vocabulary: the decoder's output space at every target position.
+    return _Slot(
+      [source], num_classes=self.tokenizer.vocab_size, target_ids=target_ids, meta=meta, **base
+    )
 
   def _passage_pair(self, context_ids, second_ids, example, what, second_first=False):
     """Special tokens around context + second piece (in either order), cutting only
@@ -395,6 +489,7 @@ class BatchBuilder:
           self.examples_per_batch,
           self.max_choices,
           self.tokenizer.pad_id,
+          self.decoder,
         )
         if not batch.place(slot, self.pack):
           raise AssertionError("a slot must fit an empty batch")
@@ -445,6 +540,7 @@ def make_batches(
   pack_length: int | None = None,
   skip_overlong: bool = False,
   options_first: bool = False,
+  decoder: DecoderLayout | None = None,
 ) -> Iterator[tuple[dict[str, np.ndarray], list[dict]]]:
   """Yield ``(batch, meta)``: batch arrays as in docs/ARCHITECTURE.md, one meta dict per
   real example slot (slot order; padding slots have none).
@@ -456,7 +552,8 @@ def make_batches(
   every packable sequence up to that length into rows of that length, where packing wastes
   less than in short rows. An example whose question or option alone exceeds the largest
   length is an error, or with ``skip_overlong`` skipped, counted and logged at the end.
-  ``options_first`` selects the option-first multiple-choice layout (module docstring).
+  ``options_first`` selects the option-first multiple-choice layout (module docstring);
+  ``decoder`` adds an encoder-decoder's decoder arrays (unpacked rows only).
   """
   builder = BatchBuilder(
     tokenizer,
@@ -473,6 +570,7 @@ def make_batches(
     pack_length=pack_length,
     skip_overlong=skip_overlong,
     options_first=options_first,
+    decoder=decoder,
   )
   for example in examples:
     yield from builder.add(example)

@@ -7,12 +7,15 @@ drawing rates by the mixture's ``MixingConfig`` (natural unless stated). Importe
 * ``muppet_all``, ``muppet_multilingual``, ``muppet_Ntasks``: Muppet's blend and its nested
   subsets at natural rates (the number-of-tasks ablation changes only this name);
 * ``synthetic_blend``, ``synthetic_mc_blend``: the built-in tasks, every kind or multiple
-  choice only, in every language at equal rates (the smoke run);
+  choice only, in every language at equal rates (the smoke run); ``synthetic_seq2seq_blend``
+  adds the generation task (the encoder-decoder smoke run);
 * ``quickstart_{prefinetune,finetune_clean,finetune_adv}``: the synthetic study's stages;
 * ``{race,advrace,advrace_multilingual}_finetune[_squad]``: RACE fine-tuning, clean, with
   AdvRACE's train mix, or that plus script-level attacks; ``_squad`` adds SQuAD v1.1;
 * ``xquad_en_finetune_{clean,adv}``: English XQuAD articles 0-35, clean or with attacks;
-* ``dream_mctest_{clean,advrace}``, ``offline_prefinetune``: the offline study on real text.
+* ``dream_mctest_{clean,advrace}``, ``offline_prefinetune``: the offline study on real text;
+* ``dg_finetune[_offline]``: distractor-generation training data from RACE, DREAM and MCTest
+  (offline: DREAM and MCTest only).
 """
 
 from __future__ import annotations
@@ -33,6 +36,15 @@ register_mixture(
   "synthetic_blend", [(t, 1.0) for kind in synthetic.KINDS for t in _every(kind)]
 )  # endless tasks: equal rates
 register_mixture("synthetic_mc_blend", [(t, 1.0) for t in _every("mc")])
+# An encoder-decoder's blend: every kind plus generation (an encoder's run leaves that out),
+# generation at SEQ2SEQ_GENERATION_RATE times each other task's rate: its loss, scaled by
+# 1/log(vocabulary), is the smallest of the blend.
+SEQ2SEQ_GENERATION_RATE = 4.0
+register_mixture(
+  "synthetic_seq2seq_blend",
+  [(t, 1.0) for kind in synthetic.KINDS for t in _every(kind)]
+  + [(t, SEQ2SEQ_GENERATION_RATE) for kind in synthetic.GENERATION_KINDS for t in _every(kind)],
+)
 
 # The quickstart's fine-tuning task (the RACE analogue): multiple choice answered by the one
 # option the passage states; in pre-finetuning at twice each other task's rate.
@@ -113,3 +125,14 @@ register_mixture(
   + [(derived.articles_task(*derived.TRAIN_ARTICLES, lang), 900) for lang in STUDY_XQUAD_LANGS]
   + [(derived.xquad_qnli(lang), 1800) for lang in STUDY_XQUAD_LANGS],
 )
+
+# --- Distractor generation (configs/finetune_dg.py) ---------------------------------------------
+# Wrong options of the train questions: three per RACE question (taken, not counted: a few
+# fold to their answer's text), counted on the DREAM and MCTest release files.
+DG_TRAIN = {
+  derived.distractor_generation("race.all"): 3 * RACE_TRAIN_QUESTIONS,
+  derived.distractor_generation("dream.en"): 12_232,
+  derived.distractor_generation("mctest.en"): 4_440,
+}
+register_mixture("dg_finetune", list(DG_TRAIN.items()))
+register_mixture("dg_finetune_offline", [(t, n) for t, n in DG_TRAIN.items() if "race" not in t])

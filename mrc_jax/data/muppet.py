@@ -2,10 +2,12 @@
 mixtures built from it.
 
 Heads follow Muppet: every classification dataset has its own head; commonsense datasets
-share one multiple-choice head; MRC datasets share one span head; summarization needs a
-decoder (``needs_decoder``) and is left out of encoder-only mixtures, with a log line.
+share one multiple-choice head; MRC datasets share one span head; summarization datasets
+share the decoder (``needs_decoder``): ``muppet_all`` and ``muppet_multilingual`` list them,
+and an encoder-only run leaves them out with a log line (``trainer.run_plan``).
 ``num_classes`` feeds the 1/log(n) loss scaling (choices for multiple choice, 1 for
-regression, the vocabulary for generation, None for spans: the sequence length is used).
+regression; None for spans, where the sequence length is used, and for generation, where
+the run's vocabulary is).
 ``train_size`` is the approximate number of training examples (natural mixing rate).
 
 ``muppet_Ntasks`` (N in 5, 10, 15, 20, 25, 30, 40) are nested: one seeded, family-stratified
@@ -25,17 +27,16 @@ from mrc_jax.data.sources import hub, records as r
 from mrc_jax.data.sources.common import convert_records, field
 
 FAMILIES = ("classification", "commonsense", "mrc", "summarization")
-SHARED_HEADS = {"commonsense": "choice", "mrc": "span", "summarization": "decoder"}
+SHARED_HEADS = {"commonsense": "choice", "mrc": "span", "summarization": "generation"}
 TASK_COUNTS = (5, 10, 15, 20, 25, 30, 40)
 SUBSET_SEED = 2021
-GENERATION_NUM_CLASSES = 50265  # BART's vocabulary, for summarization's 1/log(n)
 
 
 @dataclasses.dataclass(frozen=True)
 class MuppetDataset:
   name: str
   family: str
-  kind: str  # "classification" | "regression" | "choice" | "span" | "summarization"
+  kind: str  # "classification" | "regression" | "choice" | "span" | "generation"
   num_classes: int | None
   source: str  # "tfds" | "hf"
   builder: str  # TFDS builder (with config) or HF dataset path
@@ -458,8 +459,8 @@ DATASETS: tuple[MuppetDataset, ...] = (
   _tfds(
     "cnn_dailymail",
     Z,
-    "summarization",
-    GENERATION_NUM_CLASSES,
+    "generation",
+    None,
     "cnn_dailymail",
     287113,
     r.summarization("article", "highlights"),
@@ -467,8 +468,8 @@ DATASETS: tuple[MuppetDataset, ...] = (
   _tfds(
     "xsum",
     Z,
-    "summarization",
-    GENERATION_NUM_CLASSES,
+    "generation",
+    None,
     "xsum",
     204045,
     r.summarization("document", "summary"),
@@ -476,8 +477,8 @@ DATASETS: tuple[MuppetDataset, ...] = (
   _tfds(
     "billsum",
     Z,
-    "summarization",
-    GENERATION_NUM_CLASSES,
+    "generation",
+    None,
     "billsum",
     18949,
     r.summarization("text", "summary"),
@@ -486,8 +487,8 @@ DATASETS: tuple[MuppetDataset, ...] = (
   _tfds(
     "aeslc",
     Z,
-    "summarization",
-    GENERATION_NUM_CLASSES,
+    "generation",
+    None,
     "aeslc",
     14436,
     r.summarization("email_body", "subject_line"),
@@ -495,8 +496,8 @@ DATASETS: tuple[MuppetDataset, ...] = (
   _tfds(
     "multi_news",
     Z,
-    "summarization",
-    GENERATION_NUM_CLASSES,
+    "generation",
+    None,
     "multi_news",
     44972,
     r.summarization("document", "summary"),
@@ -613,11 +614,12 @@ def subset(num_tasks: int, seed: int = SUBSET_SEED) -> list[MuppetDataset]:
 
 
 def mixture_datasets(name: str) -> list[MuppetDataset]:
-  """Datasets of ``muppet_all``, ``muppet_multilingual`` or ``muppet_Ntasks``."""
+  """Datasets of ``muppet_all``, ``muppet_multilingual`` (both with the summarization
+  datasets) or ``muppet_Ntasks`` (encoder datasets only, nested)."""
   if name == "muppet_all":
-    return encoder_datasets()
+    return list(DATASETS)
   if name == "muppet_multilingual":
-    return encoder_datasets() + list(MULTILINGUAL)
+    return list(DATASETS) + list(MULTILINGUAL)
   if name.startswith("muppet_") and name.endswith("tasks") and name[7:-5].isdigit():
     return subset(int(name[7:-5]))
   raise KeyError(f"unknown Muppet mixture {name!r}")

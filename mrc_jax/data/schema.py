@@ -7,6 +7,8 @@ Multiple choice / classification:
     ``"target"`` and sets ``label`` to 0).
 Extractive QA:
     {"id", "task", "lang", "context", "question", "answers": [{"text", "start"}], "meta": {...}}
+Generation (summarization, distractor generation; an encoder-decoder's decoder target):
+    {"id", "task", "lang", "context", "question", "target_text": str, "meta": {...}}
 
 ``label == -1`` means the gold label is missing or withheld (public test sets without keys).
 Such examples load, but evaluation refuses them through :func:`require_labels` instead of
@@ -130,9 +132,12 @@ class SkipReport:
 
 
 def example_kind(example: Mapping[str, Any]) -> str:
-  """'span', 'regression', 'choice' (options present) or 'classification'."""
+  """'span', 'generation' (a target text), 'regression', 'choice' (options present) or
+  'classification'."""
   if "answers" in example:
     return "span"
+  if "target_text" in example:
+    return "generation"
   if "target" in example:
     return "regression"
   return "choice" if example.get("options") else "classification"
@@ -178,6 +183,9 @@ def validate_example(example: Mapping[str, Any], num_classes: int | None = None)
           f"(context there: {context[start : start + len(text)]!r})",
         )
     return
+  if kind == "generation":
+    _require_str(example, "target_text", allow_empty=False)
+    return
   label = example.get("label")
   if not isinstance(label, int) or isinstance(label, bool):
     raise FieldError("label", f"expected an int, got {label!r}")
@@ -200,6 +208,8 @@ def is_labelled(example: Mapping[str, Any]) -> bool:
   kind = example_kind(example)
   if kind == "span":
     return not example.get("meta", {}).get("answers_withheld", False)
+  if kind == "generation":
+    return True  # validated: a target text is never empty
   return example.get("label", MISSING_LABEL) != MISSING_LABEL
 
 

@@ -16,6 +16,8 @@ distinct tasks and heads for a toy pre-finetuning stage:
 * ``synthetic_pair.LANG``  3-way sentence-pair classification of a claim against the
                            passage: 0 stated, 1 contradicted, 2 not mentioned.
 * ``synthetic_span.LANG``  extractive QA: the answer's text and character offset.
+* ``synthetic_summary.LANG`` generation for encoder-decoders: the passage's first sentence
+                           (the lead-1 summary), so a decoder learns it by copying.
 
 Example ``i`` of a split is a pure function of ``(seed, kind, lang, split, i)``, so a stream
 can start at any position (exact resume) and the train split is infinite.
@@ -36,12 +38,21 @@ from tokenizers import normalizers, pre_tokenizers, processors
 LANGS = ("en", "de", "ru", "zh", "ar", "hi")
 KINDS = ("mc", "lookup", "pair", "span")
 CHOICE_KINDS = ("mc", "lookup")
-EXAMPLE_KIND = {"mc": "choice", "lookup": "choice", "pair": "classification", "span": "span"}
+# Kinds only an encoder-decoder trains; kept out of KINDS (the encoder blends).
+GENERATION_KINDS = ("summary",)
+EXAMPLE_KIND = {
+  "mc": "choice",
+  "lookup": "choice",
+  "pair": "classification",
+  "span": "span",
+  "summary": "generation",
+}
 TASK_PREFIX = {
   "mc": "synthetic",
   "lookup": "synthetic_lookup",
   "pair": "synthetic_pair",
   "span": "synthetic_span",
+  "summary": "synthetic_summary",
 }
 SPLITS = ("train", "validation", "test")
 # Finite evaluation splits; the train split never ends.
@@ -205,12 +216,13 @@ def _distractors(
 
 def make_example(kind: str, lang: str, split: str, index: int, seed: int = 0) -> dict:
   """Example ``index`` of a task as a unified example dict (pure function of its args)."""
-  if kind not in KINDS or lang not in LEXICON or split not in SPLITS:
+  every = KINDS + GENERATION_KINDS
+  if kind not in every or lang not in LEXICON or split not in SPLITS:
     raise ValueError(f"unknown synthetic kind/lang/split: {kind!r}, {lang!r}, {split!r}")
   rng = np.random.default_rng(
     [
       seed,
-      KINDS.index(kind),
+      every.index(kind),
       LANGS.index(lang) if lang in LANGS else len(LANGS),
       SPLITS.index(split),
       index,
@@ -230,7 +242,10 @@ def make_example(kind: str, lang: str, split: str, index: int, seed: int = 0) ->
     context=context,
     meta=dict(attribute=attr),
   )
-  if kind in CHOICE_KINDS:
+  if kind == "summary":
+    lead, _ = _render(lex, sentences[:1], world)
+    example.update(question="", target_text=lead)
+  elif kind in CHOICE_KINDS:
     distractors = _distractors(kind, rng, lex[attr], world["facts"][attr], answer, context)
     label = int(rng.integers(NUM_CHOICES))
     options = distractors[:label] + [answer] + distractors[label:]

@@ -46,7 +46,7 @@ _DATA_DIR: str | None = None
 
 # Heads that tasks of one example kind share, as Muppet shares them; every classification
 # and regression dataset has its own head.
-SHARED_HEADS = {"choice": "multiple_choice", "span": "span"}
+SHARED_HEADS = {"choice": "multiple_choice", "span": "span", "generation": "generation"}
 
 EXAMPLE_SIGNATURE = {
   "id": tf.TensorSpec([], tf.string),
@@ -60,6 +60,7 @@ EXAMPLE_SIGNATURE = {
   "answer_text": tf.TensorSpec([None], tf.string),  # [answers]
   "answer_start": tf.TensorSpec([None], tf.int32),  # [answers]
   "target": tf.TensorSpec([], tf.float32),
+  "target_text": tf.TensorSpec([], tf.string),  # generation: the decoder's target
   "meta": tf.TensorSpec([], tf.string),  # JSON
 }
 _TEXT = seqio.PassThroughVocabulary(size=0)
@@ -79,7 +80,7 @@ class TaskInfo:
 
   dataset: str
   lang: str
-  kind: str  # example kind: "choice" | "span" | "classification" | "regression" | "summarization"
+  kind: str  # example kind: "choice" | "span" | "classification" | "regression" | "generation"
   head: str  # the head that reads it: "multiple_choice", "span" or the dataset's own
   splits: tuple[str, ...]
   source: str = ""  # where its files come from (empty: built in)
@@ -219,8 +220,6 @@ def head_table(names: Sequence[str]) -> tuple[list[TaskInfo], list[int]]:
   head_of_task = []
   for name in names:
     task = info(name)
-    if task.kind == "summarization":
-      raise ValueError(f"task {name!r} is a summarization task; it needs a decoder")
     first = heads.setdefault(task.head, task)
     if (first.kind, first.num_classes) != (task.kind, task.num_classes):
       raise ValueError(
@@ -249,6 +248,7 @@ def to_features(example: dict) -> dict:
     "answer_text": np.array([a["text"] for a in answers], dtype=object),
     "answer_start": np.array([a["start"] for a in answers], dtype=np.int32),
     "target": example.get("target", 0.0),
+    "target_text": example.get("target_text", ""),
     "meta": json.dumps(example.get("meta", {}), ensure_ascii=False),
   }
 
@@ -265,7 +265,9 @@ def from_features(features: Mapping[str, np.ndarray]) -> dict:
     "meta": json.loads(text("meta")),
   }
   kind = text("kind")
-  if kind == "span":
+  if kind == "generation":
+    example["target_text"] = text("target_text")
+  elif kind == "span":
     example["answers"] = [
       {"text": t.decode("utf-8"), "start": int(s)}
       for t, s in zip(features["answer_text"], features["answer_start"])
@@ -294,6 +296,12 @@ def _accuracy(targets, predictions):
   return metrics.accuracy(targets, predictions)
 
 
+def _rouge(targets, predictions, *, lang: str):
+  from mrc_jax.eval import metrics
+
+  return metrics.rouge(targets, predictions, lang)
+
+
 def _span_metrics(targets, predictions, *, lang: str, style: str, no_answer: bool):
   from mrc_jax.eval import metrics
 
@@ -302,8 +310,10 @@ def _span_metrics(targets, predictions, *, lang: str, style: str, no_answer: boo
 
 def metric_fns(task: TaskInfo) -> list:
   """Accuracy for choice/classification, exact match + F1 by the dataset's official
-  script (``span_style``, SQuAD v2.0 rules with ``no_answer``) for spans, none for
-  regression/summarization."""
+  script (``span_style``, SQuAD v2.0 rules with ``no_answer``) for spans, ROUGE for
+  generation, none for regression."""
+  if task.kind == "generation":
+    return [functools.partial(_rouge, lang=task.lang)]
   if task.kind == "span":
     return [
       functools.partial(
@@ -405,10 +415,10 @@ def _register_file_task(clean: catalog.CleanTask, attacks: Sequence[str]) -> Non
 
 
 def _register_synthetic(attacks: Sequence[str]) -> None:
-  for kind in synthetic.KINDS:
+  for kind in synthetic.KINDS + synthetic.GENERATION_KINDS:
     for lang in synthetic.LANGS:
       name = synthetic.task_name(kind, lang)
-      example_kind_ = "choice" if kind in synthetic.CHOICE_KINDS else synthetic.EXAMPLE_KIND[kind]
+      example_kind_ = synthetic.EXAMPLE_KIND[kind]
       task = TaskInfo(
         dataset=synthetic.TASK_PREFIX[kind],
         lang=lang,

@@ -2,13 +2,16 @@
 offsets for span features, and a seqio Vocabulary wrapper for the data pipeline.
 
 Backends:
-* ``tokenizer.json`` (BERT, RoBERTa, XLM-R saved by a fast tokenizer) through ``tokenizers``;
+* ``tokenizer.json`` (BERT, RoBERTa, XLM-R, BART, T5 saved by a fast tokenizer) through
+  ``tokenizers``;
 * XLM-R's ``sentencepiece.bpe.model`` through ``sentencepiece`` with fairseq's id layout
   (``<s>``=0, ``<pad>``=1, ``</s>``=2, ``<unk>``=3, every other piece shifted by one,
   ``<mask>`` last), the layout Hugging Face's XLMRobertaTokenizer uses.
 
 Special-token templates follow the Hugging Face classes: BERT ``[CLS] A [SEP] B [SEP]`` with
-token types 0/1; RoBERTa and XLM-R ``<s> A </s></s> B </s>`` with token types all 0.
+token types 0/1; RoBERTa and XLM-R ``<s> A </s></s> B </s>`` with token types all 0 (BART's
+template too; mBART's tokenizer adds a language code instead of ``<s>``, which this layout
+leaves out); T5 and mT5 ``A </s> B </s>``.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ Offsets = list[tuple[int, int]]
 class CheckpointTokenizer:
   """Ids and character offsets of text pieces, plus the checkpoint's special tokens.
 
-  Subclasses implement ``encode_with_offsets``; ``style`` is "bert" or "roberta".
+  Subclasses implement ``encode_with_offsets``; ``style`` is "bert", "roberta" or "t5"
+  (no start token: ``cls_id`` is None).
   """
 
   style: str
-  cls_id: int
+  cls_id: int | None
   sep_id: int
   pad_id: int
   unk_id: int
@@ -53,13 +57,16 @@ class CheckpointTokenizer:
 
   @property
   def num_special_tokens_pair(self) -> int:
-    """Special tokens that a pair of sequences adds (3 for BERT, 4 for RoBERTa)."""
-    return 3 if self.style == "bert" else 4
+    """Special tokens that a pair of sequences adds (3 for BERT, 4 for RoBERTa, 2 for T5)."""
+    return {"bert": 3, "roberta": 4, "t5": 2}[self.style]
 
   def build_pair(
     self, first: Sequence[int], second: Sequence[int] | None = None
   ) -> tuple[list[int], list[int]]:
     """(ids, token type ids) with the checkpoint's special tokens around one or two pieces."""
+    if self.style == "t5":
+      ids = [*first, self.sep_id, *([] if second is None else [*second, self.sep_id])]
+      return ids, [0] * len(ids)
     ids = [self.cls_id, *first, self.sep_id]
     if second is None:
       return ids, [0] * len(ids)
@@ -91,9 +98,12 @@ class TokenizersTokenizer(CheckpointTokenizer):
       self.style, cls, sep, pad, unk = "bert", "[CLS]", "[SEP]", "[PAD]", "[UNK]"
     elif "<s>" in vocab:
       self.style, cls, sep, pad, unk = "roberta", "<s>", "</s>", "<pad>", "<unk>"
+    elif "</s>" in vocab:  # T5 and mT5: `A </s>`, no start token
+      self.style, cls, sep, pad, unk = "t5", None, "</s>", "<pad>", "<unk>"
     else:
-      raise ValueError(f"{path}: neither [CLS] nor <s> in the vocabulary; unknown template")
-    self.cls_id, self.sep_id, self.pad_id, self.unk_id = (vocab[t] for t in (cls, sep, pad, unk))
+      raise ValueError(f"{path}: none of [CLS], <s>, </s> in the vocabulary; unknown template")
+    self.cls_id = None if cls is None else vocab[cls]
+    self.sep_id, self.pad_id, self.unk_id = (vocab[t] for t in (sep, pad, unk))
     self.vocab_size = self._tokenizer.get_vocab_size(with_added_tokens=True)
 
   def encode_with_offsets(self, text: str) -> tuple[list[int], Offsets]:

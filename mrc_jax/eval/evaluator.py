@@ -60,6 +60,9 @@ DEVICE_KEYS = (
   "pool_pos",
   "choice_mask",
   "label",
+  # An encoder-decoder's (features.DECODER_ARRAYS); an encoder's batches have none.
+  "decoder_input_ids",
+  "decoder_labels",
 )
 DEFAULT_MAX_ANSWER_LENGTH = 30
 DEFAULT_NULL_SCORE_THRESHOLD = 0.0
@@ -272,7 +275,9 @@ class Evaluator:
     for batch, meta in cell.batches:
       _check_meta(cell, batch, meta)
       device_batch = (
-        dict(batch) if self.device_keys is None else {key: batch[key] for key in self.device_keys}
+        dict(batch)
+        if self.device_keys is None
+        else {key: batch[key] for key in self.device_keys if key in batch}
       )
       if is_span:
         device_batch["span_valid"] = span_valid_mask(batch, meta)

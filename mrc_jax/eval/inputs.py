@@ -36,6 +36,7 @@ from mrc_jax.data.vocab import load_tokenizer
 from mrc_jax.eval.evaluator import EvalCell
 from mrc_jax.eval.results import CLEAN
 from mrc_jax.models import head_kinds
+from mrc_jax.train import input_pipeline
 from mrc_jax.train.run_spec import RunSpec
 
 
@@ -132,6 +133,7 @@ def entry_cells(
   options_first = spec.options_first
   settings = entry_settings(config, name, entry)
   max_length = settings["max_length"]
+  decoder = input_pipeline.decoder_layout(spec.encoder)
   for task in settings["tasks"]:
     info = tasks.info(task)
     dataset, lang = split_task_name(task)
@@ -164,6 +166,8 @@ def entry_cells(
         max_choices=max_choices,
         window_stride=settings["window_stride"],
         options_first=options_first,
+        decoder=decoder,
+        pack=decoder is None,
       )
       yield EvalCell(
         dataset,

@@ -1,4 +1,4 @@
-"""Task metrics: accuracy, and exact match / F1 for extractive QA.
+"""Task metrics: accuracy, exact match / F1 for extractive QA, ROUGE for generation.
 
 All metrics are in percent (0-100), as the official SQuAD and MLQA evaluation scripts
 report them; drops and gaps in the robustness report are therefore percentage points.
@@ -22,6 +22,14 @@ truths`). With `no_answer=True` scoring follows SQuAD v2.0's `evaluate-v2.0.py`:
 answers that normalise to nothing are dropped, a question left without one has the single
 gold answer "", and F1 is 1 when prediction and gold are both empty (0 when only one is).
 `no_answer_metrics` gives that script's HasAns / NoAns splits and best-threshold search.
+
+ROUGE is Google's `rouge-score` package (the scorer of the PEGASUS and T5 papers and of
+Hugging Face's `evaluate`): ROUGE-1, -2, -L and -Lsum F-measures, averaged over examples.
+English uses its own tokenizer with the Porter stemmer, as BART's and PEGASUS' reported
+CNN/DM and XSum figures do; that tokenizer keeps only `[a-z0-9]`, which would score every
+other script as empty, so other languages are tokenized into ICU words, case-folded and
+unstemmed (the choice of XL-Sum's multilingual ROUGE, whose stemmers the package lacks).
+For ROUGE-Lsum sentences are the lines of the text (newline-separated, the package's rule).
 
 Languages outside MLQA's seven (e.g. XQuAD's el, ro, ru, th, tr) have no article list in
 the MLQA script. Under "mlqa" they get no article removal; languages written without
@@ -279,3 +287,38 @@ def accuracy(targets: Sequence, predictions: Sequence) -> dict[str, float]:
     raise ValueError("accuracy: no examples to score")
   correct = sum(int(target == prediction) for target, prediction in zip(targets, predictions))
   return {"accuracy": 100.0 * correct / len(targets)}
+
+
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+
+
+class _IcuWords:
+  """rouge-score's tokenizer interface over ICU word boundaries: case-folded words."""
+
+  def __init__(self, lang: str):
+    self.lang = lang
+
+  def tokenize(self, text: str) -> list[str]:
+    from mrc_jax.perturb import text as text_lib  # ICU segmentation, shared with the attacks
+
+    words = (text[b:e].casefold() for b, e in text_lib.word_spans(text, self.lang))
+    return [w for w in words if any(c.isalnum() for c in w)]
+
+
+def rouge(targets: Sequence[str], predictions: Sequence[str], lang: str = "en") -> dict[str, float]:
+  """Mean ROUGE F-measures in percent, ``{"rouge1", "rouge2", "rougeL", "rougeLsum"}``."""
+  from rouge_score import rouge_scorer
+
+  if len(targets) != len(predictions):
+    raise ValueError(f"rouge: {len(targets)} targets but {len(predictions)} predictions")
+  if not len(targets):
+    raise ValueError("rouge: no examples to score")
+  if _language(lang) == "en":
+    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
+  else:
+    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=_IcuWords(lang))
+  totals = dict.fromkeys(ROUGE_TYPES, 0.0)
+  for target, prediction in zip(targets, predictions):
+    for name, score in scorer.score(target, prediction).items():
+      totals[name] += score.fmeasure
+  return {name: 100.0 * total / len(targets) for name, total in totals.items()}

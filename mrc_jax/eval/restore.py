@@ -10,13 +10,11 @@ import os
 
 from flax import nnx
 
-from mrc_jax.models.multitask import MultiTaskModel
+from mrc_jax.models import families
 from mrc_jax.train import run_spec
 
 
-def load_model(
-  workdir: str, step: int | None = None
-) -> tuple[MultiTaskModel, run_spec.RunSpec, int]:
+def load_model(workdir: str, step: int | None = None) -> tuple[nnx.Module, run_spec.RunSpec, int]:
   """(model with the checkpoint's weights, the workdir's run spec, checkpoint step).
 
   `step=None` takes the latest checkpoint.
@@ -24,7 +22,7 @@ def load_model(
   workdir = os.path.abspath(workdir)
   spec = run_spec.read(workdir)
   params, step = run_spec.load_params(workdir, step)
-  model = MultiTaskModel(spec.encoder, spec.heads, rngs=nnx.Rngs(0))
+  model = families.build(spec.encoder, spec.heads, rngs=nnx.Rngs(0))
   state = nnx.state(model, nnx.Param)
   state.replace_by_pure_dict(params)
   nnx.update(model, state)

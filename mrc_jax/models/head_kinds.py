@@ -1,10 +1,16 @@
 """The head-kind table: for each kind of task head, everything any part of the code needs to
 know about it, in one place.
 
-A kind (``HeadSpec.kind``) names its module class (:mod:`mrc_jax.models.heads`), the
+A kind (``HeadSpec.kind``) names its module class on an encoder (:mod:`mrc_jax.models.heads`)
+and how it is made on an encoder-decoder (:mod:`mrc_jax.models.seq2seq_heads`), the
 example kind it serves (``schema.example_kind``), its Hugging Face name and class suffix
 and whether that class carries the encoder's pooler, its training loss and correctness,
-R3F's divergence between clean and noised outputs and how evaluation decodes it. Adding a head kind is one :class:`HeadKind` entry (and its module).
+R3F's divergence between clean and noised outputs and how evaluation decodes it. Adding a
+head kind is one :class:`HeadKind` entry (and its module).
+
+The 'generation' kind is the encoder-decoder's own language-model head: it has no module
+of its own and no encoder form; its output is the decoder's logits over each example's row
+with that row's labels.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import jax.numpy as jnp
 from flax import nnx
 
 from mrc_jax.models import heads as heads_lib
+from mrc_jax.models import seq2seq_heads
+from mrc_jax.models import teacher_forcing
 
 _NEG = -1e9  # score of a padding choice slot (finite, so KL and softmax stay finite)
 
@@ -67,6 +75,17 @@ def _regression_loss(prediction, batch):
   return error * error, jnp.abs(error) < 0.5
 
 
+def _generation_loss(output, batch):
+  """Mean token cross-entropy of each example's target; correct when every target token is
+  the argmax under teacher forcing."""
+  del batch
+  logits, labels = output  # [E, T, V], [E, T]
+  losses, mask = teacher_forcing.token_losses(logits, labels)  # [E, T] each
+  loss = losses.sum(-1) / jnp.maximum(mask.sum(-1), 1.0)
+  right = (jnp.argmax(logits, -1) == labels) | (mask == 0)
+  return loss, jnp.all(right, -1)
+
+
 # --- R3F divergences (each: clean output, noised output, batch -> [E]) ------------------
 
 
@@ -91,12 +110,21 @@ def _regression_divergence(a, b, batch):
   return jnp.square(a.astype(jnp.float32) - b.astype(jnp.float32))
 
 
+def _generation_divergence(a, b, batch):
+  del batch
+  (a_logits, labels), (b_logits, _) = a, b
+  mask = (labels != teacher_forcing.IGNORE).astype(jnp.float32)  # [E, T]
+  return (symmetric_kl(a_logits, b_logits) * mask).sum(-1) / jnp.maximum(mask.sum(-1), 1.0)
+
+
 @dataclasses.dataclass(frozen=True)
 class HeadKind:
   """One kind of task head (the fields are documented in the module docstring)."""
 
   name: str
-  module: type
+  module: type | None  # on an encoder; None: no encoder form
+  # (Seq2SeqConfig, HeadSpec, rngs) -> the head on an encoder-decoder; None: no module.
+  seq2seq_make: Callable | None
   example_kind: str
   hf_name: str
   hf_suffix: str
@@ -109,7 +137,9 @@ class HeadKind:
   decoding: str | None
 
   def make(self, config, spec, *, rngs: nnx.Rngs) -> nnx.Module:
-    """A fresh head of ``spec`` (a ``HeadSpec`` of this kind)."""
+    """A fresh head of ``spec`` (a ``HeadSpec`` of this kind) on an encoder."""
+    if self.module is None:
+      raise ValueError(f"head {spec.name!r}: a {self.name} head needs an encoder-decoder model")
     if self.name == "classification":
       return self.module(config, spec.num_labels, pooling=spec.pooling, rngs=rngs)
     if self.name == "span":
@@ -127,6 +157,9 @@ KINDS = {
     HeadKind(
       "classification",
       heads_lib.SequenceClassificationHead,
+      lambda config, spec, rngs: seq2seq_heads.Seq2SeqClassificationHead(
+        config, spec.num_labels, rngs=rngs
+      ),
       "classification",
       hf_name="sequence_classification",
       hf_suffix="ForSequenceClassification",
@@ -138,6 +171,9 @@ KINDS = {
     HeadKind(
       "multiple_choice",
       heads_lib.MultipleChoiceHead,
+      # One score per choice: the classification head with a single output, as
+      # *ForMultipleChoice classes put one linear output on each choice's pooled state.
+      lambda config, spec, rngs: seq2seq_heads.Seq2SeqClassificationHead(config, 1, rngs=rngs),
       "choice",
       hf_name="multiple_choice",
       hf_suffix="ForMultipleChoice",
@@ -149,6 +185,7 @@ KINDS = {
     HeadKind(
       "span",
       heads_lib.SpanHead,
+      lambda config, spec, rngs: seq2seq_heads.Seq2SeqSpanHead(config, rngs=rngs),
       "span",
       hf_name="question_answering",
       hf_suffix="ForQuestionAnswering",
@@ -160,12 +197,25 @@ KINDS = {
     HeadKind(
       "regression",
       heads_lib.RegressionHead,
+      lambda config, spec, rngs: seq2seq_heads.Seq2SeqClassificationHead(config, 1, rngs=rngs),
       "regression",
       hf_name="regression",
       hf_suffix="ForSequenceClassification",
       hf_uses_pooler=_bert_only,
       loss=_regression_loss,
       divergence=_regression_divergence,
+      decoding=None,
+    ),
+    HeadKind(
+      "generation",
+      None,
+      None,
+      "generation",
+      hf_name="generation",
+      hf_suffix="ForConditionalGeneration",
+      hf_uses_pooler=lambda model_type: False,
+      loss=_generation_loss,
+      divergence=_generation_divergence,
       decoding=None,
     ),
   )
@@ -217,7 +267,7 @@ def build_module(config, spec: dict, *, rngs: nnx.Rngs) -> nnx.Module:
   """A freshly initialised head from a :func:`module_spec` dict."""
   kwargs = dict(spec)
   name = kwargs.pop("kind")
-  classes = {kind.module.__name__: kind.module for kind in KINDS.values()}
+  classes = {kind.module.__name__: kind.module for kind in KINDS.values() if kind.module}
   if name not in classes:
     raise ValueError(f"unknown head class {name!r}; known: {sorted(classes)}")
   return classes[name](config, **kwargs, rngs=rngs)

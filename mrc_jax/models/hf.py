@@ -23,6 +23,7 @@ from flax import nnx
 
 from mrc_jax.models import head_kinds
 from mrc_jax.models import heads as heads_lib
+from mrc_jax.models import seq2seq as seq2seq_lib
 from mrc_jax.models.encoder import Encoder, EncoderConfig
 
 _PREFIXES = {"bert": "bert.", "roberta": "roberta.", "xlm-roberta": "roberta."}
@@ -31,7 +32,9 @@ _CLASS_PREFIX = {"bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRobert
 # any, is not part of this library's model and its weights are skipped).
 # (Regression shares ForSequenceClassification: one label tells it apart.)
 _ARCHITECTURE_HEADS = {"Model": None, "ForMaskedLM": None, "ForPreTraining": None} | {
-  kind.hf_suffix: kind.hf_name for kind in head_kinds.KINDS.values() if kind.name != "regression"
+  kind.hf_suffix: kind.hf_name
+  for kind in head_kinds.KINDS.values()
+  if kind.module is not None and kind.name != "regression"
 }
 # Weights of language-model heads and buffers that are not parameters of this model.
 _SKIPPED_PREFIXES = ("lm_head.", "cls.", "embeddings.position_ids", "embeddings.token_type_ids")
@@ -470,9 +473,49 @@ def export_heads(
   for name, head in heads.items():
     path = os.path.join(directory, name)
     save_hf_encoder(encoder, config, path, heads={name: head})
-    for file_name in _TOKENIZER_FILES:
-      if os.path.isfile(os.path.join(tokenizer_dir, file_name)):
-        shutil.copy(os.path.join(tokenizer_dir, file_name), path)
+    _copy_tokenizer(tokenizer_dir, path)
+    paths.append(path)
+  return paths
+
+
+def _copy_tokenizer(tokenizer_dir: str, path: str) -> None:
+  for file_name in _TOKENIZER_FILES:
+    if os.path.isfile(os.path.join(tokenizer_dir, file_name)):
+      shutil.copy(os.path.join(tokenizer_dir, file_name), path)
+
+
+# Head kind -> the transformers head name its BART / mBART class carries ('generation': the
+# generation class itself); multiple-choice and regression heads have no such class.
+_SEQ2SEQ_EXPORTS = {
+  "generation": None,
+  "classification": "sequence_classification",
+  "span": "question_answering",
+}
+
+
+def export_seq2seq_heads(model, names, directory: str, tokenizer_dir: str) -> list[str]:
+  """``DIRECTORY/NAME`` per named head of a ``Seq2SeqMultiTaskModel``: the generation class
+  for a 'generation' head, `*ForSequenceClassification` / `*ForQuestionAnswering` for
+  classification and span heads (BART, mBART), each with the tokenizer's files. Heads no
+  transformers class carries (multiple choice, regression, T5's task heads) are logged and
+  stay in the checkpoint."""
+  paths = []
+  kinds = {spec.name: spec.kind for spec in model.head_specs}
+  for name in names:
+    kind = kinds[name]
+    bart = model.config.model_type in ("bart", "mbart")
+    if kind not in _SEQ2SEQ_EXPORTS or (kind != "generation" and not bart):
+      logging.warning(
+        "export: head %r (%s) has no transformers %s class; it is kept in the checkpoint only",
+        name,
+        kind,
+        model.config.model_type,
+      )
+      continue
+    head = None if kind == "generation" else (_SEQ2SEQ_EXPORTS[kind], model.heads[name])
+    path = os.path.join(directory, name)
+    save_hf_seq2seq(model.seq2seq, path, head)
+    _copy_tokenizer(tokenizer_dir, path)
     paths.append(path)
   return paths
 
@@ -487,8 +530,21 @@ def load_hf_seq2seq(path: str, **kwargs):
   return hf_seq2seq.load(path, **kwargs)
 
 
-def save_hf_seq2seq(model, path: str):
-  """Writes a seq2seq model as a directory its transformers class loads; `models/hf_seq2seq.py`."""
+def load_hf_seq2seq_with_heads(path: str, **kwargs):
+  """(model, config, {head name: head}) of a seq2seq directory; `models/hf_seq2seq.py`."""
   from mrc_jax.models import hf_seq2seq
 
-  hf_seq2seq.save(model, path)
+  return hf_seq2seq.load_with_heads(path, **kwargs)
+
+
+def save_hf_seq2seq(model, path: str, head=None):
+  """Writes a seq2seq model (and optionally one task head) as a directory its transformers
+  class loads; `models/hf_seq2seq.py`."""
+  from mrc_jax.models import hf_seq2seq
+
+  hf_seq2seq.save(model, path, head)
+
+
+def is_seq2seq_dir(path: str) -> bool:
+  """Whether a Hugging Face directory holds an encoder-decoder (BART, mBART, T5, mT5)."""
+  return _read_config(path).get("model_type") in seq2seq_lib.MODEL_TYPES

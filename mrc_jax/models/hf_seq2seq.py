@@ -156,6 +156,55 @@ def _assign(param: nnx.Param, value: np.ndarray, name: str, path: str):
   param[...] = jnp.asarray(value, param.dtype)
 
 
+_EMBEDDING_NAMES = (
+  "shared.weight",
+  "model.shared.weight",
+  "encoder.embed_tokens.weight",
+  "model.encoder.embed_tokens.weight",
+)
+
+
+def _lm_head_untied(path: str) -> bool:
+  """Whether the directory keeps an `lm_head.weight` other than its embeddings (only those
+  two tensors are read from safetensors files)."""
+  single = os.path.join(path, "model.safetensors")
+  index = os.path.join(path, "model.safetensors.index.json")
+  if os.path.exists(single):
+    from safetensors import safe_open
+
+    with safe_open(single, "flax") as f:
+      files = dict.fromkeys(f.keys(), single)
+  elif os.path.exists(index):
+    with open(index) as f:
+      files = {k: os.path.join(path, v) for k, v in json.load(f)["weight_map"].items()}
+  else:  # pytorch_model.bin: no lazy reader
+    weights = hf.read_hf_weights(path)
+    files = None
+
+  def tensor(name):
+    if files is None:
+      return weights[name]
+    from safetensors import safe_open
+
+    with safe_open(files[name], "flax") as f:
+      return np.asarray(f.get_tensor(name))
+
+  names = set(files if files is not None else weights)
+  if "lm_head.weight" not in names:
+    return False
+  shared = next((n for n in _EMBEDDING_NAMES if n in names), None)
+  return shared is None or not np.array_equal(tensor("lm_head.weight"), tensor(shared))
+
+
+def read_config(path: str, **config_overrides) -> Seq2SeqConfig:
+  """The config :func:`load` builds for a directory, without loading the model."""
+  hf_config = hf._read_config(os.fspath(path))
+  untied = _lm_head_untied(os.fspath(path))
+  return Seq2SeqConfig.from_hf_config(
+    hf_config, **({"tie_word_embeddings": not untied} | config_overrides)
+  )
+
+
 def load(path: str, *, seed: int = 0, **config_overrides) -> tuple[Seq2Seq, Seq2SeqConfig]:
   """Loads a BART / mBART / T5 / mT5 directory as (model, config), without any task head.
 
@@ -177,22 +226,28 @@ def _head_name(hf_config: Mapping, path: str) -> str | None:
   return None
 
 
+# Task head parameter -> (transformers tensor, stored transposed), per head name.
+_HEAD_TENSORS = {
+  "sequence_classification": {
+    "dense_kernel": ("classification_head.dense.weight", True),
+    "dense_bias": ("classification_head.dense.bias", False),
+    "out_kernel": ("classification_head.out_proj.weight", True),
+    "out_bias": ("classification_head.out_proj.bias", False),
+  },
+  "question_answering": {"kernel": ("qa_outputs.weight", True), "bias": ("qa_outputs.bias", False)},
+}
+_HEAD_SUFFIX = {head: suffix for suffix, head in seq2seq_heads.HEAD_CLASSES.items()}
+
+
 def _load_head(name: str, config: Seq2SeqConfig, hf_config: Mapping, weights: dict, path, rngs):
   if name == "sequence_classification":
     labels = len(hf_config.get("id2label") or {}) or int(hf_config.get("num_labels") or 3)
     head = seq2seq_heads.Seq2SeqClassificationHead(
       config, labels, dropout_rate=hf_config.get("classifier_dropout"), rngs=rngs
     )
-    pairs = {
-      "dense_kernel": ("classification_head.dense.weight", True),
-      "dense_bias": ("classification_head.dense.bias", False),
-      "out_kernel": ("classification_head.out_proj.weight", True),
-      "out_bias": ("classification_head.out_proj.bias", False),
-    }
   else:
     head = seq2seq_heads.Seq2SeqSpanHead(config, rngs=rngs)
-    pairs = {"kernel": ("qa_outputs.weight", True), "bias": ("qa_outputs.bias", False)}
-  for ours, (theirs, transpose) in pairs.items():
+  for ours, (theirs, transpose) in _HEAD_TENSORS[name].items():
     value = _take(weights, theirs, path)
     _assign(getattr(head, ours), value.T if transpose else value, theirs, path)
   return head
@@ -282,19 +337,40 @@ def to_hf_tensors(model: Seq2Seq) -> dict[str, np.ndarray]:
   return out
 
 
-def save(model: Seq2Seq, path: str):
-  """Writes config.json + model.safetensors that transformers loads to the same outputs."""
+def save(model: Seq2Seq, path: str, head: tuple[str, nnx.Module] | None = None):
+  """Writes config.json + model.safetensors that transformers loads to the same outputs.
+
+  ``head`` (a head name of `seq2seq_heads.HEAD_CLASSES` and its module; BART and mBART)
+  writes the `*ForSequenceClassification` / `*ForQuestionAnswering` class instead of the
+  generation class.
+  """
   from safetensors.numpy import save_file
 
   config = model.config
   hf_config = config.to_hf_config()
   hf_config["architectures"] = [ARCHITECTURES[config.model_type]]
   hf_config["dtype"] = config.param_dtype
+  tensors = to_hf_tensors(model)
+  if head is not None:
+    name, module = head
+    if config.model_type not in ("bart", "mbart") or name not in _HEAD_TENSORS:
+      raise ValueError(f"no transformers class carries a {name!r} head on {config.model_type}")
+    prefix = ARCHITECTURES[config.model_type].removesuffix("ForConditionalGeneration")
+    hf_config["architectures"] = [prefix + _HEAD_SUFFIX[name]]
+    # Those classes have no language-model head.
+    tensors = {k: v for k, v in tensors.items() if k not in ("lm_head.weight", "final_logits_bias")}
+    for ours, (theirs, transpose) in _HEAD_TENSORS[name].items():
+      value = np.asarray(getattr(module, ours)[...], np.float32)
+      tensors[theirs] = value.T if transpose else value
+    if name == "sequence_classification":
+      hf_config["id2label"] = {str(i): f"LABEL_{i}" for i in range(module.num_labels)}
+      hf_config["label2id"] = {f"LABEL_{i}": i for i in range(module.num_labels)}
+      hf_config["classifier_dropout"] = module.dropout_rate
   os.makedirs(path, exist_ok=True)
   with open(os.path.join(path, "config.json"), "w") as f:
     json.dump(hf_config, f, indent=2, sort_keys=True)
   save_file(
-    {k: np.ascontiguousarray(v) for k, v in to_hf_tensors(model).items()},
+    {k: np.ascontiguousarray(v) for k, v in tensors.items()},
     os.path.join(path, "model.safetensors"),
     metadata={"format": "pt"},
   )

@@ -26,24 +26,33 @@ from mrc_jax.models.multitask import HeadSpec
 class SourceWeights:
   """Parameters (nested dicts on the host) of an ``init_from`` source.
 
-  ``poolings[name]`` is what each source head was trained to read; a Hugging Face
-  directory's task classes all read the first token.
+  ``encoder`` holds the shared trunk's parameters, which the run's model keeps under
+  ``trunk`` ("encoder"; "seq2seq" for an encoder-decoder). ``poolings[name]`` is what each
+  source head was trained to read; a Hugging Face directory's task classes all read the
+  first token.
   """
 
   name: str
   encoder: dict
   heads: dict
   poolings: dict
+  trunk: str = "encoder"
 
 
 def from_hf(path: str) -> SourceWeights:
-  """The encoder and task head (if any) of a Hugging Face directory."""
-  encoder, _, heads = hf.load_hf_model(path)
+  """The encoder (or encoder-decoder) and task head (if any) of a Hugging Face directory."""
+  if hf.is_seq2seq_dir(path):
+    model, _, heads = hf.load_hf_seq2seq_with_heads(path)
+    trunk = "seq2seq"
+  else:
+    model, _, heads = hf.load_hf_model(path)
+    trunk = "encoder"
   return SourceWeights(
     name=path,
-    encoder=nnx.state(encoder, nnx.Param).to_pure_dict(),
+    encoder=nnx.state(model, nnx.Param).to_pure_dict(),
     heads={name: nnx.state(h, nnx.Param).to_pure_dict() for name, h in heads.items()},
     poolings={name: "first" for name in heads},
+    trunk=trunk,
   )
 
 
@@ -107,11 +116,16 @@ def _shapes(tree) -> list:
 
 
 def initial_params(source: SourceWeights, fresh: dict, rename: Mapping[str, str]) -> dict:
-  """The run's initial parameters: ``fresh`` (``{"encoder", "heads"}`` nested dicts) with
+  """The run's initial parameters: ``fresh`` (``{trunk, "heads"}`` nested dicts) with
   the source's weights wherever they fit."""
-  encoder = merge_encoder(source.name, fresh["encoder"], source.encoder)
+  if source.trunk not in fresh:
+    raise ValueError(
+      f"init_from {source.name}: its {source.trunk!r} weights do not fit the run's model "
+      f"(parts {sorted(fresh)}): an encoder and an encoder-decoder do not mix"
+    )
+  encoder = merge_encoder(source.name, fresh[source.trunk], source.encoder)
   heads, kept, new = {}, [], []
-  for name, fresh_head in fresh["heads"].items():
+  for name, fresh_head in fresh.get("heads", {}).items():
     old = rename.get(name, name)
     if old in source.heads and _shapes(source.heads[old]) == _shapes(fresh_head):
       heads[name] = source.heads[old]
@@ -119,7 +133,7 @@ def initial_params(source: SourceWeights, fresh: dict, rename: Mapping[str, str]
     else:
       heads[name] = fresh_head
       new.append(name)
-  used = {rename.get(n, n) for n in fresh["heads"]}
+  used = {rename.get(n, n) for n in fresh.get("heads", {})}
   dropped = sorted(set(source.heads) - used)
   logging.info(
     "init_from %s: heads kept %s, newly initialised %s, dropped %s",
@@ -128,4 +142,5 @@ def initial_params(source: SourceWeights, fresh: dict, rename: Mapping[str, str]
     new,
     dropped,
   )
-  return dict(encoder=encoder, heads=heads)
+  # A model whose only head is an encoder-decoder's own LM head has no "heads" part.
+  return {source.trunk: encoder, **({"heads": heads} if "heads" in fresh else {})}

@@ -462,12 +462,19 @@ class Seq2Seq(nnx.Module):
         f"this {c.model_type} model"
       )
 
-  def _embed(self, side: Side, ids, positions, seed):
+  def _embed(self, side: Side, ids, positions, seed, noise=None):
     c = self.config
-    x = jnp.take(self.shared[...], ids, axis=0).astype(self._dtype)
+    tokens = jnp.take(self.shared[...], ids, axis=0)
+    if noise is not None:
+      # As the encoder's R3F: the noised pass sends no gradient into the token table.
+      tokens = jax.lax.stop_gradient(tokens)
+    x = tokens.astype(self._dtype)
     if not c.is_t5:
       x = x * jnp.asarray(c.embed_scale, x.dtype)
       x = x + jnp.take(side.position[...], positions + BART_POSITION_OFFSET, axis=0).astype(x.dtype)
+    if noise is not None:
+      x = x + noise.astype(x.dtype)
+    if not c.is_t5:
       x = layer_norm(x, side.embed_norm_scale[...], side.embed_norm_bias[...], c.layer_norm_eps)
     if seed is not None:
       x = dropout(x, c.hidden_dropout, seed)
@@ -493,15 +500,28 @@ class Seq2Seq(nnx.Module):
 
   # ------------------------------------------------------------------------- encoder
 
-  def encode(self, input_ids, attention_mask, deterministic=True, *, dropout_key=None):
-    """`[batch, source]` ids -> encoder output `[batch, source, d_model]`."""
+  def encode(
+    self,
+    input_ids,
+    attention_mask,
+    deterministic=True,
+    *,
+    dropout_key=None,
+    embedding_noise=None,
+  ):
+    """`[batch, source]` ids -> encoder output `[batch, source, d_model]`.
+
+    `embedding_noise` `[batch, source, d_model]` is added to the embedded inputs (before
+    BART's embedding layer norm): R3F's perturbation of the encoder input, as fairseq's
+    R3F criteria perturb BART's.
+    """
     c = self.config
     side = self.encoder
     length = input_ids.shape[-1]
     self._check_length(length, "an input")
     embed_seed, seeds = self._seeds(deterministic, dropout_key, c.encoder_layers, 4)
     positions = jnp.arange(length, dtype=jnp.int32)
-    x = self._embed(side, input_ids[...], positions[None], embed_seed)
+    x = self._embed(side, input_ids[...], positions[None], embed_seed, embedding_noise)
     allowed = attention_mask.astype(bool)[:, None, None, :]  # [batch, 1, 1, source]
     bias = self._position_bias(side, positions, positions, True) if c.is_t5 else None
 

@@ -22,6 +22,7 @@ import numpy as np
 from absl import logging
 
 from mrc_jax.data import features, tasks, vocab
+from mrc_jax.models import families
 from mrc_jax.models.multitask import HeadSpec
 from mrc_jax.train import partitioning
 
@@ -235,6 +236,15 @@ class TrainInput:
     return stacked, metas
 
 
+def decoder_layout(model_config: families.ModelConfig) -> features.DecoderLayout | None:
+  """The batches' decoder layout for an encoder-decoder, None for an encoder."""
+  if not families.is_seq2seq(model_config):
+    return None
+  return features.DecoderLayout(
+    start_id=model_config.decoder_start_token_id, wrap_last=model_config.model_type == "mbart"
+  )
+
+
 def _slots_and_rows(
   num_examples: int, max_choices: int, rows_per_batch: int, slots_per_batch: int
 ) -> tuple[int, int]:
@@ -256,6 +266,7 @@ def make_converter(
   slots_per_batch: int = 0,
   options_first: bool = False,
   skip_overlong: bool = False,
+  decoder: features.DecoderLayout | None = None,
 ) -> Callable:
   """``convert(examples) -> (batch, meta)``: exactly one fixed-shape micro-batch.
 
@@ -267,7 +278,8 @@ def make_converter(
   padding slots; examples that need more room (long contexts split into several span
   windows) are an error naming the tasks, never dropped. With ``skip_overlong`` an example
   whose question or option alone exceeds ``max_length`` leaves its slot empty and is logged
-  by id (otherwise it is an error).
+  by id (otherwise it is an error). ``decoder`` (an encoder-decoder's layout) adds the
+  decoder arrays; its rows are never packed.
   """
   tokenizer = vocab.load_tokenizer(tokenizer_dir)
   slots, rows = _slots_and_rows(num_examples, max_choices, rows_per_batch, slots_per_batch)
@@ -285,11 +297,16 @@ def make_converter(
     max_choices=max_choices,
     options_first=options_first,
     skip_overlong=skip_overlong,
+    decoder=decoder,
+    pack=decoder is None,  # a decoder attends across its whole row
   )
 
   def convert(examples: Sequence[dict]) -> tuple[dict, list]:
     if not examples:  # a host past the end of an evaluation split still joins the step
-      return features.padding_batch(rows, max_length, slots, max_choices, tokenizer.pad_id), []
+      padding = features.padding_batch(
+        rows, max_length, slots, max_choices, tokenizer.pad_id, decoder
+      )
+      return padding, []
     batches = list(features.make_batches(examples, tokenizer, **kwargs))
     if len(batches) != 1:
       raise ValueError(
@@ -311,14 +328,16 @@ def batch_spec(
   rows_per_batch: int = 0,
   slots_per_batch: int = 0,
   accum: int | None = None,
+  decoder: bool = False,
 ) -> dict[str, jax.ShapeDtypeStruct]:
   """Shapes and dtypes of :func:`make_converter`'s micro-batch with the same layout.
 
   Known before any data is read, so the step compiles (and its FLOPs are counted) before
-  the first batch. With ``accum``, the ``[accum, ...]`` stack :class:`TrainInput` yields.
+  the first batch. With ``accum``, the ``[accum, ...]`` stack :class:`TrainInput` yields;
+  ``decoder``: with an encoder-decoder's decoder arrays.
   """
   slots, rows = _slots_and_rows(num_examples, max_choices, rows_per_batch, slots_per_batch)
-  shapes = features.batch_shapes(rows, max_length, slots, max_choices)
+  shapes = features.batch_shapes(rows, max_length, slots, max_choices, decoder)
   lead = () if accum is None else (accum,)
   return {key: jax.ShapeDtypeStruct(lead + shape, dtype) for key, (shape, dtype) in shapes.items()}
 
@@ -371,6 +390,7 @@ def config_converter(
   head_of_task: Sequence[int],
   head_specs: Sequence[HeadSpec],
   num_examples: int,
+  decoder: features.DecoderLayout | None = None,
 ) -> Callable:
   """:func:`make_converter` with the batch layout of ``config.data`` (training and its
   periodic evaluation share it)."""
@@ -383,12 +403,13 @@ def config_converter(
     num_examples=num_examples,
     options_first=data.get("options_first", False),
     skip_overlong=data.get("skip_overlong", False),
+    decoder=decoder,
     **host_layout(config),
   )
 
 
 def config_batch_spec(
-  config, num_examples: int, accum: int | None = None
+  config, num_examples: int, accum: int | None = None, decoder: bool = False
 ) -> dict[str, jax.ShapeDtypeStruct]:
   """:func:`batch_spec` of :func:`config_converter`'s batches."""
-  return batch_spec(num_examples=num_examples, accum=accum, **host_layout(config))
+  return batch_spec(num_examples=num_examples, accum=accum, decoder=decoder, **host_layout(config))

@@ -95,6 +95,22 @@ def encoder_train_flops(config: EncoderConfig, rows: int, length: int) -> float:
   return 3.0 * rows * length * (per_token_matmul + attention)
 
 
+def seq2seq_train_flops(config, rows: int, length: int, lm_head: bool) -> float:
+  """:func:`encoder_train_flops` of an encoder-decoder (``Seq2SeqConfig``) reading
+  ``[rows, length]`` tokens on each side; ``lm_head``: the vocabulary projection runs on
+  every decoder position (a generation head)."""
+  e, f, inner = config.d_model, config.d_ff, config.inner_dim
+  mlp = (3 if config.gated_mlp else 2) * e * f
+  attention = 2 * 2 * length * inner  # scores and values, per token and attention block
+  encoder = (4 * e * inner + mlp) * 2 + attention
+  # Self-attention, cross-attention (its keys and values over the source's tokens) and MLP.
+  decoder = (4 * e * inner + 4 * e * inner + mlp) * 2 + 2 * attention
+  per_token = encoder * config.encoder_layers + decoder * config.decoder_layers
+  if lm_head:
+    per_token += 2 * e * config.vocab_size
+  return 3.0 * rows * length * per_token
+
+
 def _measured_peak_flops() -> float:
   """Throughput of a large float32 matmul on this device: the reference where no vendor
   figure exists (CPUs)."""

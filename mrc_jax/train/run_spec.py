@@ -17,8 +17,8 @@ from typing import Any
 import jax
 from flax import nnx
 
-from mrc_jax.models.encoder import EncoderConfig
-from mrc_jax.models.multitask import HeadSpec, MultiTaskModel
+from mrc_jax.models import families
+from mrc_jax.models.multitask import HeadSpec
 from mrc_jax.train import checkpoint as checkpoint_lib
 
 CONFIG_FILE = "config.json"
@@ -28,13 +28,15 @@ CONFIG_FILE = "config.json"
 class RunSpec:
   """A trained model and its input layout.
 
+  ``encoder`` is the model's architecture: an ``EncoderConfig``, or for an encoder-decoder
+  a ``Seq2SeqConfig`` (``families``; its ``model_type`` tells them apart in the JSON form).
   ``head_of_task[i]`` is the index in ``heads`` of ``tasks[i]``'s head. ``options_first``,
   ``max_length`` and ``max_choices`` are the multiple-choice layout, row length and choice
   slots the model was trained with. Evaluation always uses the trained layout; its row
   length is the evaluation config's (it may need longer rows than training did).
   """
 
-  encoder: EncoderConfig
+  encoder: families.ModelConfig
   heads: tuple[HeadSpec, ...]
   tasks: tuple[str, ...]
   head_of_task: tuple[int, ...]
@@ -46,7 +48,7 @@ class RunSpec:
 
   def to_json(self) -> dict:
     return dict(
-      encoder=dataclasses.asdict(self.encoder),
+      encoder=families.to_fields(self.encoder),
       heads=[dataclasses.asdict(h) for h in self.heads],
       tasks=list(self.tasks),
       head_of_task=list(self.head_of_task),
@@ -66,7 +68,7 @@ class RunSpec:
     if missing:
       raise ValueError(f"{path}: fields {['resolved.' + f for f in missing]} are missing")
     return cls(
-      encoder=EncoderConfig(**resolved["encoder"]),
+      encoder=families.from_fields(resolved["encoder"]),
       heads=tuple(HeadSpec(**h) for h in resolved["heads"]),
       tasks=tuple(resolved["tasks"]),
       head_of_task=tuple(int(i) for i in resolved["head_of_task"]),
@@ -130,7 +132,7 @@ def load_params(workdir: str, step: int | None = None) -> tuple[dict[str, Any], 
     step = manager.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f"{workdir}/checkpoints holds no checkpoint")
-    skeleton = nnx.eval_shape(lambda: MultiTaskModel(spec.encoder, spec.heads, rngs=nnx.Rngs(0)))
+    skeleton = nnx.eval_shape(lambda: families.build(spec.encoder, spec.heads, rngs=nnx.Rngs(0)))
     # This process's own first device: on several processes jax.devices()[0] is process 0's.
     device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
     target = jax.tree.map(

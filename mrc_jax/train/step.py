@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from mrc_jax.models import head_kinds
+from mrc_jax.models import families, head_kinds
 from mrc_jax.models.encoder import DTYPES
 from mrc_jax.models.multitask import HeadSpec
 from mrc_jax.train.optimizer import Freeze
@@ -79,9 +79,10 @@ def example_symmetric_kl(
 def embedding_noise(key: jax.Array, shape: tuple, dtype, noise: str, eps: float) -> jax.Array:
   """R3F's noise for the embedded inputs: one draw per token position and hidden unit.
 
-  Added to the embedding output in the computation dtype (``Encoder(embedding_noise=)``,
-  which also detaches that pass's token embeddings), as in the R3F paper (Aghajanyan et
-  al. 2020) and fairseq's R3F criteria, so repeated tokens get independent draws.
+  Added to the embedding output in the computation dtype (``Encoder(embedding_noise=)``;
+  an encoder-decoder's encoder input, ``Seq2Seq.encode``; both detach that pass's token
+  embeddings), as in the R3F paper (Aghajanyan et al. 2020) and fairseq's R3F criteria, so
+  repeated tokens get independent draws.
   ``shape`` is ``[rows, length, hidden]``.
   """
   if noise == "normal":
@@ -141,7 +142,7 @@ def make_train_step(
     total = jnp.sum(scaled * mask) / denominator
     r3f_sum = jnp.zeros((), jnp.float32)
     if r3f_weight:
-      shape = micro["input_ids"].shape + (model.config.hidden_size,)
+      shape = micro["input_ids"].shape + (families.hidden_size(model.config),)
       delta = embedding_noise(
         jax.random.fold_in(key, 1 << 20), shape, DTYPES[model.config.dtype], r3f_noise, r3f_eps
       )

@@ -8,7 +8,6 @@ workdir checkpoint > ``init_from`` > fresh); shardings and the jitted step; the 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 from typing import Any, Sequence
@@ -25,10 +24,9 @@ from jax.experimental import multihost_utils
 from mrc_jax.data import synthetic
 from mrc_jax.data import tasks as tasks_lib
 from mrc_jax.eval import evaluators
-from mrc_jax.models import head_kinds, hf
+from mrc_jax.models import families, head_kinds, hf
 from mrc_jax.models import init_from as init_from_lib
-from mrc_jax.models.encoder import EncoderConfig
-from mrc_jax.models.multitask import HeadSpec, MultiTaskModel
+from mrc_jax.models.multitask import HeadSpec
 from mrc_jax.train import checkpoint as ckpt_lib
 from mrc_jax.train import input_pipeline, preemption
 from mrc_jax.train import metrics as metrics_lib
@@ -91,11 +89,11 @@ def initialize_distributed() -> None:
 # --- Tasks and heads -------------------------------------------------------------------
 
 
-def run_plan(data) -> tasks_lib.Plan:
+def run_plan(data, decoder: bool = False) -> tasks_lib.Plan:
   """What the run draws: ``data.mixture`` (a registered mixture or task) at its rates.
 
-  Tasks that need a decoder (Muppet's summarization) are left out of an encoder's run,
-  with a log line, and the others keep their rates.
+  Without a ``decoder`` (an encoder's run), tasks that need one (generation: Muppet's
+  summarization) are left out, with a log line, and the others keep their rates.
   """
   if not data.get("mixture"):
     raise ValueError(
@@ -103,7 +101,7 @@ def run_plan(data) -> tasks_lib.Plan:
       f"{sorted(seqio.MixtureRegistry.names())}"
     )
   plan = tasks_lib.plan(data.mixture)
-  keep = [i for i, t in enumerate(plan.tasks) if tasks_lib.info(t).kind != "summarization"]
+  keep = [i for i, t in enumerate(plan.tasks) if decoder or tasks_lib.info(t).kind != "generation"]
   left_out = sorted(set(plan.tasks) - {plan.tasks[i] for i in keep})
   if left_out:
     logging.info("%s: left out (they need a decoder): %s", data.mixture, left_out)
@@ -117,9 +115,10 @@ def run_plan(data) -> tasks_lib.Plan:
 def resolve_heads(tasks: Sequence[str], pooling: str = "first") -> tuple[list[HeadSpec], list[int]]:
   """The head table and each task's head id, from the registered tasks' heads.
 
-  Multiple-choice tasks share one 'multiple_choice' head and span tasks one 'span' head;
-  every classification or regression dataset has its own head. ``pooling`` (``'first'``
-  or ``'mean'``) is what every head but the span head reads.
+  Multiple-choice tasks share one 'multiple_choice' head, span tasks one 'span' head and
+  generation tasks one 'generation' head (an encoder-decoder's own); every classification
+  or regression dataset has its own head. ``pooling`` (``'first'`` or ``'mean'``) is what
+  every head but the span and generation heads reads.
   """
   infos, head_of_task = tasks_lib.head_table(tasks)
   specs = []
@@ -130,7 +129,7 @@ def resolve_heads(tasks: Sequence[str], pooling: str = "first") -> tuple[list[He
         task.head,
         kind,
         int(task.num_classes) if kind == "classification" else 0,
-        "first" if kind == "span" else pooling,
+        "first" if kind in ("span", "generation") else pooling,
       )
     )
   return specs, head_of_task
@@ -151,8 +150,9 @@ def task_weights(patterns, tasks: Sequence[str]) -> tuple[float, ...] | None:
 # --- Model and initial weights ---------------------------------------------------------
 
 
-def _encoder_config(config: ml_collections.ConfigDict) -> EncoderConfig:
-  """The architecture: ``init_from``'s own config if set, else ``config.model``.
+def _model_config(config: ml_collections.ConfigDict) -> families.ModelConfig:
+  """The architecture: ``init_from``'s own config if set, else ``config.model`` (an
+  encoder or, by its ``model_type``, an encoder-decoder: ``models.families``).
 
   From ``init_from`` only the run-time fields (dtypes, dropout, layer unrolling) of
   ``config.model`` apply.
@@ -162,19 +162,27 @@ def _encoder_config(config: ml_collections.ConfigDict) -> EncoderConfig:
     fields["vocab_size"] = synthetic.vocab_size()
   source = config.init_from
   if not source:
-    return EncoderConfig(**fields)
+    return families.from_fields(fields)
   runtime = {
     k: fields[k]
-    for k in ("dtype", "param_dtype", "hidden_dropout", "attention_dropout", "scan_unroll")
+    for k in (
+      "dtype",
+      "param_dtype",
+      "hidden_dropout",
+      "attention_dropout",
+      "activation_dropout",
+      "scan_unroll",
+    )
     if k in fields
   }
   if os.path.isfile(os.path.join(source, "config.json")) and not ckpt_lib.is_training_workdir(
     source
   ):
-    with open(os.path.join(source, "config.json")) as f:
-      return EncoderConfig.from_hf_config(json.load(f), **runtime)
+    return families.from_hf_dir(source, **runtime)
   if ckpt_lib.is_training_workdir(source):
-    return dataclasses.replace(run_spec.read(source).encoder, **runtime)
+    trained = run_spec.read(source).encoder
+    names = {f.name for f in dataclasses.fields(trained)}
+    return dataclasses.replace(trained, **{k: v for k, v in runtime.items() if k in names})
   raise FileNotFoundError(
     f"init_from {source!r} is neither a Hugging Face directory "
     "(config.json) nor a training workdir (checkpoints/)"
@@ -186,11 +194,13 @@ def _source_weights(source: str) -> init_from_lib.SourceWeights:
   if not ckpt_lib.is_training_workdir(source):
     return init_from_lib.from_hf(source)
   params, _ = run_spec.load_params(source)
+  trunk = "seq2seq" if families.is_seq2seq(run_spec.read(source).encoder) else "encoder"
   return init_from_lib.SourceWeights(
     name=source,
-    encoder=params["encoder"],
+    encoder=params[trunk],
     heads=dict(params.get("heads", {})),
     poolings={h.name: h.pooling for h in run_spec.read(source).heads},
+    trunk=trunk,
   )
 
 
@@ -226,12 +236,12 @@ class Setup:
   mesh: Any
   rules: list
   head_specs: list[HeadSpec]
-  enc_cfg: EncoderConfig
+  enc_cfg: families.ModelConfig  # EncoderConfig, or Seq2SeqConfig for an encoder-decoder
   graphdef: Any  # with the parameters, the whole model (dropout keys are step arguments)
   abstract_state: TrainState
   state_sh: TrainState
   train_step: Any  # pure (state, batch) -> (state, metrics)
-  fresh_model: Any  # () -> MultiTaskModel with the run's seed
+  fresh_model: Any  # () -> the multi-task model (families.build) with the run's seed
   optimizer: Any  # acts on freeze's trainable part of the parameters only
   freeze: Freeze
 
@@ -267,7 +277,11 @@ class Setup:
 
 
 def make_setup(
-  config, mesh, head_specs: Sequence[HeadSpec], enc_cfg: EncoderConfig, tasks: Sequence[str]
+  config,
+  mesh,
+  head_specs: Sequence[HeadSpec],
+  enc_cfg: families.ModelConfig,
+  tasks: Sequence[str],
 ) -> Setup:
   """Builds the model template, shardings, optimizer and train step of ``config`` over the
   run's ``tasks`` (their order is the step's task ids)."""
@@ -276,7 +290,7 @@ def make_setup(
   seed = int(config.seed)
 
   def fresh_model():
-    return MultiTaskModel(enc_cfg, head_specs, rngs=nnx.Rngs(params=seed))
+    return families.build(enc_cfg, head_specs, rngs=nnx.Rngs(params=seed))
 
   graphdef, abstract_params = nnx.split(nnx.eval_shape(fresh_model), nnx.Param)
   param_sh = partitioning.param_shardings(abstract_params, rules, mesh)
@@ -352,10 +366,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
 def _run(config, workdir: str, stop: preemption.StopRequest) -> TrainState:
   # --- Mesh and the run specification ----------------------------------------------------
   mesh = partitioning.make_mesh(config.mesh)
-  plan = run_plan(config.data)
+  enc_cfg = _model_config(config)
+  plan = run_plan(config.data, decoder=families.is_seq2seq(enc_cfg))
   tasks = list(plan.tasks)
   head_specs, head_of_task = resolve_heads(tasks, config.get("head_pooling", "first"))
-  enc_cfg = _encoder_config(config)
   tokenizer_dir = _tokenizer_dir(config, workdir)
   # The input layout travels with the model, as its tokenizer does.
   spec = run_spec.RunSpec(
@@ -372,7 +386,7 @@ def _run(config, workdir: str, stop: preemption.StopRequest) -> TrainState:
   run_spec.write(workdir, config, spec)
 
   # --- Input ---------------------------------------------------------------------------
-  input_ = _train_input(config, plan, head_of_task, head_specs, tokenizer_dir)
+  input_ = _train_input(config, plan, head_of_task, head_specs, tokenizer_dir, enc_cfg)
 
   # --- Model and optimizer ---------------------------------------------------------------
   setup = make_setup(config, mesh, head_specs, enc_cfg, tasks)
@@ -462,7 +476,7 @@ def _opt_state_shardings(optimizer, abstract_opt_state, param_sh, replicated):
 
 
 def _train_input(
-  config, plan: tasks_lib.Plan, head_of_task, head_specs, tokenizer_dir
+  config, plan: tasks_lib.Plan, head_of_task, head_specs, tokenizer_dir, model_config
 ) -> input_pipeline.TrainInput:
   data = config.data
   # data.train_fraction: the sample-efficiency ablation's fixed subset of every task.
@@ -485,6 +499,7 @@ def _train_input(
     head_of_task,
     head_specs,
     num_examples=config.batch_size // accum // jax.process_count(),
+    decoder=input_pipeline.decoder_layout(model_config),
   )
   return input_pipeline.TrainInput(
     plan.tasks,
@@ -511,12 +526,21 @@ def _train_loop(config, workdir, setup: Setup, state, input_, manager, tasks, ev
   mesh, rules, enc_cfg = setup.mesh, setup.rules, setup.enc_cfg
   accum = int(config.optimizer.accum_steps)
   # This host's [accum, ...] batch, known from the layout before any batch is read.
+  seq2seq = families.is_seq2seq(enc_cfg)
   spec = input_pipeline.config_batch_spec(
-    config, num_examples=config.batch_size // accum // jax.process_count(), accum=accum
+    config,
+    num_examples=config.batch_size // accum // jax.process_count(),
+    accum=accum,
+    decoder=seq2seq,
   )
   step_fn = setup.jit_step({k: s.ndim for k, s in spec.items()})
   _, rows, length = spec["input_ids"].shape
-  flops = metrics_lib.encoder_train_flops(enc_cfg, rows * jax.process_count() * accum, length)
+  rows *= jax.process_count() * accum
+  if seq2seq:
+    lm_head = any(h.kind == "generation" for h in setup.head_specs)
+    flops = metrics_lib.seq2seq_train_flops(enc_cfg, rows, length, lm_head)
+  else:
+    flops = metrics_lib.encoder_train_flops(enc_cfg, rows, length)
   flops *= 2 if config.r3f.weight else 1  # R3F runs a second forward + backward
   peak, peak_source = metrics_lib.peak_flops_per_device(config.peak_flops_per_device)
   logging.info("MFU reference: %.3g FLOP/s per device (%s)", peak, peak_source)
@@ -571,7 +595,9 @@ def export_hf(config, workdir: str, setup: Setup, params: dict, tokenizer_dir: s
   """Writes one Hugging Face directory per head (encoder + that head + tokenizer).
 
   A Hugging Face directory holds a single task head, so ``export/hf/HEAD`` per head keeps
-  every head loadable by transformers. ``config.export.heads`` limits the set.
+  every head loadable by transformers. ``config.export.heads`` limits the set. An
+  encoder-decoder's heads go through ``hf.export_seq2seq_heads`` (its generation head is
+  the generation class, which the dg and paraphrase attacks load).
   """
   # Every process takes part in gathering parameters sharded across hosts; process 0 writes.
   if jax.process_count() > 1:
@@ -580,6 +606,11 @@ def export_hf(config, workdir: str, setup: Setup, params: dict, tokenizer_dir: s
     return []
   model = nnx.merge(setup.graphdef, jax.device_get(params))
   wanted = list(config.export.heads) or [h.name for h in setup.head_specs]
+  directory = os.path.join(workdir, "export", "hf")
+  if families.is_seq2seq(setup.enc_cfg):
+    paths = hf.export_seq2seq_heads(model, wanted, directory, tokenizer_dir)
+    logging.info("exported Hugging Face directories: %s", paths)
+    return paths
   paths = hf.export_heads(
     model.encoder,
     setup.enc_cfg,

@@ -120,3 +120,43 @@ def test_worst_case_room_follows_length_and_blend():
   config = module.get_config("model=xlmr-base,hw=tpu_v4_8")
   # 4 chips x 16 rows of 512 tokens = 128 rows of 256: 16 examples of 8 rows per pass.
   assert config.optimizer.accum_steps == 16 and config.data.rows_per_batch == 128
+
+
+def _xsum(i):
+  return _examples(
+    "xsum",
+    [{"id": f"x{i}", "document": LONG_CONTEXT, "summary": "The ferry docks at Oslo."}],
+  )[0]
+
+
+def test_an_encoder_decoder_run_keeps_the_summarization_sets(tmp_path):
+  from mrc_jax.models import hf_seq2seq
+  from tests.models import seq2seq_checkpoints
+
+  source = seq2seq_checkpoints.write("bart", str(tmp_path / "bart"))
+  config = _module().get_config("model=bart-base,runlocal")
+  assert config.init_from.endswith("facebook/bart-base") and "num_layers" not in config.model
+  assert config.r3f.weight == common.MUPPET_RECIPE["r3f_weight"]
+  encoder_tasks = trainer.run_plan(config.data).tasks
+  tasks = trainer.run_plan(config.data, decoder=True).tasks
+  summarization = [d.task for d in muppet.DATASETS if d.needs_decoder]
+  assert set(tasks) - set(encoder_tasks) == set(summarization) and len(summarization) == 5
+  head_specs, head_of_task = trainer.resolve_heads(tasks)
+  assert [h.kind for h in head_specs].count("generation") == 1
+  examples = config.batch_size // config.optimizer.accum_steps
+  convert = input_pipeline.config_converter(
+    config,
+    source,
+    tasks,
+    head_of_task,
+    head_specs,
+    num_examples=examples,
+    decoder=input_pipeline.decoder_layout(hf_seq2seq.read_config(source)),
+  )
+  kinds = (_xsum, _csqa, _mnli, _triviaqa)
+  batch, meta = convert([kinds[i % 4](i) for i in range(examples)])
+  assert [m["kind"] for m in meta][:4] == ["generation", "choice", "classification", "span"]
+  (summary,) = [i for i, m in enumerate(meta) if m["kind"] == "generation"]
+  row = batch["pool_row"][summary, 0]
+  assert (batch["decoder_labels"][row] >= 0).sum() == 8  # <s> the ferry docks at Oslo. </s>
+  assert (batch["segment_ids"][row] > 0).sum() == config.data.max_length  # the article, cut

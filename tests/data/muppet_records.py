@@ -157,12 +157,12 @@ TFDS_CASES = {
   ),
   "cnn_dailymail": (
     {},
-    {"context": "article", "meta": {"summary": "highlights", "split": "train"}},
+    {"context": "article", "target_text": "highlights"},
   ),
-  "xsum": ({}, {"context": "document", "meta": {"summary": "summary", "split": "train"}}),
-  "billsum": ({}, {"context": "text", "meta": {"summary": "summary", "split": "train"}}),
-  "aeslc": ({}, {"context": "email_body", "meta": {"summary": "subject_line", "split": "train"}}),
-  "multi_news": ({}, {"context": "document", "meta": {"summary": "summary", "split": "train"}}),
+  "xsum": ({}, {"context": "document", "target_text": "summary"}),
+  "billsum": ({}, {"context": "text", "target_text": "summary"}),
+  "aeslc": ({}, {"context": "email_body", "target_text": "subject_line"}),
+  "multi_news": ({}, {"context": "document", "target_text": "summary"}),
 }
 ROPES = {
   "background": "Warm air rises.",

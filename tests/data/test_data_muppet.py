@@ -5,7 +5,7 @@ import collections
 import numpy as np
 import pytest
 
-from mrc_jax.data import DataError, SkipReport, muppet
+from mrc_jax.data import DataError, SkipReport, muppet, schema
 from mrc_jax.data.mixing import MixingConfig, mixing_rate
 from mrc_jax.data.sources.records import decode_record
 
@@ -21,6 +21,8 @@ def test_table_has_at_least_46_complete_entries():
     assert d.source in ("tfds", "hf") and d.kind and d.lang
     if d.kind == "span":
       assert d.num_classes is None and d.head == "span"
+    elif d.kind == "generation":  # 1/log(n) over the run's vocabulary
+      assert d.num_classes is None and d.head == "generation" and d.needs_decoder
     else:
       assert d.num_classes >= 1
   heads = {d.name: d.head for d in muppet.DATASETS}
@@ -46,7 +48,11 @@ def test_subsets_are_nested_stratified_and_seeded():
     previous = chosen
   assert muppet.subset(10) == muppet.subset(10)
   assert muppet.subset(10, seed=1) != muppet.subset(10)
-  assert [d.name for d in muppet.mixture_datasets("muppet_all")] == [d.name for d in encoder]
+  # muppet_all lists the summarization sets too (an encoder's run leaves them out).
+  assert [d.name for d in muppet.mixture_datasets("muppet_all")] == [
+    d.name for d in muppet.DATASETS
+  ]
+  assert muppet.encoder_datasets(muppet.mixture_datasets("muppet_all")) == encoder
 
 
 def test_encoder_only_blend_logs_the_summarization_sets(caplog):
@@ -178,7 +184,8 @@ def test_record_converters_per_kind():
   (stsb,), _ = convert("stsb", [{"sentence1": "a", "sentence2": "b", "label": 3.5, "idx": 0}])
   assert stsb["target"] == 3.5
   (summary,), _ = convert("xsum", [{"document": "Long text.", "summary": "Short.", "id": "x"}])
-  assert summary["meta"]["summary"] == "Short." and summary["options"] == []
+  assert summary["target_text"] == "Short." and "options" not in summary
+  assert schema.example_kind(summary) == "generation"
 
 
 def test_record_converter_errors_and_withheld_labels():

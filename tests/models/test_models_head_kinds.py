@@ -10,7 +10,10 @@ from mrc_jax.models.multitask import HEAD_KINDS, HeadSpec, head_kind, make_head
 from tests.train import helpers
 
 
-@pytest.mark.parametrize("name", tuple(head_kinds.KINDS))
+ENCODER_KINDS = tuple(k for k, kind in head_kinds.KINDS.items() if kind.module is not None)
+
+
+@pytest.mark.parametrize("name", ENCODER_KINDS)
 def test_every_kind_builds_its_module_and_is_found_from_it(name):
   config = helpers.encoder_config(helpers.tiny_config())
   spec = HeadSpec(name, name, num_labels=3 if name == "classification" else 0)
@@ -25,13 +28,18 @@ def test_every_kind_builds_its_module_and_is_found_from_it(name):
 
 
 def test_the_table_is_the_head_vocabulary():
-  assert HEAD_KINDS == ("classification", "multiple_choice", "span", "regression")
+  assert HEAD_KINDS == ("classification", "multiple_choice", "span", "regression", "generation")
+  assert ENCODER_KINDS == HEAD_KINDS[:-1]  # generation is the encoder-decoder's LM head
   assert {k.example_kind for k in head_kinds.KINDS.values()} == {
     "classification",
     "choice",
     "span",
     "regression",
+    "generation",
   }
+  config = helpers.encoder_config(helpers.tiny_config())
+  with pytest.raises(ValueError, match="a generation head needs an encoder-decoder"):
+    make_head(config, HeadSpec("g", "generation"), rngs=nnx.Rngs(0))
   # Regression is classification's subclass, yet its own kind.
   assert head_kinds.get("regression").module.__mro__[1] is head_kinds.get("classification").module
   assert {k.name: k.hf_uses_pooler("bert") for k in head_kinds.KINDS.values()} == {
@@ -39,6 +47,7 @@ def test_the_table_is_the_head_vocabulary():
     "multiple_choice": True,
     "span": False,
     "regression": True,
+    "generation": False,
   }
   assert not head_kinds.get("classification").hf_uses_pooler("xlm-roberta")
   with pytest.raises(ValueError, match="head kind 'ranking' is not one of"):

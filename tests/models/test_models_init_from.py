@@ -20,7 +20,7 @@ E5_DIR = common.checkpoint_dir("me5-small")  # BertModel, no pooler weights
 def _init(path, tasks=("synthetic.en", "synthetic_span.en")):
   config = helpers.tiny_config()
   config.init_from = path
-  enc_cfg = trainer._encoder_config(config)
+  enc_cfg = trainer._model_config(config)
   specs, _ = trainer.resolve_heads(tasks)
   model = MultiTaskModel(enc_cfg, specs, rngs=nnx.Rngs(params=0))
   fresh = nnx.state(model, nnx.Param).to_pure_dict()
@@ -60,7 +60,7 @@ def test_encoder_shape_mismatch_names_the_parameter(make_hf_checkpoint):
   path, _ = make_hf_checkpoint("roberta", "ForMaskedLM")
   config = helpers.tiny_config()
   config.init_from = path
-  enc_cfg = trainer._encoder_config(config)
+  enc_cfg = trainer._model_config(config)
   source = init_from.from_hf(path)
   wider = MultiTaskModel(
     enc_cfg.__class__(**{**enc_cfg.__dict__, "intermediate_size": 40}),

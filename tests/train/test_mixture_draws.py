@@ -44,7 +44,9 @@ def _input(mixture: str, batch_size: int, tmp_path):
   specs, head_of_task = trainer.resolve_heads(plan.tasks)
   tokenizer = str(tmp_path / "tokenizer")
   synthetic.save_tokenizer(tokenizer)
-  input_ = trainer._train_input(config, plan, head_of_task, specs, tokenizer)
+  input_ = trainer._train_input(
+    config, plan, head_of_task, specs, tokenizer, trainer._model_config(config)
+  )
   drawn = []
   input_.convert = lambda examples: ({"n": np.zeros(1)}, drawn.extend(examples))
   return input_, drawn

@@ -34,7 +34,9 @@ def _input(data_dir, fraction, seed=12):
   config.tokenizer = common.minilm_dir()
   plan = trainer.run_plan(config.data)
   head_specs, head_of_task = trainer.resolve_heads(plan.tasks)
-  return trainer._train_input(config, plan, head_of_task, head_specs, config.tokenizer)
+  return trainer._train_input(
+    config, plan, head_of_task, head_specs, config.tokenizer, trainer._model_config(config)
+  )
 
 
 @pytest.mark.integration

@@ -194,7 +194,7 @@ def test_resume_with_freeze_is_bitwise_and_export_keeps_the_frozen_table(tmp_pat
     c,
     partitioning.make_mesh(c.mesh),
     trainer.resolve_heads(tasks)[0],
-    trainer._encoder_config(c),
+    trainer._model_config(c),
     tasks,
   )
   with jax.set_mesh(setup.mesh):

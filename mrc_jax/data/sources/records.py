@@ -168,15 +168,13 @@ def span(
 
 
 def summarization(document: str, summary: str) -> Converter:
-  """Document -> context; the reference summary travels in ``meta["summary"]`` for a decoder."""
+  """Document -> context, reference summary -> ``target_text`` (a generation example)."""
 
   def convert(record):
     return {
       "context": field(record, document),
       "question": "",
-      "options": [],
-      "label": 0,
-      "meta": {"summary": field(record, summary)},
+      "target_text": field(record, summary),
     }
 
   return convert

@@ -111,6 +111,7 @@ class AccuracyEvaluator:
         slots_per_batch=layout["slots_per_batch"],
         options_first=self.context.spec.options_first,
         skip_overlong=bool(data.get("skip_overlong", False)),
+        decoder=input_pipeline.decoder_layout(self.context.spec.encoder),
       )
     return self._converters[max_choices]
 

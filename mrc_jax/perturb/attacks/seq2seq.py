@@ -48,6 +48,12 @@ def _folded(text: str) -> str:
   return re.sub(r"^[\W_]+|[\W_]+$", "", text)
 
 
+def same_option(a: str, b: str) -> bool:
+  """Whether two options read the same once case, width, spacing and outer punctuation are
+  folded (the dg filter's test, shared with the distractor-generation training data)."""
+  return _folded(a) == _folded(b)
+
+
 def _requirements(what: str):
   def requires(params):
     from mrc_jax.perturb.seq2seq_model import checkpoint_missing  # the model stack, when used
