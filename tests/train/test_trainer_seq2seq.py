@@ -12,6 +12,7 @@ import pytest
 from flax import nnx
 
 from configs import smoke
+from mrc_jax.eval import run
 from mrc_jax.models import hf
 from mrc_jax.train import train_and_evaluate
 from tests.models import seq2seq_checkpoints
@@ -79,6 +80,16 @@ def test_mixed_generation_step_checkpoints_resumes_and_exports(tmp_path):
   assert os.path.isfile(os.path.join(straight, "export", "hf", "synthetic_pair", "tokenizer.json"))
   # No transformers BART class carries a multiple-choice head: kept in the checkpoint only.
   assert not os.path.exists(os.path.join(straight, "export", "hf", "multiple_choice"))
+
+  # launch/eval.py's path: the robustness report (choices scored on decoder states) and
+  # the scalar entries (ROUGE) of the restored workdir.
+  config = _config()
+  config.evals.robustness.update(tasks=("synthetic.en",), attacks=("charswap",), num_examples=8)
+  paths = run.evaluate_workdir(config, straight, run.ReportOptions(num_resamples=20))
+  summary = json.loads(paths["json"].read_text())
+  assert summary["cells"] == 2 and summary["examples"] == 16
+  scalars = json.loads(paths["scalars_json"].read_text())["scalars"]
+  assert 0.0 <= scalars["eval/summaries/synthetic_summary.en/rougeLsum"] <= 100.0
 
 
 @pytest.mark.slow
